@@ -1,0 +1,218 @@
+// Command crieur runs a fediverse bot that publishes the tips and event
+// announcements staff write as Markdown files in a content folder.
+//
+//	crieur serve     run the bot
+//	crieur check     validate the content folder before pushing
+//	crieur version   print the version
+//
+// Run `crieur help` or `crieur COMMAND --help` for the flags.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"strconv"
+	"strings"
+	"syscall"
+
+	"github.com/zoomacom/crieur/content"
+	"github.com/zoomacom/crieur/examples"
+	"github.com/zoomacom/crieur/internal/app"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+// command is one subcommand.
+type command struct {
+	name, summary string
+	run           func(ctx context.Context, args []string, stdout, stderr io.Writer) int
+}
+
+func commands() []command {
+	return []command{
+		{"serve", "run the bot: serve ActivityPub and publish on schedule", serve},
+		{"check", "validate the content folder; prints every problem as file:line: message", check},
+		{"version", "print crieur's version", func(_ context.Context, _ []string, stdout, _ io.Writer) int {
+			fmt.Fprintln(stdout, "crieur", app.Version())
+			return 0
+		}},
+	}
+}
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" || args[0] == "-help" {
+		usage(stdout)
+		if len(args) == 0 {
+			return 2
+		}
+		return 0
+	}
+	for _, c := range commands() {
+		if c.name == args[0] {
+			return c.run(ctx, args[1:], stdout, stderr)
+		}
+	}
+	fmt.Fprintf(stderr, "crieur: unknown command %q\n\n", args[0])
+	usage(stderr)
+	return 2
+}
+
+func usage(w io.Writer) {
+	fmt.Fprintln(w, "crieur — a fediverse bot that publishes tips and events from a folder of Markdown files.")
+	fmt.Fprintln(w, "\nUsage: crieur COMMAND [flags]\n\nCommands:")
+	for _, c := range commands() {
+		fmt.Fprintf(w, "  %-12s %s\n", c.name, c.summary)
+	}
+	fmt.Fprintln(w, "\nRun `crieur COMMAND --help` for the flags of a command. Every flag can also be set")
+	fmt.Fprintln(w, "with the environment variable shown in its help (flags win).")
+}
+
+// flagSet is a FlagSet whose flags also read CRIEUR_* environment variables.
+type flagSet struct {
+	*flag.FlagSet
+	env map[string]string // flag name -> variable
+}
+
+func newFlagSet(name, about string, stderr io.Writer) *flagSet {
+	fs := &flagSet{FlagSet: flag.NewFlagSet(name, flag.ContinueOnError), env: map[string]string{}}
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "Usage: crieur %s [flags]\n\n%s\n\nFlags:\n", name, about)
+		fs.PrintDefaults()
+	}
+	return fs
+}
+
+func (fs *flagSet) string(p *string, name, variable, def, help string) {
+	fs.StringVar(p, name, def, help+" (env "+variable+")")
+	fs.env[name] = variable
+}
+
+func (fs *flagSet) bool(p *bool, name, variable string, def bool, help string) {
+	fs.BoolVar(p, name, def, help+" (env "+variable+")")
+	fs.env[name] = variable
+}
+
+// parse reads the environment first, then the command line, so flags win.
+func (fs *flagSet) parse(args []string) error {
+	var errs []error
+	fs.VisitAll(func(f *flag.Flag) {
+		variable, ok := fs.env[f.Name]
+		if !ok {
+			return
+		}
+		if v, set := os.LookupEnv(variable); set {
+			if err := f.Value.Set(v); err != nil {
+				errs = append(errs, fmt.Errorf("%s=%q: %w", variable, v, err))
+			}
+		}
+	})
+	if err := errors.Join(errs...); err != nil {
+		return err
+	}
+	return fs.Parse(args)
+}
+
+func serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	var cfg app.Config
+	var logFormat, logLevel string
+	fs := newFlagSet("serve", "Runs the bot: answers WebFinger and ActivityPub, accepts followers, and\npublishes the content folder's posts on schedule.", stderr)
+	fs.string(&cfg.BaseURL, "base-url", "CRIEUR_BASE_URL", "http://localhost:8080", "public URL of the bot's site, e.g. https://tips.zoomacom.org; every id and the handle's host derive from it, so never change it once people follow the bot")
+	fs.string(&cfg.Listen, "listen", "CRIEUR_LISTEN", "localhost:8080", "address to listen on (put a TLS reverse proxy in front in production)")
+	fs.string(&cfg.DataDir, "data", "CRIEUR_DATA", "crieur-data", "directory for the database (crieur.db) and the signing keys (keys/): back it up")
+	fs.string(&cfg.ContentDir, "content", "CRIEUR_CONTENT", "", "content folder (bot.yaml, tips/, events/, media/); empty uses the built-in Zoomacom example")
+	fs.bool(&cfg.AllowPrivateAddresses, "allow-private-addresses", "CRIEUR_ALLOW_PRIVATE_ADDRESSES", false, "let outbound requests reach loopback and private networks (tests and local development only)")
+	fs.string(&logFormat, "log-format", "CRIEUR_LOG_FORMAT", "text", "log format: text or json")
+	fs.string(&logLevel, "log-level", "CRIEUR_LOG_LEVEL", "info", "log level: debug, info, warn or error")
+	if err := fs.parse(args); err != nil {
+		return flagExit(err, stderr)
+	}
+	logger, err := newLogger(stderr, logFormat, logLevel)
+	if err != nil {
+		fmt.Fprintln(stderr, "crieur serve:", err)
+		return 2
+	}
+	cfg.Log = logger
+	a, err := app.New(cfg)
+	if err != nil {
+		fmt.Fprintln(stderr, "crieur serve:", err)
+		return 1
+	}
+	if err := a.Run(ctx); err != nil {
+		fmt.Fprintln(stderr, "crieur serve:", err)
+		return 1
+	}
+	return 0
+}
+
+func newLogger(w io.Writer, format, level string) (*slog.Logger, error) {
+	var lvl slog.Level
+	if err := lvl.UnmarshalText([]byte(level)); err != nil {
+		return nil, fmt.Errorf("log level %q: want debug, info, warn or error", level)
+	}
+	opts := &slog.HandlerOptions{Level: lvl}
+	switch strings.ToLower(format) {
+	case "text":
+		return slog.New(slog.NewTextHandler(w, opts)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(w, opts)), nil
+	}
+	return nil, fmt.Errorf("log format %q: want text or json", format)
+}
+
+func check(_ context.Context, args []string, stdout, stderr io.Writer) int {
+	var dir string
+	fs := newFlagSet("check", "Validates every file of the content folder and prints each problem as\nfile:line: message (with how to fix it). Exits 1 if there is any problem.\nRun it before you push your changes.", stderr)
+	fs.string(&dir, "content", "CRIEUR_CONTENT", "", "content folder to check; empty checks the built-in example")
+	if err := fs.parse(args); err != nil {
+		return flagExit(err, stderr)
+	}
+	fsys := examples.Zoomacom()
+	name := "(built-in example)"
+	if dir != "" {
+		st, err := os.Stat(dir)
+		if err != nil || !st.IsDir() {
+			fmt.Fprintf(stderr, "crieur check: %s is not a folder\n", dir)
+			return 2
+		}
+		fsys, name = os.DirFS(dir), dir
+	}
+	problems := content.Check(fsys)
+	folder := content.Load(fsys)
+	for _, p := range problems {
+		fmt.Fprintln(stdout, p.Error())
+	}
+	if len(problems) > 0 {
+		fmt.Fprintf(stdout, "%s: %d problem(s); the files named above are skipped until fixed.\n", name, len(problems))
+		return 1
+	}
+	fmt.Fprintf(stdout, "%s: OK, %s ready.\n", name, plural(len(folder.Posts), "post"))
+	return 0
+}
+
+func plural(n int, word string) string {
+	if n == 1 {
+		return "1 " + word
+	}
+	return strconv.Itoa(n) + " " + word + "s"
+}
+
+// flagExit maps a flag parsing error to an exit code: --help is success.
+func flagExit(err error, stderr io.Writer) int {
+	if errors.Is(err, flag.ErrHelp) {
+		return 0
+	}
+	fmt.Fprintln(stderr, "crieur:", err)
+	return 2
+}

@@ -1,0 +1,56 @@
+package content
+
+import (
+	"fmt"
+	"image"
+	_ "image/gif"  // registered for image.DecodeConfig
+	_ "image/jpeg" // registered for image.DecodeConfig
+	_ "image/png"  // registered for image.DecodeConfig
+	"io/fs"
+	"path"
+	"strings"
+
+	_ "golang.org/x/image/webp" // registered for image.DecodeConfig
+)
+
+// MaxImageSize is the largest image file accepted: Mastodon refuses remote
+// media over 10 MiB (larger ones would show as broken links).
+const MaxImageSize = 10 << 20
+
+// checkImage validates an image referenced by the content folder and reads
+// its type and dimensions. The returned message, when not empty, explains
+// the problem and its fix.
+func checkImage(fsys fs.FS, file string) (Image, string) {
+	img := Image{File: file}
+	clean := strings.TrimPrefix(file, "./")
+	if clean == "" {
+		return img, `file is missing; add "file: media/<name>.png"`
+	}
+	if !fs.ValidPath(clean) || path.Clean(clean) != clean {
+		return img, fmt.Sprintf("file %q must be a path inside the content folder, like media/photo.png (no \"..\" or leading \"/\")", file)
+	}
+	img.File = clean
+	st, err := fs.Stat(fsys, clean)
+	if err != nil {
+		return img, fmt.Sprintf("file %q not found; put the image in the content folder or fix the path (paths start from the folder root, e.g. media/photo.png)", file)
+	}
+	if st.IsDir() {
+		return img, fmt.Sprintf("file %q is a folder; name an image file", file)
+	}
+	if st.Size() > MaxImageSize {
+		return img, fmt.Sprintf("file %q is %.1f MiB; shrink it to 10 MiB or less", file, float64(st.Size())/(1<<20))
+	}
+	img.Size = st.Size()
+	f, err := fsys.Open(clean)
+	if err != nil {
+		return img, fmt.Sprintf("file %q cannot be opened: %v", file, err)
+	}
+	defer f.Close()
+	cfg, format, err := image.DecodeConfig(f)
+	if err != nil {
+		return img, fmt.Sprintf("file %q is not a PNG, JPEG, GIF or WebP image; convert it to one of these", file)
+	}
+	img.MediaType = "image/" + format
+	img.Width, img.Height = cfg.Width, cfg.Height
+	return img, ""
+}

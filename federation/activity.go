@@ -1,0 +1,162 @@
+package federation
+
+import (
+	"errors"
+	"fmt"
+	"net/url"
+	"strings"
+
+	ap "github.com/go-ap/activitypub"
+)
+
+// ErrMalformedActivity means a body is not an activity we can read: not
+// JSON, no id, no actor, or values of the wrong shape.
+var ErrMalformedActivity = errors.New("malformed activity")
+
+// Incoming is what crieur reads of an activity another server sent: plain
+// strings, so the inbox logic never handles JSON-LD.
+type Incoming struct {
+	ID    string
+	Type  string
+	Actor string
+	// ObjectID is the id of the object, embedded or referenced.
+	ObjectID string
+	// ObjectType is the type of an embedded object, empty for a bare IRI.
+	ObjectType string
+	// ObjectActor and ObjectObject are the actor and object of an embedded
+	// activity (the Follow inside an Undo or Accept).
+	ObjectActor  string
+	ObjectObject string
+}
+
+// DecodeActivity reads an inbound activity. It reads compact JSON with fixed
+// keys (no JSON-LD expansion, so context tricks change nothing).
+func DecodeActivity(body []byte) (*Incoming, error) {
+	item, err := ap.UnmarshalJSON(body)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrMalformedActivity, err)
+	}
+	if item == nil || ap.IsNil(item) || ap.IsItemCollection(item) {
+		return nil, fmt.Errorf("%w: not an object", ErrMalformedActivity)
+	}
+	in := &Incoming{ID: string(item.GetID()), Type: string(item.GetType())}
+	if !isHTTPURL(in.ID) {
+		return nil, fmt.Errorf("%w: id must be an http(s) URL", ErrMalformedActivity)
+	}
+	if in.Type == "" {
+		return nil, fmt.Errorf("%w: no type", ErrMalformedActivity)
+	}
+	act, err := ap.ToActivity(item)
+	if err != nil {
+		// Not an activity (a bare object posted to an inbox): nothing to do,
+		// but well formed.
+		return in, nil
+	}
+	if in.Actor, err = singleID(act.Actor); err != nil {
+		return nil, fmt.Errorf("%w: actor: %v", ErrMalformedActivity, err)
+	}
+	if !isHTTPURL(in.Actor) {
+		return nil, fmt.Errorf("%w: actor must be an http(s) URL", ErrMalformedActivity)
+	}
+	if act.Object != nil && !ap.IsNil(act.Object) {
+		if in.ObjectID, err = singleID(act.Object); err != nil {
+			return nil, fmt.Errorf("%w: object: %v", ErrMalformedActivity, err)
+		}
+		if act.Object.IsObject() {
+			in.ObjectType = string(act.Object.GetType())
+			if inner, err := ap.ToActivity(act.Object); err == nil {
+				in.ObjectActor, _ = singleID(inner.Actor)
+				in.ObjectObject, _ = singleID(inner.Object)
+			}
+		}
+	}
+	return in, nil
+}
+
+// singleID returns the id of an IRI or object, or of the only element of a
+// one-element array (Fedify and others may send either form).
+func singleID(it ap.Item) (string, error) {
+	if it == nil || ap.IsNil(it) {
+		return "", nil
+	}
+	if ap.IsItemCollection(it) {
+		var ids []string
+		_ = ap.OnItemCollection(it, func(col *ap.ItemCollection) error {
+			for _, e := range *col {
+				if e != nil {
+					ids = append(ids, string(e.GetLink()))
+				}
+			}
+			return nil
+		})
+		if len(ids) != 1 {
+			return "", fmt.Errorf("want one value, got %d", len(ids))
+		}
+		return ids[0], nil
+	}
+	return string(it.GetLink()), nil
+}
+
+func isHTTPURL(s string) bool {
+	if len(s) > 2048 || strings.ContainsAny(s, " \r\n\t\x00") {
+		return false
+	}
+	u, err := url.Parse(s)
+	return err == nil && (u.Scheme == "https" || u.Scheme == "http") && u.Host != "" && u.User == nil
+}
+
+// SameHost reports whether two URLs are on the same host, comparing hosts
+// the way they are resolved: case-folded, trailing dot removed, default
+// port dropped. Unparsable URLs are never the same host.
+func SameHost(a, b string) bool {
+	ha, okA := NormalizedHost(a)
+	hb, okB := NormalizedHost(b)
+	return okA && okB && ha == hb
+}
+
+// NormalizedHost is the host of an http(s) URL in a canonical form, with
+// non-default ports kept.
+func NormalizedHost(raw string) (string, bool) {
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
+		return "", false
+	}
+	host := strings.TrimSuffix(strings.ToLower(u.Hostname()), ".")
+	port := u.Port()
+	if (u.Scheme == "https" && port == "443") || (u.Scheme == "http" && port == "80") {
+		port = ""
+	}
+	if host == "" {
+		return "", false
+	}
+	if port != "" {
+		return host + ":" + port, true
+	}
+	return host, true
+}
+
+// AcceptFollow is the Accept we send back for a Follow: its object is the
+// Follow itself (id, actor, object), which Mastodon and Fedify match on.
+func AcceptFollow(u URLs, bot, acceptID string, follow *Incoming) ([]byte, error) {
+	return respondFollow(ap.AcceptType, u, bot, acceptID, follow)
+}
+
+// RejectFollow is the Reject of a Follow (blocked, or refused by staff).
+func RejectFollow(u URLs, bot, rejectID string, follow *Incoming) ([]byte, error) {
+	return respondFollow(ap.RejectType, u, bot, rejectID, follow)
+}
+
+func respondFollow(typ ap.ActivityVocabularyType, u URLs, bot, id string, follow *Incoming) ([]byte, error) {
+	inner := &ap.Activity{
+		ID:     ap.ID(follow.ID),
+		Type:   ap.FollowType,
+		Actor:  ap.IRI(follow.Actor),
+		Object: ap.IRI(u.Actor(bot)),
+	}
+	act := &ap.Activity{ID: ap.ID(id), Type: typ, Actor: ap.IRI(u.Actor(bot)), Object: inner, To: ap.ItemCollection{ap.IRI(follow.Actor)}}
+	doc, err := FromItem(act)
+	if err != nil {
+		return nil, err
+	}
+	return doc.Marshal()
+}

@@ -1,0 +1,231 @@
+package federation
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/zoomacom/crieur/federation/safehttp"
+	"github.com/zoomacom/crieur/federation/signature"
+)
+
+// RemoteActor is what crieur keeps of another server's actor.
+type RemoteActor struct {
+	ID          string
+	Type        string
+	Username    string
+	Inbox       string
+	SharedInbox string
+	// Keys are the actor's public keys (id -> PEM).
+	Keys map[string]string
+	// NoBot is true when the profile asks bots to leave it alone (#nobot).
+	NoBot bool
+}
+
+// ErrKeyMismatch means a key document does not belong to who it claims.
+var ErrKeyMismatch = errors.New("key does not match its owner")
+
+// CachedKey is a remote public key as the key cache keeps it.
+type CachedKey struct {
+	KeyID, Owner, PublicKeyPEM string
+	FetchedAt                  time.Time
+}
+
+// KeyCache remembers remote keys so that every inbox request does not cost a
+// fetch. The store implements it.
+type KeyCache interface {
+	CachedKey(keyID string) (CachedKey, bool, error)
+	PutCachedKey(k CachedKey) error
+}
+
+// Fetcher reads remote actors and keys through the safe client, signing
+// every GET (servers in authorized-fetch mode refuse unsigned ones).
+type Fetcher struct {
+	Client *safehttp.Client
+	// Sign signs a GET request as one of our actors; nil sends it unsigned.
+	Sign func(r *http.Request) error
+	// Cache, when set, keeps keys between requests and restarts.
+	Cache KeyCache
+	// KeyTTL is how long a cached key is trusted before it is refetched
+	// even when it still verifies; zero means a day.
+	KeyTTL time.Duration
+	Now    func() time.Time
+}
+
+// Actor fetches and parses the actor at id. The document's id must equal
+// id exactly (checked by the client) and its inbox must be on its host.
+func (f *Fetcher) Actor(ctx context.Context, id string) (*RemoteActor, error) {
+	body, err := f.Client.FetchActivityJSON(ctx, id, f.Sign)
+	if err != nil {
+		return nil, fmt.Errorf("fetch actor %s: %w", id, err)
+	}
+	a, err := ParseActor(body)
+	if err != nil {
+		return nil, fmt.Errorf("actor %s: %w", id, err)
+	}
+	if a.ID != id {
+		return nil, fmt.Errorf("actor %s: document id is %s", id, a.ID)
+	}
+	return a, nil
+}
+
+// ParseActor reads an actor document with fixed keys.
+func ParseActor(body []byte) (*RemoteActor, error) {
+	var doc struct {
+		ID                string          `json:"id"`
+		Type              json.RawMessage `json:"type"`
+		PreferredUsername string          `json:"preferredUsername"`
+		Inbox             string          `json:"inbox"`
+		Summary           string          `json:"summary"`
+		Endpoints         struct {
+			SharedInbox string `json:"sharedInbox"`
+		} `json:"endpoints"`
+		PublicKey json.RawMessage `json:"publicKey"`
+		Tag       json.RawMessage `json:"tag"`
+	}
+	if err := json.Unmarshal(body, &doc); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrMalformedActivity, err)
+	}
+	a := &RemoteActor{ID: doc.ID, Username: doc.PreferredUsername, Inbox: doc.Inbox, SharedInbox: doc.Endpoints.SharedInbox, Keys: map[string]string{}}
+	_ = json.Unmarshal(doc.Type, &a.Type)
+	if !isHTTPURL(a.ID) {
+		return nil, fmt.Errorf("%w: actor id", ErrMalformedActivity)
+	}
+	if !isHTTPURL(a.Inbox) || !SameHost(a.Inbox, a.ID) {
+		return nil, fmt.Errorf("%w: inbox %q is not an URL on the actor's host", ErrMalformedActivity, a.Inbox)
+	}
+	if a.SharedInbox != "" && (!isHTTPURL(a.SharedInbox) || !SameHost(a.SharedInbox, a.ID)) {
+		a.SharedInbox = "" // a shared inbox elsewhere is not trusted; the personal one works
+	}
+	for _, k := range decodeKeys(doc.PublicKey) {
+		if k.Owner == a.ID && k.PublicKeyPEM != "" && SameHost(k.ID, a.ID) {
+			a.Keys[k.ID] = k.PublicKeyPEM
+		}
+	}
+	a.NoBot = hasNoBot(doc.Summary, doc.Tag)
+	return a, nil
+}
+
+type keyDoc struct {
+	ID           string `json:"id"`
+	Owner        string `json:"owner"`
+	PublicKeyPEM string `json:"publicKeyPem"`
+}
+
+// decodeKeys reads publicKey as one object or an array of them.
+func decodeKeys(raw json.RawMessage) []keyDoc {
+	if len(raw) == 0 {
+		return nil
+	}
+	var one keyDoc
+	if err := json.Unmarshal(raw, &one); err == nil {
+		return []keyDoc{one}
+	}
+	var many []keyDoc
+	_ = json.Unmarshal(raw, &many)
+	return many
+}
+
+func hasNoBot(summary string, tags json.RawMessage) bool {
+	if strings.Contains(strings.ToLower(summary), "#nobot") {
+		return true
+	}
+	var list []struct {
+		Type string `json:"type"`
+		Name string `json:"name"`
+	}
+	if json.Unmarshal(tags, &list) != nil {
+		var one struct {
+			Type string `json:"type"`
+			Name string `json:"name"`
+		}
+		if json.Unmarshal(tags, &one) != nil {
+			return false
+		}
+		list = append(list, one)
+	}
+	for _, t := range list {
+		if t.Type == "Hashtag" && strings.EqualFold(t.Name, "#nobot") {
+			return true
+		}
+	}
+	return false
+}
+
+// ResolveKey implements signature.KeyResolver: the cached key unless
+// refresh is asked or it is stale, else the key fetched from its owner.
+// The key document must name keyID as its id and its owner must publish it.
+func (f *Fetcher) ResolveKey(ctx context.Context, keyID string, refresh bool) (signature.PublicKey, error) {
+	now := time.Now
+	if f.Now != nil {
+		now = f.Now
+	}
+	ttl := f.KeyTTL
+	if ttl == 0 {
+		ttl = 24 * time.Hour
+	}
+	if f.Cache != nil && !refresh {
+		if k, ok, err := f.Cache.CachedKey(keyID); err == nil && ok && now().Sub(k.FetchedAt) < ttl {
+			return toPublicKey(k)
+		}
+	}
+	k, err := f.fetchKey(ctx, keyID)
+	if err != nil {
+		return signature.PublicKey{}, err
+	}
+	k.FetchedAt = now()
+	if f.Cache != nil {
+		if err := f.Cache.PutCachedKey(k); err != nil {
+			return signature.PublicKey{}, fmt.Errorf("cache key %s: %w", keyID, err)
+		}
+	}
+	return toPublicKey(k)
+}
+
+func (f *Fetcher) fetchKey(ctx context.Context, keyID string) (CachedKey, error) {
+	docURL, _, _ := strings.Cut(keyID, "#")
+	body, err := f.Client.FetchActivityJSON(ctx, docURL, f.Sign)
+	if err != nil {
+		return CachedKey{}, fmt.Errorf("fetch key %s: %w", keyID, err)
+	}
+	// The URL may serve the actor (Mastodon: ACTOR#main-key) or the key
+	// alone (some servers: ACTOR/key); tell them apart by publicKeyPem.
+	var probe keyDoc
+	if err := json.Unmarshal(body, &probe); err != nil {
+		return CachedKey{}, fmt.Errorf("key %s: %w: %v", keyID, ErrMalformedActivity, err)
+	}
+	if probe.PublicKeyPEM != "" {
+		if probe.ID != keyID || !isHTTPURL(probe.Owner) || !SameHost(probe.Owner, keyID) {
+			return CachedKey{}, fmt.Errorf("key %s: %w", keyID, ErrKeyMismatch)
+		}
+		owner, err := f.Actor(ctx, probe.Owner)
+		if err != nil {
+			return CachedKey{}, fmt.Errorf("key %s: owner: %w", keyID, err)
+		}
+		if owner.Keys[keyID] != probe.PublicKeyPEM {
+			return CachedKey{}, fmt.Errorf("key %s: owner %s does not publish it: %w", keyID, owner.ID, ErrKeyMismatch)
+		}
+		return CachedKey{KeyID: keyID, Owner: owner.ID, PublicKeyPEM: probe.PublicKeyPEM}, nil
+	}
+	actor, err := ParseActor(body)
+	if err != nil {
+		return CachedKey{}, fmt.Errorf("key %s: %w", keyID, err)
+	}
+	pemText, ok := actor.Keys[keyID]
+	if !ok {
+		return CachedKey{}, fmt.Errorf("key %s: actor %s has no such key: %w", keyID, actor.ID, ErrKeyMismatch)
+	}
+	return CachedKey{KeyID: keyID, Owner: actor.ID, PublicKeyPEM: pemText}, nil
+}
+
+func toPublicKey(k CachedKey) (signature.PublicKey, error) {
+	pub, err := ParsePublicKeyPEM(k.PublicKeyPEM)
+	if err != nil {
+		return signature.PublicKey{}, fmt.Errorf("key %s: %w", k.KeyID, err)
+	}
+	return signature.PublicKey{ID: k.KeyID, Owner: k.Owner, Key: pub}, nil
+}

@@ -1,0 +1,317 @@
+// Package inbox receives activities from other servers: it bounds and
+// verifies each request before anything else, then acts on the few
+// activities a bot cares about (Follow, Undo of a Follow, Delete of an
+// actor) and ignores the rest with a 202.
+package inbox
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"mime"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/zoomacom/crieur/content"
+	"github.com/zoomacom/crieur/federation"
+	"github.com/zoomacom/crieur/federation/signature"
+)
+
+// MaxBody is the largest activity we read: 1 MiB, as Mastodon and honk.
+const MaxBody = 1 << 20
+
+// Store is what the inbox needs of the database.
+type Store interface {
+	PutFollower(bot string, f content.Follower) (created bool, err error)
+	Follower(bot, actorID string) (content.Follower, bool, error)
+	RemoveFollower(bot, actorID string) (bool, error)
+	MarkSeen(activityID string, now time.Time) (first bool, err error)
+}
+
+// Outbox queues activities for delivery (the Accept of a Follow).
+type Outbox interface {
+	Enqueue(ctx context.Context, bot, activityID string, activity []byte, inboxes []string) error
+}
+
+// Actors fetches remote actors (the follower's inboxes).
+type Actors interface {
+	Actor(ctx context.Context, id string) (*federation.RemoteActor, error)
+}
+
+// Bot is what the inbox needs to know of one of our bots.
+type Bot struct {
+	Username string
+	// ManualApproval keeps follows pending until staff approve them.
+	ManualApproval bool
+	// Blocked reports whether an actor (or its whole domain) is blocked.
+	Blocked func(actorID string) bool
+}
+
+// Inbox processes activities addressed to our bots.
+type Inbox struct {
+	URLs    federation.URLs
+	Bots    func(username string) (Bot, bool)
+	AllBots func() []string
+	Store   Store
+	Outbox  Outbox
+	Actors  Actors
+	// Verify checks the request's HTTP signature (signature.Verify bound
+	// to a key resolver and options).
+	Verify func(ctx context.Context, r *http.Request, body []byte) (signature.Verified, error)
+	Log    *slog.Logger
+	Now    func() time.Time
+}
+
+// Error is a refusal with the HTTP status and the short public reason the
+// sender gets; the wrapped error is for our logs only.
+type Error struct {
+	Status int
+	Reason string
+	Err    error
+}
+
+func (e *Error) Error() string {
+	if e.Err != nil {
+		return fmt.Sprintf("%d %s: %v", e.Status, e.Reason, e.Err)
+	}
+	return fmt.Sprintf("%d %s", e.Status, e.Reason)
+}
+
+func (e *Error) Unwrap() error { return e.Err }
+
+func refuse(status int, reason string, err error) *Error {
+	return &Error{Status: status, Reason: reason, Err: err}
+}
+
+// ServeHTTP handles POST to a bot's inbox (bot set by the router) or to the
+// shared inbox (bot empty).
+func (in *Inbox) Handler(botVar func(*http.Request) string) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		err := in.Receive(r.Context(), r, botVar(r))
+		var e *Error
+		switch {
+		case err == nil:
+			w.WriteHeader(http.StatusAccepted)
+		case errors.As(err, &e):
+			in.log().Info("inbox refused", "status", e.Status, "reason", e.Reason, "err", e.Err, "remote", r.RemoteAddr)
+			http.Error(w, e.Reason, e.Status)
+		default:
+			in.log().Error("inbox failed", "err", err, "remote", r.RemoteAddr)
+			http.Error(w, "internal error", http.StatusInternalServerError)
+		}
+	})
+}
+
+// Receive bounds, parses and verifies one inbox request, then processes it.
+// Nothing is stored or sent before the signature is verified.
+func (in *Inbox) Receive(ctx context.Context, r *http.Request, bot string) error {
+	if bot != "" {
+		if _, ok := in.Bots(bot); !ok {
+			return refuse(http.StatusNotFound, "no such user", nil)
+		}
+	}
+	if !activityContentType(r.Header.Get("Content-Type")) {
+		return refuse(http.StatusUnsupportedMediaType, "content type must be application/activity+json", nil)
+	}
+	if r.ContentLength > MaxBody {
+		return refuse(http.StatusRequestEntityTooLarge, "body over 1 MiB", nil)
+	}
+	body, err := io.ReadAll(io.LimitReader(r.Body, MaxBody+1))
+	if err != nil {
+		return refuse(http.StatusBadRequest, "could not read body", err)
+	}
+	if len(body) > MaxBody {
+		return refuse(http.StatusRequestEntityTooLarge, "body over 1 MiB", nil)
+	}
+	act, err := federation.DecodeActivity(body)
+	if err != nil {
+		return refuse(http.StatusBadRequest, "malformed activity", err)
+	}
+	verified, err := in.Verify(ctx, r, body)
+	if err != nil {
+		return refuse(http.StatusUnauthorized, "signature verification failed", err)
+	}
+	if verified.Owner != act.Actor || !federation.SameHost(verified.KeyID, act.Actor) {
+		return refuse(http.StatusUnauthorized, "signer is not the activity's actor", fmt.Errorf("key %s owned by %s, actor %s", verified.KeyID, verified.Owner, act.Actor))
+	}
+	if !federation.SameHost(act.ID, act.Actor) {
+		return refuse(http.StatusBadRequest, "activity id is not on the actor's host", nil)
+	}
+	first, err := in.Store.MarkSeen(act.ID, in.now())
+	if err != nil {
+		return fmt.Errorf("dedupe %s: %w", act.ID, err)
+	}
+	if !first {
+		in.log().Debug("inbox duplicate ignored", "id", act.ID)
+		return nil
+	}
+	return in.Process(ctx, act)
+}
+
+// Process acts on a verified activity whose actor is its signer.
+func (in *Inbox) Process(ctx context.Context, act *federation.Incoming) error {
+	switch act.Type {
+	case "Follow":
+		return in.follow(ctx, act)
+	case "Undo":
+		return in.undo(act)
+	case "Delete":
+		if act.ObjectID == act.Actor {
+			return in.forget(act.Actor)
+		}
+	}
+	in.log().Debug("inbox ignored activity", "type", act.Type, "id", act.ID, "actor", act.Actor)
+	return nil
+}
+
+// botOf maps one of our actor ids to the bot's username.
+func (in *Inbox) botOf(actorID string) (Bot, bool) {
+	prefix := in.URLs.Actor("")
+	name, ok := strings.CutPrefix(actorID, prefix)
+	if !ok {
+		return Bot{}, false
+	}
+	return in.Bots(name)
+}
+
+func (in *Inbox) follow(ctx context.Context, act *federation.Incoming) error {
+	bot, ok := in.botOf(act.ObjectID)
+	if !ok {
+		in.log().Info("follow of an unknown actor ignored", "object", act.ObjectID, "actor", act.Actor)
+		return nil
+	}
+	remote, err := in.Actors.Actor(ctx, act.Actor)
+	if err != nil {
+		return refuse(http.StatusBadGateway, "could not fetch the follower's actor", err)
+	}
+	if bot.Blocked != nil && bot.Blocked(act.Actor) {
+		id := in.newActivityID(bot.Username)
+		reply, err := federation.RejectFollow(in.URLs, bot.Username, id, act)
+		if err != nil {
+			return err
+		}
+		return in.Outbox.Enqueue(ctx, bot.Username, id, reply, []string{remote.Inbox})
+	}
+	f := content.Follower{
+		ActorID:     remote.ID,
+		Inbox:       remote.Inbox,
+		SharedInbox: remote.SharedInbox,
+		FollowID:    act.ID,
+		FollowedAt:  in.now(),
+		State:       content.FollowerAccepted,
+		NoBot:       remote.NoBot,
+	}
+	if bot.ManualApproval {
+		if old, found, err := in.Store.Follower(bot.Username, f.ActorID); err != nil {
+			return fmt.Errorf("read follower %s: %w", f.ActorID, err)
+		} else if !found || old.State != content.FollowerAccepted {
+			f.State = content.FollowerPending
+		}
+	}
+	created, err := in.Store.PutFollower(bot.Username, f)
+	if err != nil {
+		return fmt.Errorf("store follower %s: %w", f.ActorID, err)
+	}
+	in.log().Info("follow", "bot", bot.Username, "actor", f.ActorID, "new", created, "state", f.State)
+	if f.State != content.FollowerAccepted {
+		return nil
+	}
+	// A repeated Follow is accepted again: the remote may have lost the
+	// first Accept.
+	id := in.newActivityID(bot.Username)
+	accept, err := federation.AcceptFollow(in.URLs, bot.Username, id, act)
+	if err != nil {
+		return err
+	}
+	if err := in.Outbox.Enqueue(ctx, bot.Username, id, accept, []string{f.Inbox}); err != nil {
+		return fmt.Errorf("queue accept for %s: %w", f.ActorID, err)
+	}
+	return nil
+}
+
+func (in *Inbox) undo(act *federation.Incoming) error {
+	if act.ObjectType != "" && act.ObjectType != "Follow" {
+		return nil
+	}
+	// The embedded Follow is only trusted as far as it is the signer's own:
+	// its actor must be the Undo's actor, and it must be on their host.
+	if act.ObjectType == "Follow" && (act.ObjectActor != act.Actor || !federation.SameHost(act.ObjectID, act.Actor)) {
+		in.log().Info("undo of someone else's follow ignored", "actor", act.Actor, "inner", act.ObjectActor)
+		return nil
+	}
+	if bot, ok := in.botOf(act.ObjectObject); ok {
+		return in.unfollow(bot.Username, act.Actor)
+	}
+	// A bare IRI or an unaddressed Follow: find which bot it followed.
+	for _, name := range in.AllBots() {
+		f, found, err := in.Store.Follower(name, act.Actor)
+		if err != nil {
+			return fmt.Errorf("read follower %s: %w", act.Actor, err)
+		}
+		if found && f.FollowID == act.ObjectID {
+			return in.unfollow(name, act.Actor)
+		}
+	}
+	return nil
+}
+
+func (in *Inbox) unfollow(bot, actor string) error {
+	removed, err := in.Store.RemoveFollower(bot, actor)
+	if err != nil {
+		return fmt.Errorf("remove follower %s: %w", actor, err)
+	}
+	in.log().Info("unfollow", "bot", bot, "actor", actor, "was_following", removed)
+	return nil
+}
+
+// forget removes a deleted actor from every bot's followers.
+func (in *Inbox) forget(actor string) error {
+	for _, name := range in.AllBots() {
+		if err := in.unfollow(name, actor); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (in *Inbox) newActivityID(bot string) string {
+	var b [16]byte
+	_, _ = rand.Read(b[:]) // crypto/rand never fails on Linux
+	return in.URLs.NewActivityID(bot, hex.EncodeToString(b[:]))
+}
+
+func (in *Inbox) now() time.Time {
+	if in.Now != nil {
+		return in.Now()
+	}
+	return time.Now()
+}
+
+func (in *Inbox) log() *slog.Logger {
+	if in.Log != nil {
+		return in.Log
+	}
+	return slog.New(slog.DiscardHandler)
+}
+
+// activityContentType accepts the ActivityStreams media types (and plain
+// JSON-LD, which several servers send).
+func activityContentType(v string) bool {
+	mt, params, err := mime.ParseMediaType(v)
+	if err != nil {
+		return false
+	}
+	switch mt {
+	case "application/activity+json":
+		return true
+	case "application/ld+json":
+		p := params["profile"]
+		return p == "" || strings.Contains(p, "https://www.w3.org/ns/activitystreams")
+	}
+	return false
+}

@@ -1,0 +1,353 @@
+// Package app assembles a running crieur from its configuration: it opens
+// the store, loads each bot's content and key, and runs the HTTP server,
+// the delivery workers and the publisher until its context ends, then
+// shuts them down in order. cmd/crieur and the end-to-end tests both start
+// crieur through it.
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"runtime/debug"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/zoomacom/crieur/content"
+	"github.com/zoomacom/crieur/examples"
+	"github.com/zoomacom/crieur/federation"
+	"github.com/zoomacom/crieur/federation/safehttp"
+	"github.com/zoomacom/crieur/federation/signature"
+	"github.com/zoomacom/crieur/inbox"
+	"github.com/zoomacom/crieur/internal/server"
+	"github.com/zoomacom/crieur/outbox"
+	"github.com/zoomacom/crieur/store"
+	"github.com/zoomacom/crieur/web"
+)
+
+// Version is crieur's version: the module version when built with
+// `go install ...@vX.Y.Z`, else the VCS revision, else "dev".
+func Version() string {
+	info, ok := debug.ReadBuildInfo()
+	if !ok {
+		return "dev"
+	}
+	if v := info.Main.Version; v != "" && v != "(devel)" {
+		return v
+	}
+	for _, s := range info.Settings {
+		if s.Key == "vcs.revision" && len(s.Value) >= 12 {
+			return "dev-" + s.Value[:12]
+		}
+	}
+	return "dev"
+}
+
+// Config is everything `crieur serve` can be told.
+type Config struct {
+	// BaseURL is the public URL of the instance; ids derive from it.
+	BaseURL string
+	// Listen is the TCP address to listen on.
+	Listen string
+	// DataDir holds the database and the keys.
+	DataDir string
+	// ContentDir is the content folder; empty uses the embedded example.
+	ContentDir string
+	// AllowPrivateAddresses lets outbound requests reach loopback and
+	// private networks (tests, local development).
+	AllowPrivateAddresses bool
+	// Log receives the logs; nil discards them.
+	Log *slog.Logger
+	// Now is the clock; nil is time.Now.
+	Now func() time.Time
+	// ShutdownTimeout bounds the graceful stop; default 20s.
+	ShutdownTimeout time.Duration
+	// ContentPoll is how often the content folder is re-read for changes
+	// (on top of file-system notifications); default 2s.
+	ContentPoll time.Duration
+}
+
+// DBFile is the database's file name inside the data directory.
+const DBFile = "crieur.db"
+
+// App is a running crieur: create it with New, run it with Run.
+type App struct {
+	cfg      Config
+	log      *slog.Logger
+	urls     federation.URLs
+	db       *store.DB
+	bots     *server.Bots
+	client   *safehttp.Client
+	deliver  *outbox.Deliverer
+	handler  http.Handler
+	listener net.Listener
+	metrics  *outbox.Metrics
+	contentF fs.FS
+
+	closeOnce sync.Once
+}
+
+// New opens the store and prepares every component; it listens on
+// cfg.Listen but serves nothing until Run.
+func New(cfg Config) (*App, error) {
+	if cfg.Log == nil {
+		cfg.Log = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.ShutdownTimeout <= 0 {
+		cfg.ShutdownTimeout = 20 * time.Second
+	}
+	if cfg.ContentPoll <= 0 {
+		cfg.ContentPoll = 2 * time.Second
+	}
+	urls, err := federation.NewURLs(cfg.BaseURL)
+	if err != nil {
+		return nil, err
+	}
+	a := &App{cfg: cfg, log: cfg.Log, urls: urls}
+	a.contentF = examples.Zoomacom()
+	if cfg.ContentDir != "" {
+		if st, err := os.Stat(cfg.ContentDir); err != nil || !st.IsDir() {
+			return nil, fmt.Errorf("content folder %s: not a readable directory", cfg.ContentDir)
+		}
+		a.contentF = os.DirFS(cfg.ContentDir)
+	}
+	folder := content.Load(a.contentF)
+	if folder.Profile == nil {
+		return nil, fmt.Errorf("content folder %s: %w", a.contentName(), folder.Problems.Err())
+	}
+	for _, p := range folder.Problems {
+		a.log.Warn("content problem (post skipped)", "problem", p.Error())
+	}
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("create data directory: %w", err)
+	}
+	key, err := federation.LoadOrCreateKey(cfg.DataDir, folder.Profile.Username, cfg.Now())
+	if err != nil {
+		return nil, err
+	}
+	bot, err := server.NewBot(urls, folder, a.contentF, key)
+	if err != nil {
+		return nil, err
+	}
+	if a.bots, err = server.NewBots(bot); err != nil {
+		return nil, err
+	}
+	a.db, err = store.Open(filepath.Join(cfg.DataDir, DBFile), store.Options{})
+	if err != nil {
+		return nil, err
+	}
+	if err := a.wire(); err != nil {
+		a.db.Close()
+		return nil, err
+	}
+	a.listener, err = net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		a.db.Close()
+		return nil, fmt.Errorf("listen on %s: %w", cfg.Listen, err)
+	}
+	return a, nil
+}
+
+func (a *App) contentName() string {
+	if a.cfg.ContentDir == "" {
+		return "(embedded example)"
+	}
+	return a.cfg.ContentDir
+}
+
+// wire connects the packages: one safe client, one key fetcher, the inbox,
+// the delivery workers and the HTTP routes.
+func (a *App) wire() error {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	a.metrics = outbox.NewMetrics(reg)
+	reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "crieur_queue_depth", Help: "Deliveries waiting in the queue.",
+	}, func() float64 {
+		n, _ := a.db.QueueDepth()
+		return float64(n)
+	}))
+
+	a.client = safehttp.New(safehttp.Options{
+		AllowPrivate: a.cfg.AllowPrivateAddresses,
+		UserAgent:    fmt.Sprintf("crieur/%s (+%s)", Version(), a.urls.Base()),
+	})
+	// Fetches are signed by the first bot: servers in authorized-fetch
+	// mode refuse unsigned GETs of their actors.
+	first, _ := a.bots.Get(a.bots.Names()[0])
+	fetcher := &federation.Fetcher{
+		Client: a.client,
+		Sign:   func(r *http.Request) error { return first.Signer.Sign(r, nil, a.cfg.Now()) },
+		Cache:  keyCache{a.db},
+		Now:    a.cfg.Now,
+	}
+	a.deliver = &outbox.Deliverer{
+		DB:      a.db,
+		Client:  a.client,
+		Signer:  a.bots.Signer,
+		Metrics: a.metrics,
+		Log:     a.log,
+		Now:     a.cfg.Now,
+		OnGone:  a.removeGone,
+	}
+	verifyOpts := signature.VerifyOptions{Scheme: a.urls.Scheme(), AllowHTTPKeyID: a.cfg.AllowPrivateAddresses}
+	in := &inbox.Inbox{
+		URLs: a.urls,
+		Bots: func(name string) (inbox.Bot, bool) {
+			b, ok := a.bots.Get(name)
+			if !ok {
+				return inbox.Bot{}, false
+			}
+			return inbox.Bot{Username: b.Username, ManualApproval: b.Profile().Approval == content.ApprovalManual, Blocked: b.Blocked}, true
+		},
+		AllBots: a.bots.Names,
+		Store:   a.db,
+		Outbox:  a.deliver,
+		Actors:  fetcher,
+		Verify: func(ctx context.Context, r *http.Request, body []byte) (signature.Verified, error) {
+			return verifyOpts.Verify(ctx, r, body, a.cfg.Now(), fetcher.ResolveKey)
+		},
+		Log: a.log,
+		Now: a.cfg.Now,
+	}
+	pages, err := web.New()
+	if err != nil {
+		return err
+	}
+	srv := &server.Server{
+		URLs:    a.urls,
+		Bots:    a.bots,
+		DB:      a.db,
+		Inbox:   in,
+		Pages:   pages,
+		Version: Version(),
+		Metrics: promhttp.HandlerFor(reg, promhttp.HandlerOpts{}),
+		Log:     a.log,
+	}
+	a.handler = srv.Routes()
+	return nil
+}
+
+// removeGone drops followers whose inbox answered 410 Gone.
+func (a *App) removeGone(bot, inboxURL string) {
+	list, err := a.db.ListFollowers(bot, 0, 1<<30)
+	if err != nil {
+		a.log.Error("list followers", "err", err)
+		return
+	}
+	for _, f := range list {
+		if f.Inbox == inboxURL {
+			if _, err := a.db.RemoveFollower(bot, f.ActorID); err != nil {
+				a.log.Error("remove gone follower", "actor", f.ActorID, "err", err)
+				continue
+			}
+			a.log.Info("follower gone (410), removed", "bot", bot, "actor", f.ActorID)
+		}
+	}
+}
+
+// Addr is the address the server listens on (useful with port 0).
+func (a *App) Addr() net.Addr { return a.listener.Addr() }
+
+// Handler is the HTTP handler, for tests that drive it directly.
+func (a *App) Handler() http.Handler { return a.handler }
+
+// DB is the open store, for tests and the admin commands.
+func (a *App) DB() *store.DB { return a.db }
+
+// Run serves until ctx is done, then stops in order: stop accepting and
+// finish in-flight requests, stop the workers (attempts in flight finish),
+// then close the store.
+func (a *App) Run(ctx context.Context) error {
+	defer a.Close()
+	for _, name := range a.bots.Names() {
+		b, _ := a.bots.Get(name)
+		a.log.Info("crieur serving",
+			"handle", "@"+a.urls.Handle(name),
+			"profile", a.urls.Profile(name),
+			"actor", a.urls.Actor(name),
+			"content", a.contentName(),
+			"data", a.cfg.DataDir,
+			"key", filepath.Join(a.cfg.DataDir, "keys", b.Username+".pem"),
+			"listen", a.listener.Addr().String(),
+			"version", Version())
+	}
+	httpSrv := &http.Server{
+		Handler:           a.handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(a.log.Handler(), slog.LevelWarn),
+	}
+	workCtx, stopWork := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopWork()
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		if err := a.deliver.Run(workCtx); err != nil {
+			a.log.Error("delivery workers stopped", "err", err)
+		}
+	}()
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- httpSrv.Serve(a.listener) }()
+
+	var err error
+	select {
+	case <-ctx.Done():
+	case err = <-serveErr:
+		if errors.Is(err, http.ErrServerClosed) {
+			err = nil
+		}
+	}
+	a.log.Info("shutting down")
+	shutCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), a.cfg.ShutdownTimeout)
+	defer cancel()
+	if serr := httpSrv.Shutdown(shutCtx); serr != nil && !errors.Is(serr, http.ErrServerClosed) {
+		a.log.Warn("http shutdown", "err", serr)
+	}
+	stopWork()
+	wg.Wait()
+	a.log.Info("stopped")
+	return err
+}
+
+// Close releases the store (Run calls it on exit).
+func (a *App) Close() error {
+	var err error
+	a.closeOnce.Do(func() {
+		if a.listener != nil {
+			_ = a.listener.Close()
+		}
+		a.client.CloseIdleConnections()
+		err = a.db.Close()
+	})
+	return err
+}
+
+// keyCache adapts the store to the fetcher's key cache.
+type keyCache struct{ db *store.DB }
+
+func (k keyCache) CachedKey(keyID string) (federation.CachedKey, bool, error) {
+	rk, ok, err := k.db.RemoteKey(keyID)
+	return federation.CachedKey{KeyID: rk.KeyID, Owner: rk.Owner, PublicKeyPEM: rk.PublicKeyPEM, FetchedAt: rk.FetchedAt}, ok, err
+}
+
+func (k keyCache) PutCachedKey(c federation.CachedKey) error {
+	return k.db.PutRemoteKey(store.RemoteKey{KeyID: c.KeyID, Owner: c.Owner, PublicKeyPEM: c.PublicKeyPEM, FetchedAt: c.FetchedAt})
+}

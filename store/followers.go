@@ -1,0 +1,215 @@
+package store
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/url"
+	"sort"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/zoomacom/crieur/content"
+)
+
+// validInboxURL reports whether s is an absolute http(s) URL with a host:
+// anything else would sit in the delivery queue failing forever.
+func validInboxURL(s string) bool {
+	u, err := url.Parse(s)
+	if err != nil {
+		return false
+	}
+	return (u.Scheme == "https" || u.Scheme == "http") && u.Hostname() != ""
+}
+
+func validateFollower(f content.Follower) error {
+	switch {
+	case f.ActorID == "":
+		return fmt.Errorf("%w: follower without actor id", ErrInvalid)
+	case !validInboxURL(f.Inbox):
+		return fmt.Errorf("%w: follower %s has inbox %q", ErrInvalid, f.ActorID, f.Inbox)
+	case f.SharedInbox != "" && !validInboxURL(f.SharedInbox):
+		return fmt.Errorf("%w: follower %s has shared inbox %q", ErrInvalid, f.ActorID, f.SharedInbox)
+	case f.FollowedAt.IsZero():
+		return fmt.Errorf("%w: follower %s without follow time", ErrInvalid, f.ActorID)
+	}
+	return nil
+}
+
+// PutFollower inserts or updates the follower of bot with f.ActorID. On a
+// re-follow (or an inbox change) the original FollowedAt is kept, so the
+// follower keeps its place in ListFollowers. created is true when the actor
+// was not following before.
+func (db *DB) PutFollower(bot string, f content.Follower) (created bool, err error) {
+	if err := validateFollower(f); err != nil {
+		return false, err
+	}
+	err = db.bolt.Update(func(tx *bolt.Tx) error {
+		created = false
+		b, err := botBucketW(tx, bot, botFollowers)
+		if err != nil {
+			return err
+		}
+		idx, err := botBucketW(tx, bot, botFollowersByTime)
+		if err != nil {
+			return err
+		}
+		var old content.Follower
+		found, err := getJSON(b, []byte(f.ActorID), &old)
+		if err != nil {
+			return err
+		}
+		if found {
+			f.FollowedAt = old.FollowedAt
+		} else {
+			created = true
+			if err := idx.Put(timeIDKey(f.FollowedAt, []byte(f.ActorID)), nil); err != nil {
+				return fmt.Errorf("index follower %s: %w", f.ActorID, err)
+			}
+		}
+		return putJSON(b, []byte(f.ActorID), f)
+	})
+	if err != nil {
+		return false, fmt.Errorf("put follower %s of %s: %w", f.ActorID, bot, err)
+	}
+	return created, nil
+}
+
+// Follower returns the follower actorID of bot; ok is false when the actor
+// does not follow bot.
+func (db *DB) Follower(bot, actorID string) (f content.Follower, ok bool, err error) {
+	err = db.bolt.View(func(tx *bolt.Tx) error {
+		ok, err = getJSON(botBucket(tx, bot, botFollowers), []byte(actorID), &f)
+		return err
+	})
+	if err != nil {
+		return content.Follower{}, false, fmt.Errorf("get follower %s of %s: %w", actorID, bot, err)
+	}
+	return f, ok, nil
+}
+
+// RemoveFollower deletes the follower actorID of bot (Undo Follow, 410
+// Gone, Delete of the actor). removed is false when it was not following.
+func (db *DB) RemoveFollower(bot, actorID string) (removed bool, err error) {
+	err = db.bolt.Update(func(tx *bolt.Tx) error {
+		removed = false
+		b := botBucket(tx, bot, botFollowers)
+		var f content.Follower
+		found, err := getJSON(b, []byte(actorID), &f)
+		if err != nil || !found {
+			return err
+		}
+		if err := b.Delete([]byte(actorID)); err != nil {
+			return fmt.Errorf("delete: %w", err)
+		}
+		if idx := botBucket(tx, bot, botFollowersByTime); idx != nil {
+			if err := idx.Delete(timeIDKey(f.FollowedAt, []byte(actorID))); err != nil {
+				return fmt.Errorf("delete index: %w", err)
+			}
+		}
+		removed = true
+		return nil
+	})
+	if err != nil {
+		return false, fmt.Errorf("remove follower %s of %s: %w", actorID, bot, err)
+	}
+	return removed, nil
+}
+
+// ListFollowers returns at most limit followers of bot, newest follow first,
+// after skipping offset of them. Followers that followed at the same instant
+// are ordered by actor id, so pages are stable.
+func (db *DB) ListFollowers(bot string, offset, limit int) ([]content.Follower, error) {
+	if offset < 0 {
+		offset = 0
+	}
+	var out []content.Follower
+	err := db.bolt.View(func(tx *bolt.Tx) error {
+		idx := botBucket(tx, bot, botFollowersByTime)
+		b := botBucket(tx, bot, botFollowers)
+		if idx == nil || b == nil || limit <= 0 {
+			return nil
+		}
+		c := idx.Cursor()
+		for k, _ := c.Last(); k != nil && len(out) < limit; k, _ = c.Prev() {
+			if offset > 0 {
+				offset--
+				continue
+			}
+			var f content.Follower
+			found, err := getJSON(b, k[8:], &f)
+			if err != nil {
+				return err
+			}
+			if found {
+				out = append(out, f)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list followers of %s: %w", bot, err)
+	}
+	return out, nil
+}
+
+// forEachFollower calls fn for every follower of bot, in actor id order.
+func (db *DB) forEachFollower(bot string, fn func(content.Follower)) error {
+	return db.bolt.View(func(tx *bolt.Tx) error {
+		b := botBucket(tx, bot, botFollowers)
+		if b == nil {
+			return nil
+		}
+		return b.ForEach(func(k, v []byte) error {
+			var f content.Follower
+			if err := json.Unmarshal(v, &f); err != nil {
+				return fmt.Errorf("decode follower %s: %w", k, err)
+			}
+			fn(f)
+			return nil
+		})
+	})
+}
+
+// CountFollowers counts the followers of bot in state; the empty state
+// counts them all. A follower stored without a state counts as accepted.
+func (db *DB) CountFollowers(bot string, state content.FollowerState) (int, error) {
+	n := 0
+	err := db.forEachFollower(bot, func(f content.Follower) {
+		if state == "" || followerState(f) == state {
+			n++
+		}
+	})
+	if err != nil {
+		return 0, fmt.Errorf("count followers of %s: %w", bot, err)
+	}
+	return n, nil
+}
+
+func followerState(f content.Follower) content.FollowerState {
+	if f.State == "" {
+		return content.FollowerAccepted
+	}
+	return f.State
+}
+
+// DeliveryInboxes returns, sorted and without duplicates, the inboxes a
+// post of bot must go to: one per shared inbox, the personal inbox of
+// followers without one. Pending and #nobot followers get nothing.
+func (db *DB) DeliveryInboxes(bot string) ([]string, error) {
+	seen := make(map[string]struct{})
+	err := db.forEachFollower(bot, func(f content.Follower) {
+		if followerState(f) != content.FollowerAccepted || f.NoBot {
+			return
+		}
+		seen[f.DeliveryInbox()] = struct{}{}
+	})
+	if err != nil {
+		return nil, fmt.Errorf("delivery inboxes of %s: %w", bot, err)
+	}
+	out := make([]string, 0, len(seen))
+	for in := range seen {
+		out = append(out, in)
+	}
+	sort.Strings(out)
+	return out, nil
+}

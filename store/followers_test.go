@@ -1,0 +1,189 @@
+package store
+
+import (
+	"errors"
+	"reflect"
+	"testing"
+	"time"
+
+	"github.com/zoomacom/crieur/content"
+)
+
+func TestPutFollowerUpsertKeepsFollowedAt(t *testing.T) {
+	db, _ := openTest(t, Options{})
+	f := follower(1, t0)
+	created, err := db.PutFollower(bot, f)
+	mustNoErr(t, err)
+	if !created {
+		t.Error("first PutFollower: created = false")
+	}
+	refollow := f
+	refollow.FollowedAt = t0.Add(24 * time.Hour)
+	refollow.SharedInbox = "https://asso1.example/inbox"
+	refollow.FollowID = "https://asso1.example/follows/2"
+	created, err = db.PutFollower(bot, refollow)
+	mustNoErr(t, err)
+	if created {
+		t.Error("re-follow: created = true")
+	}
+	got, ok, err := db.Follower(bot, f.ActorID)
+	mustNoErr(t, err)
+	if !ok {
+		t.Fatal("follower missing")
+	}
+	if !got.FollowedAt.Equal(t0) {
+		t.Errorf("FollowedAt = %v, want original %v", got.FollowedAt, t0)
+	}
+	if got.SharedInbox != refollow.SharedInbox || got.FollowID != refollow.FollowID {
+		t.Errorf("re-follow not applied: %+v", got)
+	}
+	list, err := db.ListFollowers(bot, 0, 10)
+	mustNoErr(t, err)
+	if len(list) != 1 {
+		t.Errorf("ListFollowers after re-follow: %d entries, want 1", len(list))
+	}
+}
+
+func TestPutFollowerRejectsInvalid(t *testing.T) {
+	db, _ := openTest(t, Options{})
+	tests := []struct {
+		name   string
+		mutate func(*content.Follower)
+	}{
+		{"no actor", func(f *content.Follower) { f.ActorID = "" }},
+		{"no inbox", func(f *content.Follower) { f.Inbox = "" }},
+		{"relative inbox", func(f *content.Follower) { f.Inbox = "/inbox" }},
+		{"ftp inbox", func(f *content.Follower) { f.Inbox = "ftp://asso.example/inbox" }},
+		{"bad shared inbox", func(f *content.Follower) { f.SharedInbox = "::" }},
+		{"no follow time", func(f *content.Follower) { f.FollowedAt = time.Time{} }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := follower(1, t0)
+			tt.mutate(&f)
+			if _, err := db.PutFollower(bot, f); !errors.Is(err, ErrInvalid) {
+				t.Errorf("err = %v, want ErrInvalid", err)
+			}
+		})
+	}
+	if _, err := db.PutFollower("", follower(1, t0)); !errors.Is(err, ErrInvalid) {
+		t.Errorf("empty bot: err = %v, want ErrInvalid", err)
+	}
+	n, err := db.CountFollowers(bot, "")
+	mustNoErr(t, err)
+	if n != 0 {
+		t.Errorf("%d followers stored after invalid puts", n)
+	}
+}
+
+func TestFollowersSurviveReopen(t *testing.T) {
+	db, path := openTest(t, Options{})
+	for i := range 3 {
+		_, err := db.PutFollower(bot, follower(i, t0.Add(time.Duration(i)*time.Minute)))
+		mustNoErr(t, err)
+	}
+	mustNoErr(t, db.Close())
+	db, err := Open(path, Options{})
+	mustNoErr(t, err)
+	defer db.Close()
+	n, err := db.CountFollowers(bot, "")
+	mustNoErr(t, err)
+	if n != 3 {
+		t.Errorf("after reopen: %d followers, want 3", n)
+	}
+}
+
+func TestListFollowersNewestFirstStable(t *testing.T) {
+	db, _ := openTest(t, Options{})
+	// Followers 3 and 4 followed at the same instant: ordered by actor id
+	// (descending, like the rest of the newest-first listing).
+	times := []time.Time{t0, t0.Add(time.Hour), t0.Add(2 * time.Hour), t0.Add(3 * time.Hour), t0.Add(3 * time.Hour)}
+	for i, at := range times {
+		_, err := db.PutFollower(bot, follower(i, at))
+		mustNoErr(t, err)
+	}
+	// Another bot's followers must not appear.
+	_, err := db.PutFollower("zoomacom-agenda", follower(9, t0.Add(10*time.Hour)))
+	mustNoErr(t, err)
+
+	want := []string{follower(4, t0).ActorID, follower(3, t0).ActorID, follower(2, t0).ActorID, follower(1, t0).ActorID, follower(0, t0).ActorID}
+	tests := []struct {
+		offset, limit int
+		want          []string
+	}{
+		{0, 10, want},
+		{0, 2, want[:2]},
+		{2, 2, want[2:4]},
+		{4, 2, want[4:]},
+		{5, 2, nil},
+		{0, 0, nil},
+		{-1, 1, want[:1]},
+	}
+	for _, tt := range tests {
+		list, err := db.ListFollowers(bot, tt.offset, tt.limit)
+		mustNoErr(t, err)
+		var got []string
+		for _, f := range list {
+			got = append(got, f.ActorID)
+		}
+		if !reflect.DeepEqual(got, tt.want) {
+			t.Errorf("ListFollowers(%d, %d) = %v, want %v", tt.offset, tt.limit, got, tt.want)
+		}
+	}
+}
+
+func TestRemoveFollower(t *testing.T) {
+	db, _ := openTest(t, Options{})
+	f := follower(1, t0)
+	_, err := db.PutFollower(bot, f)
+	mustNoErr(t, err)
+	for i, want := range []bool{true, false} {
+		removed, err := db.RemoveFollower(bot, f.ActorID)
+		mustNoErr(t, err)
+		if removed != want {
+			t.Errorf("call %d: removed = %v, want %v", i, removed, want)
+		}
+	}
+	if _, ok, _ := db.Follower(bot, f.ActorID); ok {
+		t.Error("follower still present")
+	}
+	list, err := db.ListFollowers(bot, 0, 10)
+	mustNoErr(t, err)
+	if len(list) != 0 {
+		t.Errorf("ListFollowers after remove: %v", list)
+	}
+	// Removing from a bot that never had followers is not an error.
+	if removed, err := db.RemoveFollower("unknown-bot", f.ActorID); err != nil || removed {
+		t.Errorf("RemoveFollower on unknown bot = %v, %v", removed, err)
+	}
+}
+
+func TestCountFollowersAndDeliveryInboxes(t *testing.T) {
+	db, _ := openTest(t, Options{})
+	shared := "https://mastodon.example/inbox"
+	fs := []content.Follower{
+		{ActorID: "https://mastodon.example/users/a", Inbox: "https://mastodon.example/users/a/inbox", SharedInbox: shared, State: content.FollowerAccepted},
+		{ActorID: "https://mastodon.example/users/b", Inbox: "https://mastodon.example/users/b/inbox", SharedInbox: shared, State: content.FollowerAccepted},
+		{ActorID: "https://gts.example/users/c", Inbox: "https://gts.example/users/c/inbox"}, // empty state = accepted
+		{ActorID: "https://gts.example/users/d", Inbox: "https://gts.example/users/d/inbox", State: content.FollowerPending},
+		{ActorID: "https://misskey.example/users/e", Inbox: "https://misskey.example/users/e/inbox", State: content.FollowerAccepted, NoBot: true},
+	}
+	for i, f := range fs {
+		f.FollowedAt = t0.Add(time.Duration(i) * time.Minute)
+		_, err := db.PutFollower(bot, f)
+		mustNoErr(t, err)
+	}
+	for state, want := range map[content.FollowerState]int{"": 5, content.FollowerAccepted: 4, content.FollowerPending: 1} {
+		n, err := db.CountFollowers(bot, state)
+		mustNoErr(t, err)
+		if n != want {
+			t.Errorf("CountFollowers(%q) = %d, want %d", state, n, want)
+		}
+	}
+	got, err := db.DeliveryInboxes(bot)
+	mustNoErr(t, err)
+	want := []string{"https://gts.example/users/c/inbox", shared}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("DeliveryInboxes = %v, want %v", got, want)
+	}
+}

@@ -1,0 +1,61 @@
+package store
+
+import (
+	"encoding/json"
+	"fmt"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/zoomacom/crieur/content"
+)
+
+// t0 is a fixed clock for tests: a Monday morning in Paris, in UTC.
+var t0 = time.Date(2026, 3, 2, 8, 0, 0, 0, time.UTC)
+
+const bot = "zoomacom-tips"
+
+func openTest(t testing.TB, opt Options) (*DB, string) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "data", "crieur.db")
+	db, err := Open(path, opt)
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	t.Cleanup(func() { _ = db.Close() })
+	return db, path
+}
+
+func follower(n int, at time.Time) content.Follower {
+	return content.Follower{
+		ActorID:    fmt.Sprintf("https://asso%d.example/users/benevole", n),
+		Inbox:      fmt.Sprintf("https://asso%d.example/users/benevole/inbox", n),
+		FollowID:   fmt.Sprintf("https://asso%d.example/follows/1", n),
+		FollowedAt: at,
+		State:      content.FollowerAccepted,
+	}
+}
+
+func inboxes(n int) []string {
+	out := make([]string, n)
+	for i := range out {
+		out[i] = fmt.Sprintf("https://instance%d.example/inbox", i)
+	}
+	return out
+}
+
+// note builds a French Note and its Create, as the outbox would.
+func note(id, text string) (object, activity []byte) {
+	obj := map[string]any{"id": id, "type": "Note", "content": "<p>" + text + "</p>"}
+	act := map[string]any{"id": id + "/activity", "type": "Create", "object": obj}
+	o, _ := json.Marshal(obj)
+	a, _ := json.Marshal(act)
+	return o, a
+}
+
+func mustNoErr(t testing.TB, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}

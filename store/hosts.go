@@ -1,0 +1,126 @@
+package store
+
+import (
+	"fmt"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// UnavailableAfterDays is how many distinct UTC days with delivery failures
+// mark a host unavailable, as Mastodon does: a server down for a week is
+// probably gone, and retrying every post to it wastes the queue.
+const UnavailableAfterDays = 7
+
+// hostHealth is the stored record of a failing host.
+type hostHealth struct {
+	// Days are the distinct UTC days (2006-01-02) with failures, sorted.
+	Days        []string  `json:"days"`
+	LastFailure time.Time `json:"lastFailure"`
+}
+
+func (h hostHealth) unavailable() bool { return len(h.Days) >= UnavailableAfterDays }
+
+// normalizeHost lowercases host and drops a trailing dot so that
+// "Example.ORG." and "example.org" share one record.
+func normalizeHost(host string) string {
+	return strings.TrimSuffix(strings.ToLower(host), ".")
+}
+
+// RecordHostFailure notes a failed delivery to host at now. unavailable is
+// true once failures were seen on UnavailableAfterDays distinct UTC days
+// with no success in between. Concurrent calls share one disk sync.
+func (db *DB) RecordHostFailure(host string, now time.Time) (unavailable bool, err error) {
+	host = normalizeHost(host)
+	if host == "" {
+		return false, fmt.Errorf("%w: empty host", ErrInvalid)
+	}
+	day := now.UTC().Format(time.DateOnly)
+	err = db.bolt.Batch(func(tx *bolt.Tx) error {
+		b := bucket(tx, bucketHosts)
+		var h hostHealth
+		if _, err := getJSON(b, []byte(host), &h); err != nil {
+			return err
+		}
+		if i, found := slices.BinarySearch(h.Days, day); !found {
+			h.Days = slices.Insert(h.Days, i, day)
+		}
+		// Only the count matters; keep the record small.
+		if len(h.Days) > UnavailableAfterDays {
+			h.Days = h.Days[len(h.Days)-UnavailableAfterDays:]
+		}
+		if now.After(h.LastFailure) {
+			h.LastFailure = now
+		}
+		unavailable = h.unavailable()
+		return putJSON(b, []byte(host), h)
+	})
+	if err != nil {
+		return false, fmt.Errorf("record failure of %s: %w", host, err)
+	}
+	return unavailable, nil
+}
+
+// RecordHostSuccess clears host's failure record: any success (or inbound
+// contact) proves the server is alive. It writes only when there is a
+// record, so calling it after every delivery costs a read.
+func (db *DB) RecordHostSuccess(host string) error {
+	host = normalizeHost(host)
+	var present bool
+	if err := db.bolt.View(func(tx *bolt.Tx) error {
+		present = bucket(tx, bucketHosts).Get([]byte(host)) != nil
+		return nil
+	}); err != nil || !present {
+		return err
+	}
+	err := db.bolt.Batch(func(tx *bolt.Tx) error {
+		return bucket(tx, bucketHosts).Delete([]byte(host))
+	})
+	if err != nil {
+		return fmt.Errorf("record success of %s: %w", host, err)
+	}
+	return nil
+}
+
+// HostUnavailable reports whether host is marked unavailable.
+func (db *DB) HostUnavailable(host string) (bool, error) {
+	host = normalizeHost(host)
+	var h hostHealth
+	err := db.bolt.View(func(tx *bolt.Tx) error {
+		_, err := getJSON(bucket(tx, bucketHosts), []byte(host), &h)
+		return err
+	})
+	if err != nil {
+		return false, fmt.Errorf("host health of %s: %w", host, err)
+	}
+	return h.unavailable(), nil
+}
+
+// UnavailableHosts lists the hosts marked unavailable, sorted.
+func (db *DB) UnavailableHosts() ([]string, error) {
+	var out []string
+	err := db.bolt.View(func(tx *bolt.Tx) error {
+		b := bucket(tx, bucketHosts)
+		if b == nil {
+			return nil
+		}
+		return b.ForEach(func(k, _ []byte) error {
+			var h hostHealth
+			if _, err := getJSON(b, k, &h); err != nil {
+				return err
+			}
+			if h.unavailable() {
+				out = append(out, string(k))
+			}
+			return nil
+		})
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list unavailable hosts: %w", err)
+	}
+	sort.Strings(out)
+	return out, nil
+}

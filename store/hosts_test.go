@@ -1,0 +1,60 @@
+package store
+
+import (
+	"reflect"
+	"testing"
+	"time"
+)
+
+func TestHostHealthSevenDistinctDays(t *testing.T) {
+	db, _ := openTest(t, Options{})
+	const host = "dead.example"
+	day := func(d int, h int) time.Time { return t0.AddDate(0, 0, d).Add(time.Duration(h) * time.Hour) }
+
+	// Many failures on one day count once.
+	for h := range 10 {
+		unavailable, err := db.RecordHostFailure(host, day(0, h))
+		mustNoErr(t, err)
+		if unavailable {
+			t.Fatal("unavailable after failures on a single day")
+		}
+	}
+	for d := 1; d <= 5; d++ {
+		unavailable, err := db.RecordHostFailure(host, day(d, 0))
+		mustNoErr(t, err)
+		if unavailable {
+			t.Fatalf("unavailable after %d distinct days", d+1)
+		}
+	}
+	// The 7th distinct day, written with different case and a trailing dot.
+	unavailable, err := db.RecordHostFailure("DEAD.example.", day(6, 0))
+	mustNoErr(t, err)
+	if !unavailable {
+		t.Fatal("not unavailable after failures on 7 distinct days")
+	}
+	if u, err := db.HostUnavailable(host); err != nil || !u {
+		t.Errorf("HostUnavailable = %v, %v; want true", u, err)
+	}
+	_, err = db.RecordHostFailure("flaky.example", day(0, 0))
+	mustNoErr(t, err)
+	hosts, err := db.UnavailableHosts()
+	mustNoErr(t, err)
+	if !reflect.DeepEqual(hosts, []string{host}) {
+		t.Errorf("UnavailableHosts = %v, want [%s]", hosts, host)
+	}
+
+	mustNoErr(t, db.RecordHostSuccess(host))
+	if u, _ := db.HostUnavailable(host); u {
+		t.Error("still unavailable after a success")
+	}
+	hosts, err = db.UnavailableHosts()
+	mustNoErr(t, err)
+	if len(hosts) != 0 {
+		t.Errorf("UnavailableHosts after success = %v", hosts)
+	}
+	// After a success the count starts again from zero.
+	if u, _ := db.RecordHostFailure(host, day(7, 0)); u {
+		t.Error("one failure after a success marks the host unavailable")
+	}
+	mustNoErr(t, db.RecordHostSuccess("never-failed.example"))
+}

@@ -1,0 +1,405 @@
+package store
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"sort"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// Publication records that a planned publication happened, under its
+// exactly-once key. Publish creates one per post occurrence; UpdateObject
+// creates one per Update or Delete, under its own key.
+type Publication struct {
+	// Key is the exactly-once key from the plan, e.g. "tips/x#tip#1".
+	Key string `json:"key"`
+	// PostID is the post's id in the content folder.
+	PostID string `json:"post"`
+	// Kind is the caller's label (tip, event, update, delete...).
+	Kind string `json:"kind"`
+	// ObjectID is the id of the object served by GET.
+	ObjectID string `json:"object"`
+	// ActivityID is the id of the activity that carried it.
+	ActivityID string `json:"activity"`
+	// Hash fingerprints the content published, to detect edits.
+	Hash string `json:"hash,omitempty"`
+	// PublishedAt is when it was published.
+	PublishedAt time.Time `json:"published"`
+	// UpdatedAt is when the object was last updated (zero if never).
+	UpdatedAt time.Time `json:"updated,omitzero"`
+	// Deleted is true once the object was replaced by a Tombstone.
+	Deleted bool `json:"deleted,omitempty"`
+}
+
+// pubRecord is how a Publication is stored: Origin marks the record made
+// by Publish (the one that owns the object and its outbox entry).
+type pubRecord struct {
+	Publication
+	Origin    bool   `json:"origin,omitempty"`
+	OutboxSeq uint64 `json:"outboxSeq,omitempty"`
+}
+
+func validatePublication(p Publication) error {
+	if p.Key == "" || p.ObjectID == "" || p.ActivityID == "" {
+		return fmt.Errorf("%w: publication needs a key, an object id and an activity id", ErrInvalid)
+	}
+	return nil
+}
+
+// postIndexKey lists a bot's publications of one post under a prefix.
+func postIndexKey(postID, key string) []byte { return []byte(postID + "\x00" + key) }
+
+// putPublicationTx stores rec under its key and indexes it by post.
+func putPublicationTx(tx *bolt.Tx, bot string, rec pubRecord) error {
+	pubs, err := botBucketW(tx, bot, botPublications)
+	if err != nil {
+		return err
+	}
+	if err := putJSON(pubs, []byte(rec.Key), rec); err != nil {
+		return err
+	}
+	if rec.PostID == "" {
+		return nil
+	}
+	idx, err := botBucketW(tx, bot, botPostIndex)
+	if err != nil {
+		return err
+	}
+	if err := idx.Put(postIndexKey(rec.PostID, rec.Key), nil); err != nil {
+		return fmt.Errorf("index publication %s: %w", rec.Key, err)
+	}
+	return nil
+}
+
+// Publish records publication p of bot in one transaction, exactly once:
+// the record, the object JSON (served by Object), the activity JSON, an
+// entry at the top of the bot's outbox, and one delivery per inbox. If
+// p.Key was already published it writes nothing and returns an error
+// wrapping ErrAlreadyPublished. A crash before it returns leaves either
+// all of it or none of it.
+func (db *DB) Publish(bot string, p Publication, object, activity []byte, inboxes []string, now time.Time) error {
+	if err := validatePublication(p); err != nil {
+		return err
+	}
+	if p.PublishedAt.IsZero() {
+		p.PublishedAt = now
+	}
+	err := db.bolt.Update(func(tx *bolt.Tx) error {
+		pubs, err := botBucketW(tx, bot, botPublications)
+		if err != nil {
+			return err
+		}
+		if pubs.Get([]byte(p.Key)) != nil {
+			return ErrAlreadyPublished
+		}
+		objects := bucket(tx, bucketObjects)
+		if objects.Get([]byte(p.ObjectID)) != nil {
+			return fmt.Errorf("%w: object id %s is already used", ErrInvalid, p.ObjectID)
+		}
+		if err := objects.Put([]byte(p.ObjectID), object); err != nil {
+			return fmt.Errorf("write object: %w", err)
+		}
+		objIdx, err := botBucketW(tx, bot, botObjectIndex)
+		if err != nil {
+			return err
+		}
+		if err := objIdx.Put([]byte(p.ObjectID), []byte(p.Key)); err != nil {
+			return fmt.Errorf("index object: %w", err)
+		}
+		outbox, err := botBucketW(tx, bot, botOutbox)
+		if err != nil {
+			return err
+		}
+		seq, err := outbox.NextSequence()
+		if err != nil {
+			return fmt.Errorf("allocate outbox entry: %w", err)
+		}
+		if err := outbox.Put(u64(seq), []byte(p.ActivityID)); err != nil {
+			return fmt.Errorf("write outbox entry: %w", err)
+		}
+		if err := enqueueTx(tx, bot, p.ActivityID, activity, inboxes, now, p.PostID, true); err != nil {
+			return err
+		}
+		return putPublicationTx(tx, bot, pubRecord{Publication: p, Origin: true, OutboxSeq: seq})
+	})
+	if err != nil {
+		return fmt.Errorf("publish %s of %s: %w", p.Key, bot, err)
+	}
+	return nil
+}
+
+// UpdateObject records an Update or Delete (p.Deleted) of an object bot
+// already published, exactly once under p.Key, in one transaction: the
+// stored object is replaced (by a Tombstone on delete), the original
+// publication gets UpdatedAt, Hash and Deleted, and the activity is queued
+// to inboxes. On update, the Create listed in the outbox is rewritten to
+// embed the new object; on delete it leaves the outbox. It returns an
+// error wrapping ErrAlreadyPublished when p.Key exists, and ErrNotFound
+// when the object is unknown or already deleted.
+func (db *DB) UpdateObject(bot string, p Publication, object, activity []byte, inboxes []string, now time.Time) error {
+	if err := validatePublication(p); err != nil {
+		return err
+	}
+	if p.PublishedAt.IsZero() {
+		p.PublishedAt = now
+	}
+	err := db.bolt.Update(func(tx *bolt.Tx) error {
+		pubs, err := botBucketW(tx, bot, botPublications)
+		if err != nil {
+			return err
+		}
+		if pubs.Get([]byte(p.Key)) != nil {
+			return ErrAlreadyPublished
+		}
+		var originKey []byte
+		if idx := botBucket(tx, bot, botObjectIndex); idx != nil {
+			originKey = clone(idx.Get([]byte(p.ObjectID)))
+		}
+		var origin pubRecord
+		found, err := getJSON(pubs, originKey, &origin)
+		if err != nil {
+			return err
+		}
+		if originKey == nil || !found {
+			return fmt.Errorf("object %s: %w", p.ObjectID, ErrNotFound)
+		}
+		if origin.Deleted {
+			return fmt.Errorf("object %s was deleted: %w", p.ObjectID, ErrNotFound)
+		}
+		if err := bucket(tx, bucketObjects).Put([]byte(p.ObjectID), object); err != nil {
+			return fmt.Errorf("write object: %w", err)
+		}
+		origin.UpdatedAt = now
+		if p.Hash != "" {
+			origin.Hash = p.Hash
+		}
+		if p.Deleted {
+			origin.Deleted = true
+			if err := removeFromOutboxTx(tx, bot, origin); err != nil {
+				return err
+			}
+		} else if err := rewriteCreateTx(tx, origin.ActivityID, object); err != nil {
+			return err
+		}
+		if err := putPublicationTx(tx, bot, origin); err != nil {
+			return err
+		}
+		if p.PostID == "" {
+			p.PostID = origin.PostID
+		}
+		if len(inboxes) > 0 {
+			if err := enqueueTx(tx, bot, p.ActivityID, activity, inboxes, now, p.PostID, false); err != nil {
+				return err
+			}
+		}
+		return putPublicationTx(tx, bot, pubRecord{Publication: p})
+	})
+	if err != nil {
+		return fmt.Errorf("update object %s of %s: %w", p.ObjectID, bot, err)
+	}
+	return nil
+}
+
+// removeFromOutboxTx drops a deleted publication's Create from the outbox;
+// its body is then collected once no delivery needs it.
+func removeFromOutboxTx(tx *bolt.Tx, bot string, origin pubRecord) error {
+	if outbox := botBucket(tx, bot, botOutbox); outbox != nil {
+		if err := outbox.Delete(u64(origin.OutboxSeq)); err != nil {
+			return fmt.Errorf("delete outbox entry: %w", err)
+		}
+	}
+	statsB, err := botBucketW(tx, bot, botActivities)
+	if err != nil {
+		return err
+	}
+	var st ActivityStats
+	found, err := getJSON(statsB, []byte(origin.ActivityID), &st)
+	if err != nil || !found {
+		return err
+	}
+	st.InOutbox = false
+	if err := putJSON(statsB, []byte(origin.ActivityID), st); err != nil {
+		return err
+	}
+	return gcActivityTx(tx, st)
+}
+
+// rewriteCreateTx replaces the object embedded in a stored Create so the
+// outbox does not serve the old text. A body whose object is not embedded
+// (a bare id) is left alone.
+func rewriteCreateTx(tx *bolt.Tx, activityID string, object []byte) error {
+	acts := bucket(tx, bucketActivities)
+	body := acts.Get([]byte(activityID))
+	if body == nil {
+		return nil
+	}
+	var fields map[string]json.RawMessage
+	if err := json.Unmarshal(body, &fields); err != nil {
+		return fmt.Errorf("decode activity %s: %w", activityID, err)
+	}
+	if old, ok := fields["object"]; !ok || !bytes.HasPrefix(bytes.TrimSpace(old), []byte("{")) {
+		return nil
+	}
+	fields["object"] = json.RawMessage(object)
+	data, err := json.Marshal(fields)
+	if err != nil {
+		return fmt.Errorf("encode activity %s: %w", activityID, err)
+	}
+	if err := acts.Put([]byte(activityID), data); err != nil {
+		return fmt.Errorf("write activity %s: %w", activityID, err)
+	}
+	return nil
+}
+
+// Publication returns bot's publication recorded under key.
+func (db *DB) Publication(bot, key string) (p Publication, ok bool, err error) {
+	var rec pubRecord
+	err = db.bolt.View(func(tx *bolt.Tx) error {
+		ok, err = getJSON(botBucket(tx, bot, botPublications), []byte(key), &rec)
+		return err
+	})
+	if err != nil {
+		return Publication{}, false, fmt.Errorf("publication %s of %s: %w", key, bot, err)
+	}
+	return rec.Publication, ok, nil
+}
+
+func sortPublications(ps []Publication) {
+	sort.SliceStable(ps, func(i, j int) bool {
+		if !ps[i].PublishedAt.Equal(ps[j].PublishedAt) {
+			return ps[i].PublishedAt.Before(ps[j].PublishedAt)
+		}
+		return ps[i].Key < ps[j].Key
+	})
+}
+
+// Publications returns all of bot's publication records (posts, updates and
+// deletes), oldest first.
+func (db *DB) Publications(bot string) ([]Publication, error) {
+	var out []Publication
+	err := db.bolt.View(func(tx *bolt.Tx) error {
+		b := botBucket(tx, bot, botPublications)
+		if b == nil {
+			return nil
+		}
+		return b.ForEach(func(k, v []byte) error {
+			var rec pubRecord
+			if err := json.Unmarshal(v, &rec); err != nil {
+				return fmt.Errorf("decode publication %s: %w", k, err)
+			}
+			out = append(out, rec.Publication)
+			return nil
+		})
+	})
+	if err != nil {
+		return nil, fmt.Errorf("publications of %s: %w", bot, err)
+	}
+	sortPublications(out)
+	return out, nil
+}
+
+// PostPublications returns the publication records of one post, oldest
+// first: what the scheduler needs to decide whether an edit calls for an
+// Update.
+func (db *DB) PostPublications(bot, postID string) ([]Publication, error) {
+	var out []Publication
+	err := db.bolt.View(func(tx *bolt.Tx) error {
+		idx := botBucket(tx, bot, botPostIndex)
+		pubs := botBucket(tx, bot, botPublications)
+		if idx == nil || pubs == nil {
+			return nil
+		}
+		prefix := []byte(postID + "\x00")
+		c := idx.Cursor()
+		for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
+			var rec pubRecord
+			found, err := getJSON(pubs, k[len(prefix):], &rec)
+			if err != nil {
+				return err
+			}
+			if found {
+				out = append(out, rec.Publication)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("publications of post %s of %s: %w", postID, bot, err)
+	}
+	sortPublications(out)
+	return out, nil
+}
+
+// Object returns the JSON served for objectID (a Tombstone once deleted).
+func (db *DB) Object(objectID string) (data []byte, ok bool, err error) {
+	err = db.bolt.View(func(tx *bolt.Tx) error {
+		data = clone(bucket(tx, bucketObjects).Get([]byte(objectID)))
+		return nil
+	})
+	if err != nil {
+		return nil, false, fmt.Errorf("object %s: %w", objectID, err)
+	}
+	return data, data != nil, nil
+}
+
+// Outbox returns a page of bot's outbox, newest activity first, and the
+// total number of activities in it.
+func (db *DB) Outbox(bot string, offset, limit int) (activities [][]byte, total int, err error) {
+	if offset < 0 {
+		offset = 0
+	}
+	err = db.bolt.View(func(tx *bolt.Tx) error {
+		outbox := botBucket(tx, bot, botOutbox)
+		if outbox == nil {
+			return nil
+		}
+		total = outbox.Stats().KeyN
+		acts := bucket(tx, bucketActivities)
+		c := outbox.Cursor()
+		for k, v := c.Last(); k != nil && len(activities) < limit; k, v = c.Prev() {
+			if offset > 0 {
+				offset--
+				continue
+			}
+			body := acts.Get(v)
+			if body == nil {
+				return fmt.Errorf("outbox entry %s: activity %w", v, ErrNotFound)
+			}
+			activities = append(activities, clone(body))
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, 0, fmt.Errorf("outbox of %s: %w", bot, err)
+	}
+	return activities, total, nil
+}
+
+// CountPublished counts bot's published posts that are not deleted (for
+// NodeInfo's localPosts).
+func (db *DB) CountPublished(bot string) (int, error) {
+	n := 0
+	err := db.bolt.View(func(tx *bolt.Tx) error {
+		b := botBucket(tx, bot, botPublications)
+		if b == nil {
+			return nil
+		}
+		return b.ForEach(func(k, v []byte) error {
+			var rec pubRecord
+			if err := json.Unmarshal(v, &rec); err != nil {
+				return fmt.Errorf("decode publication %s: %w", k, err)
+			}
+			if rec.Origin && !rec.Deleted {
+				n++
+			}
+			return nil
+		})
+	})
+	if err != nil {
+		return 0, fmt.Errorf("count published of %s: %w", bot, err)
+	}
+	return n, nil
+}

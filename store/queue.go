@@ -1,0 +1,477 @@
+package store
+
+import (
+	"bytes"
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+	"net/url"
+	"sort"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// The delivery queue. Activity bodies are stored once in "activities"
+// (keyed by activity id); each (activity, inbox) pair is a Delivery in
+// "deliveries" (keyed by a big-endian sequence number), and the index
+// "deliveries_due" holds nextAttempt|id keys so that the next due work is a
+// cursor walk from the start, whatever the queue size. Per-bot
+// "activity_stats" records count what became of each activity.
+
+// Delivery is one pending POST of an activity to one inbox.
+type Delivery struct {
+	// ID identifies the delivery for Ack, Retry and GiveUp.
+	ID uint64 `json:"id"`
+	// Bot is the username of the bot that sends it (its key signs it).
+	Bot string `json:"bot"`
+	// ActivityID names the body, read with ActivityBody.
+	ActivityID string `json:"activity"`
+	// Inbox is the URL to POST to.
+	Inbox string `json:"inbox"`
+	// Host is the inbox's host name, lowercased: the unit of host health
+	// and of per-host concurrency limits.
+	Host string `json:"host"`
+	// Attempts counts the failed attempts so far.
+	Attempts int `json:"attempts"`
+	// NextAttempt is when the delivery is due.
+	NextAttempt time.Time `json:"next"`
+	// CreatedAt is when it was enqueued, to give up after a total delay.
+	CreatedAt time.Time `json:"created"`
+	// LastError describes the last failure, for staff.
+	LastError string `json:"lastError,omitempty"`
+}
+
+// ActivityStats says what became of the deliveries of one activity.
+type ActivityStats struct {
+	// ActivityID is the activity's id.
+	ActivityID string `json:"activity"`
+	// Kind is the activity's type (Create, Update, Delete, Accept...).
+	Kind string `json:"kind,omitempty"`
+	// PostID is the post it announces, empty for Accept/Reject.
+	PostID string `json:"post,omitempty"`
+	// Created is when it was first enqueued.
+	Created time.Time `json:"created"`
+	// Acked counts inboxes that accepted it.
+	Acked int `json:"acked"`
+	// Pending counts deliveries still queued.
+	Pending int `json:"pending"`
+	// GivenUp counts deliveries abandoned.
+	GivenUp int `json:"givenUp"`
+	// LastError is the reason of the last abandoned delivery.
+	LastError string `json:"lastError,omitempty"`
+	// InOutbox is true while the activity is listed in the bot's outbox;
+	// its body is kept as long as it is.
+	InOutbox bool `json:"inOutbox,omitempty"`
+}
+
+// maxErrorLen bounds stored error texts: a remote server chooses them.
+const maxErrorLen = 512
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n]
+}
+
+// inboxHost returns the normalised host of an inbox URL.
+func inboxHost(inbox string) (string, error) {
+	u, err := url.Parse(inbox)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Hostname() == "" {
+		return "", fmt.Errorf("%w: inbox %q is not an http(s) URL", ErrInvalid, inbox)
+	}
+	return normalizeHost(u.Hostname()), nil
+}
+
+// activityType reads the "type" of an activity; it is only a label for
+// statistics, so anything unexpected gives "".
+func activityType(activity []byte) string {
+	var v struct {
+		Type json.RawMessage `json:"type"`
+	}
+	if json.Unmarshal(activity, &v) != nil {
+		return ""
+	}
+	var s string
+	if json.Unmarshal(v.Type, &s) != nil {
+		return ""
+	}
+	return s
+}
+
+func dueKey(next time.Time, id uint64) []byte { return timeIDKey(next, u64(id)) }
+
+// enqueueTx stores the activity body and one delivery per distinct inbox,
+// and creates or updates the activity's statistics. inboxes must be valid.
+func enqueueTx(tx *bolt.Tx, bot, activityID string, activity []byte, inboxes []string, now time.Time, postID string, inOutbox bool) error {
+	if bot == "" || activityID == "" {
+		return fmt.Errorf("%w: empty bot or activity id", ErrInvalid)
+	}
+	hosts := make([]string, len(inboxes))
+	for i, in := range inboxes {
+		h, err := inboxHost(in)
+		if err != nil {
+			return err
+		}
+		hosts[i] = h
+	}
+	if err := bucket(tx, bucketActivities).Put([]byte(activityID), activity); err != nil {
+		return fmt.Errorf("write activity %s: %w", activityID, err)
+	}
+	statsB, err := botBucketW(tx, bot, botActivities)
+	if err != nil {
+		return err
+	}
+	st := ActivityStats{ActivityID: activityID, Kind: activityType(activity), PostID: postID, Created: now}
+	if _, err := getJSON(statsB, []byte(activityID), &st); err != nil {
+		return err
+	}
+	if postID != "" {
+		st.PostID = postID
+	}
+	st.InOutbox = st.InOutbox || inOutbox
+
+	deliveries := bucket(tx, bucketDeliveries)
+	due := bucket(tx, bucketDueIndex)
+	seen := make(map[string]bool, len(inboxes))
+	added := 0
+	for i, in := range inboxes {
+		if seen[in] {
+			continue
+		}
+		seen[in] = true
+		id, err := deliveries.NextSequence()
+		if err != nil {
+			return fmt.Errorf("allocate delivery id: %w", err)
+		}
+		d := Delivery{ID: id, Bot: bot, ActivityID: activityID, Inbox: in, Host: hosts[i], NextAttempt: now, CreatedAt: now}
+		if err := putJSON(deliveries, u64(id), d); err != nil {
+			return err
+		}
+		if err := due.Put(dueKey(now, id), nil); err != nil {
+			return fmt.Errorf("index delivery %d: %w", id, err)
+		}
+		added++
+	}
+	st.Pending += added
+	if err := addCounter(tx, keyQueueN, added); err != nil {
+		return err
+	}
+	if err := putJSON(statsB, []byte(activityID), st); err != nil {
+		return err
+	}
+	return gcActivityTx(tx, st)
+}
+
+// gcActivityTx deletes an activity body nothing needs any more: no pending
+// delivery and not listed in an outbox. The statistics stay.
+func gcActivityTx(tx *bolt.Tx, st ActivityStats) error {
+	if st.Pending > 0 || st.InOutbox {
+		return nil
+	}
+	if err := bucket(tx, bucketActivities).Delete([]byte(st.ActivityID)); err != nil {
+		return fmt.Errorf("delete activity %s: %w", st.ActivityID, err)
+	}
+	return nil
+}
+
+// Enqueue queues activity for delivery by bot to each distinct inbox, due
+// now, in one transaction: after it returns, the deliveries survive a
+// crash. The body is stored once whatever the number of inboxes. It is used
+// for Accept/Reject and other activities that do not enter the outbox.
+func (db *DB) Enqueue(bot, activityID string, activity []byte, inboxes []string, now time.Time) error {
+	if len(inboxes) == 0 {
+		return nil
+	}
+	err := db.bolt.Update(func(tx *bolt.Tx) error {
+		return enqueueTx(tx, bot, activityID, activity, inboxes, now, "", false)
+	})
+	if err != nil {
+		return fmt.Errorf("enqueue %s of %s: %w", activityID, bot, err)
+	}
+	return nil
+}
+
+// dueScanChunk is how many index entries DueDeliveries reads per read
+// transaction when skip keeps rejecting them.
+const dueScanChunk = 256
+
+// DueDeliveries returns at most limit deliveries due at now, earliest
+// NextAttempt first (then by ID), leaving out those whose host skip
+// rejects (busy or unavailable hosts); skip may be nil. It reads the index
+// in chunks, never the whole queue, and calls skip outside any transaction
+// so skip may itself use the DB. It does not claim the deliveries: the
+// caller tracks what it has in flight until it calls Ack, Retry or GiveUp.
+func (db *DB) DueDeliveries(now time.Time, limit int, skip func(host string) bool) ([]Delivery, error) {
+	if limit <= 0 {
+		return nil, nil
+	}
+	var out []Delivery
+	verdict := make(map[string]bool) // skip's answer per host, asked once
+	nowKey := timeKey(now)
+	var after []byte
+	for len(out) < limit {
+		var chunk []Delivery
+		done := false
+		err := db.bolt.View(func(tx *bolt.Tx) error {
+			deliveries := bucket(tx, bucketDeliveries)
+			c := bucket(tx, bucketDueIndex).Cursor()
+			var k []byte
+			if after == nil {
+				k, _ = c.First()
+			} else if k, _ = c.Seek(after); k != nil && bytes.Equal(k, after) {
+				k, _ = c.Next()
+			}
+			for ; ; k, _ = c.Next() {
+				if k == nil || binary.BigEndian.Uint64(k[:8]) > nowKey {
+					done = true
+					return nil
+				}
+				if len(chunk) == dueScanChunk {
+					return nil
+				}
+				after = clone(k)
+				var d Delivery
+				found, err := getJSON(deliveries, k[8:], &d)
+				if err != nil {
+					return err
+				}
+				if found {
+					chunk = append(chunk, d)
+				}
+			}
+		})
+		if err != nil {
+			return nil, fmt.Errorf("due deliveries: %w", err)
+		}
+		for _, d := range chunk {
+			if skip != nil {
+				s, ok := verdict[d.Host]
+				if !ok {
+					s = skip(d.Host)
+					verdict[d.Host] = s
+				}
+				if s {
+					continue
+				}
+			}
+			out = append(out, d)
+			if len(out) == limit {
+				break
+			}
+		}
+		if done {
+			break
+		}
+	}
+	return out, nil
+}
+
+// ActivityBody returns the JSON of a queued or published activity, or an
+// error wrapping ErrNotFound once nothing needs it any more.
+func (db *DB) ActivityBody(activityID string) ([]byte, error) {
+	var body []byte
+	err := db.bolt.View(func(tx *bolt.Tx) error {
+		body = clone(bucket(tx, bucketActivities).Get([]byte(activityID)))
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("activity %s: %w", activityID, err)
+	}
+	if body == nil {
+		return nil, fmt.Errorf("activity %s: %w", activityID, ErrNotFound)
+	}
+	return body, nil
+}
+
+// finishTx removes delivery id from the queue and counts it as acked or
+// given up.
+func finishTx(tx *bolt.Tx, id uint64, acked bool, reason string) error {
+	deliveries := bucket(tx, bucketDeliveries)
+	var d Delivery
+	found, err := getJSON(deliveries, u64(id), &d)
+	if err != nil {
+		return err
+	}
+	if !found {
+		return fmt.Errorf("delivery %d: %w", id, ErrNotFound)
+	}
+	if err := deliveries.Delete(u64(id)); err != nil {
+		return fmt.Errorf("delete delivery %d: %w", id, err)
+	}
+	if err := bucket(tx, bucketDueIndex).Delete(dueKey(d.NextAttempt, id)); err != nil {
+		return fmt.Errorf("unindex delivery %d: %w", id, err)
+	}
+	if err := addCounter(tx, keyQueueN, -1); err != nil {
+		return err
+	}
+	statsB, err := botBucketW(tx, d.Bot, botActivities)
+	if err != nil {
+		return err
+	}
+	st := ActivityStats{ActivityID: d.ActivityID}
+	if _, err := getJSON(statsB, []byte(d.ActivityID), &st); err != nil {
+		return err
+	}
+	if st.Pending > 0 {
+		st.Pending--
+	}
+	if acked {
+		st.Acked++
+	} else {
+		st.GivenUp++
+		st.LastError = truncate(reason, maxErrorLen)
+	}
+	if err := putJSON(statsB, []byte(d.ActivityID), st); err != nil {
+		return err
+	}
+	return gcActivityTx(tx, st)
+}
+
+// Ack removes a delivered delivery. Many workers call it at once: their
+// calls are batched into one transaction and one disk sync.
+func (db *DB) Ack(id uint64) error {
+	if err := db.bolt.Batch(func(tx *bolt.Tx) error { return finishTx(tx, id, true, "") }); err != nil {
+		return fmt.Errorf("ack: %w", err)
+	}
+	return nil
+}
+
+// GiveUp removes a delivery that will never succeed (permanent 4xx, too
+// many attempts) and keeps reason in the activity's statistics. Batched
+// like Ack.
+func (db *DB) GiveUp(id uint64, reason string) error {
+	if err := db.bolt.Batch(func(tx *bolt.Tx) error { return finishTx(tx, id, false, reason) }); err != nil {
+		return fmt.Errorf("give up: %w", err)
+	}
+	return nil
+}
+
+// Retry counts a failed attempt of delivery id and makes it due again at
+// next. Batched like Ack.
+func (db *DB) Retry(id uint64, next time.Time, lastErr string) error {
+	err := db.bolt.Batch(func(tx *bolt.Tx) error {
+		deliveries := bucket(tx, bucketDeliveries)
+		due := bucket(tx, bucketDueIndex)
+		var d Delivery
+		found, err := getJSON(deliveries, u64(id), &d)
+		if err != nil {
+			return err
+		}
+		if !found {
+			return fmt.Errorf("delivery %d: %w", id, ErrNotFound)
+		}
+		if err := due.Delete(dueKey(d.NextAttempt, id)); err != nil {
+			return fmt.Errorf("unindex delivery %d: %w", id, err)
+		}
+		d.Attempts++
+		d.NextAttempt = next
+		d.LastError = truncate(lastErr, maxErrorLen)
+		if err := putJSON(deliveries, u64(id), d); err != nil {
+			return err
+		}
+		if err := due.Put(dueKey(next, id), nil); err != nil {
+			return fmt.Errorf("index delivery %d: %w", id, err)
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("retry: %w", err)
+	}
+	return nil
+}
+
+// Delivery returns the queued delivery id; ok is false once it is done.
+func (db *DB) Delivery(id uint64) (d Delivery, ok bool, err error) {
+	err = db.bolt.View(func(tx *bolt.Tx) error {
+		ok, err = getJSON(bucket(tx, bucketDeliveries), u64(id), &d)
+		return err
+	})
+	if err != nil {
+		return Delivery{}, false, fmt.Errorf("delivery %d: %w", id, err)
+	}
+	return d, ok, nil
+}
+
+// QueueDepth is the number of deliveries waiting, due or not.
+func (db *DB) QueueDepth() (int, error) {
+	var n int
+	err := db.bolt.View(func(tx *bolt.Tx) error {
+		n = counter(tx, keyQueueN)
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("queue depth: %w", err)
+	}
+	return n, nil
+}
+
+// DeliveryStats returns the delivery counts of every activity bot sent,
+// newest first.
+func (db *DB) DeliveryStats(bot string) ([]ActivityStats, error) {
+	var out []ActivityStats
+	err := db.bolt.View(func(tx *bolt.Tx) error {
+		b := botBucket(tx, bot, botActivities)
+		if b == nil {
+			return nil
+		}
+		return b.ForEach(func(k, v []byte) error {
+			var st ActivityStats
+			if err := json.Unmarshal(v, &st); err != nil {
+				return fmt.Errorf("decode stats %s: %w", k, err)
+			}
+			out = append(out, st)
+			return nil
+		})
+	})
+	if err != nil {
+		return nil, fmt.Errorf("delivery stats of %s: %w", bot, err)
+	}
+	sort.SliceStable(out, func(i, j int) bool {
+		if !out[i].Created.Equal(out[j].Created) {
+			return out[i].Created.After(out[j].Created)
+		}
+		return out[i].ActivityID < out[j].ActivityID
+	})
+	return out, nil
+}
+
+// PruneStats forgets the statistics of bot's finished activities (nothing
+// pending, not in the outbox) created before before, so that years of
+// Accepts do not accumulate. It returns how many it removed.
+func (db *DB) PruneStats(bot string, before time.Time) (int, error) {
+	n := 0
+	err := db.bolt.Update(func(tx *bolt.Tx) error {
+		n = 0
+		b := botBucket(tx, bot, botActivities)
+		if b == nil {
+			return nil
+		}
+		var doomed [][]byte
+		err := b.ForEach(func(k, v []byte) error {
+			var st ActivityStats
+			if err := json.Unmarshal(v, &st); err != nil {
+				return fmt.Errorf("decode stats %s: %w", k, err)
+			}
+			if st.Pending == 0 && !st.InOutbox && st.Created.Before(before) {
+				doomed = append(doomed, clone(k))
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		for _, k := range doomed {
+			if err := b.Delete(k); err != nil {
+				return fmt.Errorf("delete stats %s: %w", k, err)
+			}
+		}
+		n = len(doomed)
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("prune stats of %s: %w", bot, err)
+	}
+	return n, nil
+}
