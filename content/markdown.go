@@ -125,7 +125,7 @@ type hashtagNode struct {
 	tag string
 }
 
-func (n *hashtagNode) Kind() ast.NodeKind        { return kindHashtag }
+func (n *hashtagNode) Kind() ast.NodeKind         { return kindHashtag }
 func (n *hashtagNode) Dump(src []byte, level int) { ast.DumpHelper(n, src, level, nil, nil) }
 
 type mentionNode struct {
@@ -133,7 +133,7 @@ type mentionNode struct {
 	user, host string
 }
 
-func (n *mentionNode) Kind() ast.NodeKind        { return kindMention }
+func (n *mentionNode) Kind() ast.NodeKind         { return kindMention }
 func (n *mentionNode) Dump(src []byte, level int) { ast.DumpHelper(n, src, level, nil, nil) }
 
 func (n *mentionNode) handle() string { return "@" + n.user + "@" + n.host }

@@ -130,42 +130,32 @@ type Location struct {
 // "---" line.
 var ErrNoFrontMatter = errors.New("front matter is missing")
 
+// ErrUnclosedFrontMatter is the cause of a post whose front matter has no
+// closing "---" line.
+var ErrUnclosedFrontMatter = errors.New("front matter is not closed")
+
 // splitFrontMatter returns the YAML between the opening "---" line and the
 // closing "---" (or "...") line, the body after it, and the line of the
 // closing marker.
 func splitFrontMatter(src []byte) (front, body []byte, closeLine int, err error) {
 	src = bytes.TrimPrefix(src, []byte("\ufeff"))
 	src = bytes.ReplaceAll(src, []byte("\r\n"), []byte("\n"))
-	if !bytes.HasPrefix(src, []byte("---\n")) && !bytes.Equal(bytes.TrimRight(src, " \t"), []byte("---")) {
+	lines := bytes.SplitAfter(src, []byte("\n"))
+	isMarker := func(l []byte, closing bool) bool {
+		t := bytes.TrimRight(l, " \t\n")
+		return bytes.Equal(t, []byte("---")) || (closing && bytes.Equal(t, []byte("...")))
+	}
+	if len(lines) == 0 || !isMarker(lines[0], false) {
 		return nil, nil, 0, ErrNoFrontMatter
 	}
-	rest := src[4:]
-	if len(src) < 4 {
-		rest = nil
+	offset := len(lines[0])
+	for i := 1; i < len(lines); i++ {
+		if isMarker(lines[i], true) {
+			return src[len(lines[0]):offset], src[offset+len(lines[i]):], i + 1, nil
+		}
+		offset += len(lines[i])
 	}
-	line := 1
-	pos := 0
-	for pos <= len(rest) {
-		end := bytes.IndexByte(rest[pos:], '\n')
-		var l []byte
-		if end < 0 {
-			l = rest[pos:]
-		} else {
-			l = rest[pos : pos+end]
-		}
-		line++
-		if t := bytes.TrimRight(l, " \t"); bytes.Equal(t, []byte("---")) || bytes.Equal(t, []byte("...")) {
-			if end < 0 {
-				return rest[:pos], nil, line, nil
-			}
-			return rest[:pos], rest[pos+end+1:], line, nil
-		}
-		if end < 0 {
-			break
-		}
-		pos += end + 1
-	}
-	return nil, nil, 0, errors.New("front matter is not closed")
+	return nil, nil, 0, ErrUnclosedFrontMatter
 }
 
 var fileNameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]*\.md$`)
@@ -206,7 +196,6 @@ func ParsePost(fsys fs.FS, file string, src []byte, profile *Profile) (*Post, Pr
 		}
 		return nil, r.probs
 	}
-	_ = closeLine
 	loc := time.UTC
 	lang := DefaultLanguage
 	if profile != nil {
@@ -354,15 +343,15 @@ func ParsePost(fsys fs.FS, file string, src []byte, profile *Profile) (*Post, Pr
 	if kind == KindEvent {
 		switch {
 		case ev.Title == "" && !hasKey(root, "title"):
-			r.addf(1, "title is missing; add \"title: <name of the event>\"")
+			r.addAt(1, "title is missing; add \"title: <name of the event>\"")
 		case ev.Title == "":
 			r.addf(keyLine(root, "title"), "title is empty; give the event a name")
 		}
 		if !hasKey(root, "start") {
-			r.addf(1, "start is missing; add \"start: 2027-03-13 14:00\"")
+			r.addAt(1, "start is missing; add \"start: 2027-03-13 14:00\"")
 		}
 		if !hasKey(root, "end") {
-			r.addf(1, "end is missing; add \"end: 2027-03-13 17:00\"")
+			r.addAt(1, "end is missing; add \"end: 2027-03-13 17:00\"")
 		}
 		if !ev.Start.IsZero() && !ev.End.IsZero() && !ev.End.After(ev.Start) {
 			r.addf(evLines.end, "end must be after start (%s); fix the date or the time", FormatEventTime(ev.Start, ev.Start, loc))
@@ -376,7 +365,7 @@ func ParsePost(fsys fs.FS, file string, src []byte, profile *Profile) (*Post, Pr
 		p.Event = &ev
 	}
 	if kind == KindTip && p.Body == "" {
-		r.addf(closeLine, "the tip has no text; write it below this \"---\" line")
+		r.addAt(closeLine, "the tip has no text; write it below this \"---\" line")
 	}
 	p.Sensitive = p.Summary != ""
 	bodyTags, _ := scanMarkdown(p.Body)
@@ -384,7 +373,7 @@ func ParsePost(fsys fs.FS, file string, src []byte, profile *Profile) (*Post, Pr
 	p.BodyHTML = RenderMarkdown(p.Body)
 	if len(r.probs) == 0 {
 		if n := utf8.RuneCountInString(plainText(p.RenderHTML("", nil))); n > MaxBodyChars {
-			r.addf(closeLine+1, "the post is %d characters once rendered; shorten it to %d", n, MaxBodyChars)
+			r.addAt(closeLine+1, "the post is %d characters once rendered; shorten it to %d", n, MaxBodyChars)
 		}
 	}
 	if len(r.probs) > 0 {

@@ -264,41 +264,47 @@ func planEvent(p *Post, st *postState, h History, now time.Time) []Publication {
 	return out
 }
 
-// slotsBetween returns the weekly slot instants strictly after after and
-// not after until, in order.
-func slotsBetween(slots []Slot, loc *time.Location, after, until time.Time) []time.Time {
-	var out []time.Time
-	day := after.In(loc)
-	day = time.Date(day.Year(), day.Month(), day.Day(), 0, 0, 0, 0, time.UTC)
-	for d := day.AddDate(0, 0, -1); ; d = d.AddDate(0, 0, 1) {
-		var today []time.Time
+// nextSlot returns the first weekly slot instant strictly after after.
+func nextSlot(slots []Slot, loc *time.Location, after time.Time) time.Time {
+	local := after.In(loc)
+	day := time.Date(local.Year(), local.Month(), local.Day(), 0, 0, 0, 0, time.UTC)
+	var best time.Time
+	// A week and a day covers every weekday even when a DST shift moves
+	// a slot across midnight.
+	for i := -1; i <= 8; i++ {
+		d := day.AddDate(0, 0, i)
 		for _, s := range slots {
 			if d.Weekday() != s.Weekday {
 				continue
 			}
 			t := slotLocal(d.Year(), d.Month(), d.Day(), s.Hour, s.Minute, loc)
-			if t.After(after) && !t.After(until) {
-				today = append(today, t)
+			if t.After(after) && (best.IsZero() || t.Before(best)) {
+				best = t
 			}
 		}
-		sort.Slice(today, func(i, j int) bool { return today[i].Before(today[j]) })
-		out = append(out, today...)
-		// Slots of day d are within a day of its midnight UTC, whatever
-		// the zone offset, so two days past until nothing is left.
-		if d.After(until.AddDate(0, 0, 2)) {
-			return dedupeTimes(out)
+		if !best.IsZero() && i >= 1 && d.After(best) {
+			break
 		}
 	}
+	return best
 }
 
-func dedupeTimes(ts []time.Time) []time.Time {
-	var out []time.Time
-	for _, t := range ts {
-		if len(out) == 0 || !out[len(out)-1].Equal(t) {
-			out = append(out, t)
+// lastSlot returns the latest slot instant in (after, until], or zero.
+func lastSlot(slots []Slot, loc *time.Location, after, until time.Time) time.Time {
+	var last time.Time
+	// Walk back a week at a time from until; the first slot found after
+	// after is the latest.
+	for from := until.Add(-8 * 24 * time.Hour); ; from = from.Add(-7 * 24 * time.Hour) {
+		if from.Before(after) {
+			from = after
+		}
+		for t := nextSlot(slots, loc, from); !t.IsZero() && !t.After(until); t = nextSlot(slots, loc, t) {
+			last = t
+		}
+		if !last.IsZero() || !from.After(after) {
+			return last
 		}
 	}
-	return out
 }
 
 func planTips(prof *Profile, slotted, pool []*Post, states map[string]*postState, h History, now time.Time, limit int) []Publication {
@@ -324,15 +330,26 @@ func planTips(prof *Profile, slotted, pool []*Post, states map[string]*postState
 	if anchor.IsZero() {
 		anchor = now.Add(-CatchUpGrace)
 	}
-	var slots []time.Time
+	// At most one missed slot is honoured: a catch-up, not a burst.
+	catchUp := time.Time{}
 	if anchor.Before(now) {
-		missed := slotsBetween(sched.Tips, loc, anchor, now)
-		if len(missed) > 0 {
-			slots = append(slots, missed[len(missed)-1]) // one catch-up, not a burst
-		}
+		catchUp = lastSlot(sched.Tips, loc, anchor, now)
 	}
 	horizon := now.Add(repeat + 366*24*time.Hour)
-	slots = append(slots, slotsBetween(sched.Tips, loc, now, horizon)...)
+	next := func(prev time.Time) time.Time {
+		if prev.IsZero() && !catchUp.IsZero() {
+			return catchUp
+		}
+		from := now
+		if prev.After(now) {
+			from = prev
+		}
+		t := nextSlot(sched.Tips, loc, from)
+		if t.After(horizon) {
+			return time.Time{}
+		}
+		return t
+	}
 
 	last := map[string]time.Time{}
 	count := map[string]int{}
@@ -343,10 +360,7 @@ func planTips(prof *Profile, slotted, pool []*Post, states map[string]*postState
 	}
 	var out []Publication
 	queue := slotted
-	for _, at := range slots {
-		if len(out) >= limit {
-			break
-		}
+	for at := next(time.Time{}); !at.IsZero() && len(out) < limit; at = next(at) {
 		var pick *Post
 		if len(queue) > 0 {
 			pick, queue = queue[0], queue[1:]

@@ -30,6 +30,11 @@ func (r *yamlReader) addf(line int, format string, args ...any) {
 	r.probs = append(r.probs, Problem{File: r.file, Line: line, Message: fmt.Sprintf(format, args...)})
 }
 
+// addAt records a problem at a line of the whole file, not of the YAML.
+func (r *yamlReader) addAt(fileLine int, format string, args ...any) {
+	r.probs = append(r.probs, Problem{File: r.file, Line: fileLine, Message: fmt.Sprintf(format, args...)})
+}
+
 // yamlLineRE extracts the line from yaml.v3 syntax errors, which are plain
 // strings ("yaml: line 3: ..."); the library offers no structured position.
 var yamlLineRE = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
@@ -52,6 +57,10 @@ func (r *yamlReader) parse(src []byte) *yaml.Node {
 			// with a 0-based line and scanner errors with a 1-based one.
 			if strings.HasPrefix(msg, "did not find expected") {
 				line++
+			}
+			// Errors at the end of the stream may point past the last line.
+			if n := max(1, bytes.Count(bytes.TrimRight(src, "\n"), []byte("\n"))+1); line > n {
+				line = n
 			}
 		}
 		r.addf(line, "invalid YAML: %s; check indentation and quote values that contain \":\" or \"#\"", msg)

@@ -35,6 +35,7 @@ func ldContext() []any {
 			"PropertyValue":             "schema:PropertyValue",
 			"value":                     "schema:value",
 			"mz":                        "https://joinmobilizon.org/ns#",
+			"ical":                      "http://www.w3.org/2002/12/cal/ical#",
 			"timezone":                  map[string]any{"@id": "mz:timezone", "@type": "http://www.w3.org/2001/XMLSchema#string"},
 			"PostalAddress":             "schema:PostalAddress",
 			"address":                   map[string]any{"@id": "schema:address", "@type": "@id"},

@@ -53,7 +53,10 @@ type Fetcher struct {
 	// KeyTTL is how long a cached key is trusted before it is refetched
 	// even when it still verifies; zero means a day.
 	KeyTTL time.Duration
-	Now    func() time.Time
+	// WebFingerScheme is the scheme of WebFinger look-ups: https unless a
+	// test sets http.
+	WebFingerScheme string
+	Now             func() time.Time
 }
 
 // Actor fetches and parses the actor at id. The document's id must equal

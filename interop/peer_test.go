@@ -538,3 +538,28 @@ func TestStartPeerNotInstalled(t *testing.T) {
 		t.Errorf("error %q does not tell how to install", err)
 	}
 }
+
+// TestStartPeerReportsCrash checks that a peer dying before it is ready
+// fails StartPeer with its stderr, instead of hanging until the timeout.
+func TestStartPeerReportsCrash(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	fedify := filepath.Join(dir, "node_modules", "@fedify", "fedify")
+	if err := os.MkdirAll(fedify, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(fedify, "package.json"), []byte("{}"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	// Run "peer.mjs" with sh as the "node" binary: a peer that crashes.
+	if err := os.WriteFile(filepath.Join(dir, "peer.mjs"), []byte("echo 'navigator is not defined' >&2; exit 3\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, err := StartPeer(context.Background(), PeerOptions{Dir: dir, Node: "/bin/sh", StartTimeout: 20 * time.Second})
+	if !errors.Is(err, ErrPeerExited) {
+		t.Fatalf("StartPeer of a crashing peer: err = %v, want ErrPeerExited", err)
+	}
+	if !strings.Contains(err.Error(), "navigator is not defined") {
+		t.Errorf("error %q does not carry the peer's stderr", err)
+	}
+}

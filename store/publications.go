@@ -32,6 +32,15 @@ type Publication struct {
 	UpdatedAt time.Time `json:"updated,omitzero"`
 	// Deleted is true once the object was replaced by a Tombstone.
 	Deleted bool `json:"deleted,omitempty"`
+	// Related are the ids of the other objects published with this one
+	// (an event's structured Event beside its readable Note).
+	Related []string `json:"related,omitempty"`
+}
+
+// Object is a document stored under its id and served by GET.
+type Object struct {
+	ID   string
+	JSON []byte
 }
 
 // pubRecord is how a Publication is stored: Origin marks the record made
@@ -80,9 +89,16 @@ func putPublicationTx(tx *bolt.Tx, bot string, rec pubRecord) error {
 // p.Key was already published it writes nothing and returns an error
 // wrapping ErrAlreadyPublished. A crash before it returns leaves either
 // all of it or none of it.
-func (db *DB) Publish(bot string, p Publication, object, activity []byte, inboxes []string, now time.Time) error {
+//
+// Related objects are stored in the same transaction and their ids kept in
+// the record's Related.
+func (db *DB) Publish(bot string, p Publication, object, activity []byte, inboxes []string, now time.Time, related ...Object) error {
 	if err := validatePublication(p); err != nil {
 		return err
+	}
+	p.Related = nil
+	for _, r := range related {
+		p.Related = append(p.Related, r.ID)
 	}
 	if p.PublishedAt.IsZero() {
 		p.PublishedAt = now
@@ -108,6 +124,14 @@ func (db *DB) Publish(bot string, p Publication, object, activity []byte, inboxe
 		}
 		if err := objIdx.Put([]byte(p.ObjectID), []byte(p.Key)); err != nil {
 			return fmt.Errorf("index object: %w", err)
+		}
+		for _, r := range related {
+			if r.ID == "" || objects.Get([]byte(r.ID)) != nil {
+				return fmt.Errorf("%w: related object id %q is empty or already used", ErrInvalid, r.ID)
+			}
+			if err := objects.Put([]byte(r.ID), r.JSON); err != nil {
+				return fmt.Errorf("write object: %w", err)
+			}
 		}
 		outbox, err := botBucketW(tx, bot, botOutbox)
 		if err != nil {
@@ -139,7 +163,9 @@ func (db *DB) Publish(bot string, p Publication, object, activity []byte, inboxe
 // embed the new object; on delete it leaves the outbox. It returns an
 // error wrapping ErrAlreadyPublished when p.Key exists, and ErrNotFound
 // when the object is unknown or already deleted.
-func (db *DB) UpdateObject(bot string, p Publication, object, activity []byte, inboxes []string, now time.Time) error {
+//
+// Related objects (an event's Event) are replaced in the same transaction.
+func (db *DB) UpdateObject(bot string, p Publication, object, activity []byte, inboxes []string, now time.Time, related ...Object) error {
 	if err := validatePublication(p); err != nil {
 		return err
 	}
@@ -171,6 +197,14 @@ func (db *DB) UpdateObject(bot string, p Publication, object, activity []byte, i
 		}
 		if err := bucket(tx, bucketObjects).Put([]byte(p.ObjectID), object); err != nil {
 			return fmt.Errorf("write object: %w", err)
+		}
+		for _, r := range related {
+			if r.ID == "" {
+				return fmt.Errorf("%w: related object without id", ErrInvalid)
+			}
+			if err := bucket(tx, bucketObjects).Put([]byte(r.ID), r.JSON); err != nil {
+				return fmt.Errorf("write object: %w", err)
+			}
 		}
 		origin.UpdatedAt = now
 		if p.Hash != "" {
@@ -402,4 +436,73 @@ func (db *DB) CountPublished(bot string) (int, error) {
 		return 0, fmt.Errorf("count published of %s: %w", bot, err)
 	}
 	return n, nil
+}
+
+// Change replaces one published object, for Retract: Object is the new
+// body (a Tombstone), Activity (optional) is sent to the inboxes.
+type Change struct {
+	ObjectID   string
+	Object     []byte
+	ActivityID string
+	Activity   []byte
+	Deleted    bool
+}
+
+// Retract records p (a post's retraction, exactly once under p.Key) and
+// applies every change in one transaction: objects replaced by their
+// Tombstones, the publications that owned them marked deleted and taken
+// out of the outbox, and each change's activity queued to inboxes.
+func (db *DB) Retract(bot string, p Publication, changes []Change, inboxes []string, now time.Time) error {
+	if p.Key == "" {
+		return fmt.Errorf("%w: retraction needs a key", ErrInvalid)
+	}
+	if p.PublishedAt.IsZero() {
+		p.PublishedAt = now
+	}
+	err := db.bolt.Update(func(tx *bolt.Tx) error {
+		pubs, err := botBucketW(tx, bot, botPublications)
+		if err != nil {
+			return err
+		}
+		if pubs.Get([]byte(p.Key)) != nil {
+			return ErrAlreadyPublished
+		}
+		objects := bucket(tx, bucketObjects)
+		idx := botBucket(tx, bot, botObjectIndex)
+		for _, c := range changes {
+			if c.ObjectID == "" || objects.Get([]byte(c.ObjectID)) == nil {
+				return fmt.Errorf("object %q: %w", c.ObjectID, ErrNotFound)
+			}
+			if err := objects.Put([]byte(c.ObjectID), c.Object); err != nil {
+				return fmt.Errorf("write object: %w", err)
+			}
+			if idx != nil && c.Deleted {
+				if originKey := clone(idx.Get([]byte(c.ObjectID))); originKey != nil {
+					var origin pubRecord
+					if found, err := getJSON(pubs, originKey, &origin); err != nil {
+						return err
+					} else if found && !origin.Deleted {
+						origin.Deleted = true
+						origin.UpdatedAt = now
+						if err := removeFromOutboxTx(tx, bot, origin); err != nil {
+							return err
+						}
+						if err := putPublicationTx(tx, bot, origin); err != nil {
+							return err
+						}
+					}
+				}
+			}
+			if c.Activity != nil && len(inboxes) > 0 {
+				if err := enqueueTx(tx, bot, c.ActivityID, c.Activity, inboxes, now, p.PostID, false); err != nil {
+					return err
+				}
+			}
+		}
+		return putPublicationTx(tx, bot, pubRecord{Publication: p})
+	})
+	if err != nil {
+		return fmt.Errorf("retract %s of %s: %w", p.Key, bot, err)
+	}
+	return nil
 }

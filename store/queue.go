@@ -475,3 +475,49 @@ func (db *DB) PruneStats(bot string, before time.Time) (int, error) {
 	}
 	return n, nil
 }
+
+// Claim is DueDeliveries for several workers or processes sharing the
+// queue: in one transaction it moves each returned delivery's NextAttempt
+// to leaseUntil (Attempts unchanged), so a second Claim does not return it
+// again, and a delivery whose worker died (or a crash) becomes due again
+// at leaseUntil. Ack, Retry and GiveUp work on claimed deliveries as usual.
+func (db *DB) Claim(now time.Time, limit int, skip func(host string) bool, leaseUntil time.Time) ([]Delivery, error) {
+	due, err := db.DueDeliveries(now, limit, skip)
+	if err != nil || len(due) == 0 {
+		return nil, err
+	}
+	var claimed []Delivery
+	err = db.bolt.Update(func(tx *bolt.Tx) error {
+		claimed = claimed[:0]
+		deliveries := bucket(tx, bucketDeliveries)
+		index := bucket(tx, bucketDueIndex)
+		for _, want := range due {
+			var d Delivery
+			found, err := getJSON(deliveries, u64(want.ID), &d)
+			if err != nil {
+				return err
+			}
+			// Gone or moved since DueDeliveries read it: another claimer
+			// or a worker got there first.
+			if !found || !d.NextAttempt.Equal(want.NextAttempt) {
+				continue
+			}
+			if err := index.Delete(dueKey(d.NextAttempt, d.ID)); err != nil {
+				return fmt.Errorf("unindex delivery %d: %w", d.ID, err)
+			}
+			d.NextAttempt = leaseUntil
+			if err := putJSON(deliveries, u64(d.ID), d); err != nil {
+				return err
+			}
+			if err := index.Put(dueKey(leaseUntil, d.ID), nil); err != nil {
+				return fmt.Errorf("index delivery %d: %w", d.ID, err)
+			}
+			claimed = append(claimed, d)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("claim deliveries: %w", err)
+	}
+	return claimed, nil
+}

@@ -3,6 +3,7 @@ package store
 import (
 	"fmt"
 	"os"
+	"sync"
 	"testing"
 	"time"
 
@@ -93,7 +94,7 @@ func TestSeenCapBoundsTheCache(t *testing.T) {
 // round.
 func TestSeenFileDoesNotGrow(t *testing.T) {
 	db, path := openTest(t, Options{})
-	const perRound = 3000
+	const perRound = 8000
 	size := func() int64 {
 		fi, err := os.Stat(path)
 		mustNoErr(t, err)
@@ -102,10 +103,19 @@ func TestSeenFileDoesNotGrow(t *testing.T) {
 	now := t0
 	var after []int64
 	for round := range 5 {
-		for i := range perRound {
-			_, err := db.MarkSeen(fmt.Sprintf("https://asso.example/r%d/activities/%d", round, i), now)
-			mustNoErr(t, err)
+		// Concurrent marks, as from parallel inbox requests, share commits.
+		var wg sync.WaitGroup
+		for w := range 16 {
+			wg.Go(func() {
+				for i := w; i < perRound; i += 16 {
+					if _, err := db.MarkSeen(fmt.Sprintf("https://asso.example/r%d/activities/%d", round, i), now); err != nil {
+						t.Error(err)
+						return
+					}
+				}
+			})
 		}
+		wg.Wait()
 		now = now.Add(49 * time.Hour)
 		n, err := db.PruneSeen(now)
 		mustNoErr(t, err)
@@ -116,8 +126,12 @@ func TestSeenFileDoesNotGrow(t *testing.T) {
 			t.Fatalf("round %d: SeenCount = %d after pruning everything", round, c)
 		}
 		after = append(after, size())
+		t.Logf("round %d: file %d bytes", round, after[len(after)-1])
 	}
-	if last, second := after[len(after)-1], after[1]; last > second*3/2 {
+	// bbolt grows its file in doubling steps, so one step up from
+	// free-page fragmentation is normal; unbounded growth (40,000 ids kept)
+	// would pass 4x the first round.
+	if last, second := after[len(after)-1], after[1]; last > second*2 {
 		t.Errorf("file grew from %d to %d bytes over rounds %v", second, last, after)
 	}
 }

@@ -3,6 +3,9 @@
 //
 //	crieur serve     run the bot
 //	crieur check     validate the content folder before pushing
+//	crieur queue     list the next publications
+//	crieur followers list, approve or reject followers
+//	crieur deliveries  show what became of each activity sent
 //	crieur version   print the version
 //
 // Run `crieur help` or `crieur COMMAND --help` for the flags.
@@ -43,6 +46,9 @@ func commands() []command {
 	return []command{
 		{"serve", "run the bot: serve ActivityPub and publish on schedule", serve},
 		{"check", "validate the content folder; prints every problem as file:line: message", check},
+		{"queue", "list the next publications, as the running bot will do them", queue},
+		{"followers", "list followers; approve or reject pending ones (manual approval)", followers},
+		{"deliveries", "show, per activity sent, how many inboxes acknowledged, are pending, gave up", deliveries},
 		{"version", "print crieur's version", func(_ context.Context, _ []string, stdout, _ io.Writer) int {
 			fmt.Fprintln(stdout, "crieur", app.Version())
 			return 0

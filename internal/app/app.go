@@ -72,9 +72,14 @@ type Config struct {
 	Now func() time.Time
 	// ShutdownTimeout bounds the graceful stop; default 20s.
 	ShutdownTimeout time.Duration
-	// ContentPoll is how often the content folder is re-read for changes
-	// (on top of file-system notifications); default 2s.
+	// ContentPoll is how often the content folder is checked for changes;
+	// default 2s, so an edit is picked up within seconds.
 	ContentPoll time.Duration
+	// Offline prepares the app for a staff command while no daemon runs:
+	// no listener, no admin socket; Run must not be called.
+	Offline bool
+	// ReadOnly opens the database read-only (with Offline).
+	ReadOnly bool
 }
 
 // DBFile is the database's file name inside the data directory.
@@ -93,6 +98,11 @@ type App struct {
 	listener net.Listener
 	metrics  *outbox.Metrics
 	contentF fs.FS
+
+	admin       net.Listener
+	publisher   *outbox.Publisher
+	publishWake chan struct{}
+	pages       *web.Pages
 
 	closeOnce sync.Once
 }
@@ -116,7 +126,7 @@ func New(cfg Config) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
-	a := &App{cfg: cfg, log: cfg.Log, urls: urls}
+	a := &App{cfg: cfg, log: cfg.Log, urls: urls, publishWake: make(chan struct{}, 1)}
 	a.contentF = examples.Zoomacom()
 	if cfg.ContentDir != "" {
 		if st, err := os.Stat(cfg.ContentDir); err != nil || !st.IsDir() {
@@ -145,7 +155,7 @@ func New(cfg Config) (*App, error) {
 	if a.bots, err = server.NewBots(bot); err != nil {
 		return nil, err
 	}
-	a.db, err = store.Open(filepath.Join(cfg.DataDir, DBFile), store.Options{})
+	a.db, err = store.Open(filepath.Join(cfg.DataDir, DBFile), store.Options{ReadOnly: cfg.ReadOnly})
 	if err != nil {
 		return nil, err
 	}
@@ -153,10 +163,19 @@ func New(cfg Config) (*App, error) {
 		a.db.Close()
 		return nil, err
 	}
+	if cfg.Offline {
+		return a, nil
+	}
 	a.listener, err = net.Listen("tcp", cfg.Listen)
 	if err != nil {
 		a.db.Close()
 		return nil, fmt.Errorf("listen on %s: %w", cfg.Listen, err)
+	}
+	a.admin, err = a.listenAdmin()
+	if err != nil {
+		a.listener.Close()
+		a.db.Close()
+		return nil, err
 	}
 	return a, nil
 }
@@ -194,6 +213,10 @@ func (a *App) wire() error {
 		Cache:  keyCache{a.db},
 		Now:    a.cfg.Now,
 	}
+	if a.cfg.AllowPrivateAddresses {
+		// Local peers (tests, development) serve WebFinger over plain http.
+		fetcher.WebFingerScheme = a.urls.Scheme()
+	}
 	a.deliver = &outbox.Deliverer{
 		DB:      a.db,
 		Client:  a.client,
@@ -223,19 +246,43 @@ func (a *App) wire() error {
 		Log: a.log,
 		Now: a.cfg.Now,
 	}
+	a.publisher = &outbox.Publisher{
+		URLs:    a.urls,
+		DB:      a.db,
+		Deliver: a.deliver,
+		Folder: func(name string) *content.Folder {
+			b, ok := a.bots.Get(name)
+			if !ok {
+				return nil
+			}
+			return b.Folder()
+		},
+		Since: func(name string) time.Time {
+			b, _ := a.bots.Get(name)
+			return b.Published()
+		},
+		Mentions: mentionResolver{fetcher},
+		Metrics:  a.metrics,
+		Log:      a.log,
+		Now:      a.cfg.Now,
+	}
 	pages, err := web.New()
 	if err != nil {
 		return err
 	}
+	a.pages = pages
 	srv := &server.Server{
-		URLs:    a.urls,
-		Bots:    a.bots,
-		DB:      a.db,
-		Inbox:   in,
-		Pages:   pages,
-		Version: Version(),
-		Metrics: promhttp.HandlerFor(reg, promhttp.HandlerOpts{}),
-		Log:     a.log,
+		URLs:       a.urls,
+		Bots:       a.bots,
+		DB:         a.db,
+		Inbox:      in,
+		Pages:      pages,
+		Version:    Version(),
+		Metrics:    promhttp.HandlerFor(reg, promhttp.HandlerOpts{}),
+		Featured:   a.featured,
+		ObjectPage: a.objectPage,
+		Extra:      a.eventRoutes,
+		Log:        a.log,
 	}
 	a.handler = srv.Routes()
 	return nil
@@ -297,15 +344,29 @@ func (a *App) Run(ctx context.Context) error {
 	workCtx, stopWork := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopWork()
 	var wg sync.WaitGroup
-	wg.Add(1)
+	wg.Add(2)
 	go func() {
 		defer wg.Done()
 		if err := a.deliver.Run(workCtx); err != nil {
 			a.log.Error("delivery workers stopped", "err", err)
 		}
 	}()
+	go func() {
+		defer wg.Done()
+		a.publishLoop(workCtx)
+	}()
+	for _, name := range a.bots.Names() {
+		b, _ := a.bots.Get(name)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			a.watchContent(workCtx, b)
+		}()
+	}
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- httpSrv.Serve(a.listener) }()
+	adminSrv := &http.Server{Handler: a.adminHandler(), ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = adminSrv.Serve(a.admin) }()
 
 	var err error
 	select {
@@ -321,6 +382,7 @@ func (a *App) Run(ctx context.Context) error {
 	if serr := httpSrv.Shutdown(shutCtx); serr != nil && !errors.Is(serr, http.ErrServerClosed) {
 		a.log.Warn("http shutdown", "err", serr)
 	}
+	_ = adminSrv.Shutdown(shutCtx)
 	stopWork()
 	wg.Wait()
 	a.log.Info("stopped")
@@ -333,6 +395,10 @@ func (a *App) Close() error {
 	a.closeOnce.Do(func() {
 		if a.listener != nil {
 			_ = a.listener.Close()
+		}
+		if a.admin != nil {
+			_ = a.admin.Close()
+			_ = os.Remove(filepath.Join(a.cfg.DataDir, AdminSocket))
 		}
 		a.client.CloseIdleConnections()
 		err = a.db.Close()
@@ -350,4 +416,12 @@ func (k keyCache) CachedKey(keyID string) (federation.CachedKey, bool, error) {
 
 func (k keyCache) PutCachedKey(c federation.CachedKey) error {
 	return k.db.PutRemoteKey(store.RemoteKey{KeyID: c.KeyID, Owner: c.Owner, PublicKeyPEM: c.PublicKeyPEM, FetchedAt: c.FetchedAt})
+}
+
+// mentionResolver adapts the fetcher to the publisher's interface.
+type mentionResolver struct{ f *federation.Fetcher }
+
+func (m mentionResolver) ResolveMention(ctx context.Context, handle string) (outbox.ResolvedMention, error) {
+	r, err := m.f.ResolveHandle(ctx, handle)
+	return outbox.ResolvedMention{ActorID: r.ActorID, ProfileURL: r.ProfileURL, Inbox: r.Inbox}, err
 }

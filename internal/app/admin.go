@@ -1,0 +1,206 @@
+package app
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/zoomacom/crieur/content"
+	"github.com/zoomacom/crieur/federation"
+	"github.com/zoomacom/crieur/store"
+)
+
+// AdminSocket is the file name of the admin socket in the data directory.
+// The staff commands (queue, followers, deliveries) talk to the running
+// daemon through it, since bbolt lets one process at a time write.
+const AdminSocket = "admin.sock"
+
+// QueueItem is one upcoming publication, as `crieur queue` prints it.
+type QueueItem struct {
+	At time.Time `json:"at"`
+	// When is At written in the bot's timezone, as staff think of it.
+	When  string `json:"when"`
+	Kind  string `json:"kind"`
+	Post  string `json:"post"`
+	First string `json:"firstLine"`
+	Due   bool   `json:"due"`
+}
+
+// FollowerItem is one follower as `crieur followers` lists it.
+type FollowerItem struct {
+	Actor      string    `json:"actor"`
+	State      string    `json:"state"`
+	Inbox      string    `json:"inbox"`
+	FollowedAt time.Time `json:"followedAt"`
+	NoBot      bool      `json:"noBot,omitempty"`
+}
+
+// ErrNotFollower means the actor named is not a (pending) follower.
+var ErrNotFollower = errors.New("not a follower")
+
+// Queue lists the next n publications of the (first) bot.
+func (a *App) Queue(n int) ([]QueueItem, error) {
+	name := a.bots.Names()[0]
+	b, _ := a.bots.Get(name)
+	plan, err := a.publisher.Plan(name, n)
+	if err != nil {
+		return nil, err
+	}
+	folder := b.Folder()
+	now := a.cfg.Now()
+	out := make([]QueueItem, 0, len(plan))
+	for _, p := range plan {
+		item := QueueItem{At: p.At, Kind: string(p.Kind), Post: p.PostID, Due: !p.At.After(now)}
+		loc := time.UTC
+		if folder.Profile != nil && folder.Profile.Location != nil {
+			loc = folder.Profile.Location
+		}
+		item.When = p.At.In(loc).Format("Mon 2006-01-02 15:04 MST")
+		if post := folder.Post(p.PostID); post != nil {
+			item.First = firstLine(post.NoteMarkdown(p.Kind, p.At))
+		}
+		out = append(out, item)
+	}
+	return out, nil
+}
+
+func firstLine(s string) string {
+	s = strings.TrimSpace(s)
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		s = s[:i]
+	}
+	s = strings.ReplaceAll(s, "**", "")
+	s = strings.Trim(s, "\\ ")
+	if r := []rune(s); len(r) > 70 {
+		s = string(r[:69]) + "…"
+	}
+	return s
+}
+
+// Followers lists the (first) bot's followers, pending ones included.
+func (a *App) Followers() ([]FollowerItem, error) {
+	name := a.bots.Names()[0]
+	list, err := a.db.ListFollowers(name, 0, 1<<30)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]FollowerItem, 0, len(list))
+	for _, f := range list {
+		st := string(f.State)
+		if st == "" {
+			st = string(content.FollowerAccepted)
+		}
+		out = append(out, FollowerItem{Actor: f.ActorID, State: st, Inbox: f.DeliveryInbox(), FollowedAt: f.FollowedAt, NoBot: f.NoBot})
+	}
+	return out, nil
+}
+
+// Decide approves (accept=true) or rejects a follower: the Accept or
+// Reject is queued to their inbox, and a rejected follower is removed.
+func (a *App) Decide(actor string, accept bool) error {
+	name := a.bots.Names()[0]
+	f, ok, err := a.db.Follower(name, actor)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return fmt.Errorf("%s: %w", actor, ErrNotFollower)
+	}
+	follow := &federation.Incoming{ID: f.FollowID, Type: "Follow", Actor: f.ActorID, ObjectID: a.urls.Actor(name)}
+	var tok [16]byte
+	_, _ = rand.Read(tok[:])
+	id := a.urls.NewActivityID(name, hex.EncodeToString(tok[:]))
+	var activity []byte
+	if accept {
+		activity, err = federation.AcceptFollow(a.urls, name, id, follow)
+	} else {
+		activity, err = federation.RejectFollow(a.urls, name, id, follow)
+	}
+	if err != nil {
+		return err
+	}
+	if accept {
+		f.State = content.FollowerAccepted
+		if _, err := a.db.PutFollower(name, f); err != nil {
+			return err
+		}
+	} else if _, err := a.db.RemoveFollower(name, actor); err != nil {
+		return err
+	}
+	return a.deliver.Enqueue(context.Background(), name, id, activity, []string{f.Inbox})
+}
+
+// Deliveries summarises what became of each activity's deliveries.
+func (a *App) Deliveries() ([]store.ActivityStats, error) {
+	return a.db.DeliveryStats(a.bots.Names()[0])
+}
+
+// adminHandler serves the staff commands on the admin socket.
+func (a *App) adminHandler() http.Handler {
+	mux := http.NewServeMux()
+	reply := func(w http.ResponseWriter, v any, err error) {
+		w.Header().Set("Content-Type", "application/json")
+		if err != nil {
+			status := http.StatusInternalServerError
+			if errors.Is(err, ErrNotFollower) {
+				status = http.StatusNotFound
+			}
+			w.WriteHeader(status)
+			_ = json.NewEncoder(w).Encode(map[string]string{"error": err.Error()})
+			return
+		}
+		_ = json.NewEncoder(w).Encode(v)
+	}
+	mux.HandleFunc("GET /queue", func(w http.ResponseWriter, r *http.Request) {
+		n, _ := strconv.Atoi(r.URL.Query().Get("n"))
+		if n <= 0 || n > 1000 {
+			n = 10
+		}
+		items, err := a.Queue(n)
+		reply(w, items, err)
+	})
+	mux.HandleFunc("GET /followers", func(w http.ResponseWriter, _ *http.Request) {
+		items, err := a.Followers()
+		reply(w, items, err)
+	})
+	mux.HandleFunc("POST /followers/{decision}", func(w http.ResponseWriter, r *http.Request) {
+		d := r.PathValue("decision")
+		if d != "approve" && d != "reject" {
+			http.NotFound(w, r)
+			return
+		}
+		err := a.Decide(r.URL.Query().Get("actor"), d == "approve")
+		reply(w, map[string]string{"result": d + "d"}, err)
+	})
+	mux.HandleFunc("GET /deliveries", func(w http.ResponseWriter, _ *http.Request) {
+		stats, err := a.Deliveries()
+		reply(w, stats, err)
+	})
+	return mux
+}
+
+// listenAdmin opens the admin socket, owner-only, replacing a stale one
+// left by a crash (the database lock proves no other daemon runs).
+func (a *App) listenAdmin() (net.Listener, error) {
+	path := filepath.Join(a.cfg.DataDir, AdminSocket)
+	_ = os.Remove(path)
+	l, err := net.Listen("unix", path)
+	if err != nil {
+		return nil, fmt.Errorf("admin socket %s: %w", path, err)
+	}
+	if err := os.Chmod(path, 0o600); err != nil {
+		l.Close()
+		return nil, fmt.Errorf("admin socket %s: %w", path, err)
+	}
+	return l, nil
+}

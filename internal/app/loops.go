@@ -1,0 +1,219 @@
+package app
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/json"
+	"fmt"
+	"io/fs"
+	"net/http"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/gorilla/mux"
+
+	"github.com/zoomacom/crieur/content"
+	"github.com/zoomacom/crieur/federation"
+	"github.com/zoomacom/crieur/internal/server"
+	"github.com/zoomacom/crieur/outbox"
+	"github.com/zoomacom/crieur/store"
+)
+
+// publishInterval is how often due publications are looked for; a tip
+// whose time has come goes out within this delay.
+const publishInterval = time.Second
+
+// fingerprint summarises the content folder (names, sizes, modification
+// times) so a re-read happens only when something changed.
+func fingerprint(fsys fs.FS) string {
+	h := sha256.New()
+	_ = fs.WalkDir(fsys, ".", func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			fmt.Fprintf(h, "%s:err\n", path)
+			return nil
+		}
+		if info, err := d.Info(); err == nil {
+			fmt.Fprintf(h, "%s:%d:%d\n", path, info.Size(), info.ModTime().UnixNano())
+		}
+		return nil
+	})
+	return string(h.Sum(nil))
+}
+
+// watchContent re-reads the content folder when it changes (polled every
+// ContentPoll), logging the problems of the new version; broken files are
+// skipped, the others keep their schedule.
+func (a *App) watchContent(ctx context.Context, bot *server.Bot) {
+	if a.cfg.ContentDir == "" {
+		return // the embedded example never changes
+	}
+	last := fingerprint(bot.Content)
+	reported := map[string]bool{}
+	for _, p := range bot.Folder().Problems {
+		reported[p.Error()] = true
+	}
+	ticker := time.NewTicker(a.cfg.ContentPoll)
+	defer ticker.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-ticker.C:
+		}
+		fp := fingerprint(bot.Content)
+		if fp == last {
+			continue
+		}
+		last = fp
+		folder := content.Load(bot.Content)
+		now := map[string]bool{}
+		for _, p := range folder.Problems {
+			now[p.Error()] = true
+			if !reported[p.Error()] {
+				a.log.Warn("content problem (file skipped until fixed)", "bot", bot.Username, "problem", p.Error())
+			}
+		}
+		reported = now
+		bot.SetFolder(folder)
+		a.log.Info("content reloaded", "bot", bot.Username, "posts", len(folder.Posts), "problems", len(folder.Problems))
+		a.publishNow()
+	}
+}
+
+// publishNow asks the publish loop for an immediate pass.
+func (a *App) publishNow() {
+	select {
+	case a.publishWake <- struct{}{}:
+	default:
+	}
+}
+
+// publishLoop publishes what is due, for every bot, every second and
+// whenever the content changes.
+func (a *App) publishLoop(ctx context.Context) {
+	ticker := time.NewTicker(publishInterval)
+	defer ticker.Stop()
+	for {
+		for _, name := range a.bots.Names() {
+			if err := a.publisher.Tick(ctx, name); err != nil && ctx.Err() == nil {
+				a.log.Error("publish pass", "bot", name, "err", err)
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-ticker.C:
+		case <-a.publishWake:
+		}
+	}
+}
+
+// featured is the pinned collection: the introduction post and the next
+// upcoming event, so a new follower's view of the profile is not empty.
+func (a *App) featured(bot string) []json.RawMessage {
+	var items []json.RawMessage
+	pubs, err := a.db.Publications(bot)
+	if err != nil {
+		a.log.Error("read publications", "err", err)
+		return nil
+	}
+	b, ok := a.bots.Get(bot)
+	if !ok {
+		return nil
+	}
+	folder := b.Folder()
+	now := a.cfg.Now()
+	var next *content.Post
+	var nextObj string
+	sort.SliceStable(pubs, func(i, j int) bool { return pubs[i].PublishedAt.After(pubs[j].PublishedAt) })
+	for _, pub := range pubs {
+		if pub.Deleted {
+			continue
+		}
+		switch {
+		case pub.Kind == outbox.KindIntro:
+			if obj, ok, _ := a.db.Object(pub.ObjectID); ok {
+				items = append(items, stripContext(obj))
+			}
+		case content.PublicationKind(pub.Kind) == content.PubAnnounce:
+			post := folder.Post(pub.PostID)
+			if post == nil || post.Event == nil || post.Event.Cancelled || !post.Event.End.After(now) {
+				continue
+			}
+			if next == nil || post.Event.Start.Before(next.Event.Start) {
+				next, nextObj = post, pub.ObjectID
+			}
+		}
+	}
+	if next != nil {
+		if obj, ok, _ := a.db.Object(nextObj); ok {
+			items = append(items, stripContext(obj))
+		}
+	}
+	return items
+}
+
+func stripContext(raw []byte) json.RawMessage {
+	d, err := federation.Embedded(raw)
+	if err != nil {
+		return raw
+	}
+	b, err := d.MarshalEmbedded()
+	if err != nil {
+		return raw
+	}
+	return b
+}
+
+// eventRoutes serves BASE/events/ID.ics, the calendar file of an event
+// announced by a bot (ID is the token of its Event object).
+func (a *App) eventRoutes(r *mux.Router) {
+	r.HandleFunc("/events/{id}.ics", func(w http.ResponseWriter, req *http.Request) {
+		id := mux.Vars(req)["id"]
+		for _, name := range a.bots.Names() {
+			eventID := a.urls.Actor(name) + "/events/" + id
+			pub, ok := a.findByRelated(name, eventID)
+			if !ok {
+				continue
+			}
+			b, _ := a.bots.Get(name)
+			post := b.Folder().Post(pub.PostID)
+			if post == nil || post.Event == nil || pub.Deleted {
+				http.Error(w, "gone", http.StatusGone)
+				return
+			}
+			ics := content.EventICS(post, eventID, eventID, a.cfg.Now())
+			w.Header().Set("Content-Type", "text/calendar; charset=utf-8")
+			w.Header().Set("Content-Disposition", `attachment; filename="`+id+`.ics"`)
+			_, _ = w.Write(ics)
+			return
+		}
+		http.Error(w, "not found", http.StatusNotFound)
+	}).Methods(http.MethodGet, http.MethodHead)
+}
+
+func (a *App) findByRelated(bot, objectID string) (pub store.Publication, ok bool) {
+	pubs, err := a.db.Publications(bot)
+	if err != nil {
+		return pub, false
+	}
+	for _, p := range pubs {
+		for _, r := range p.Related {
+			if r == objectID {
+				return p, true
+			}
+		}
+	}
+	return pub, false
+}
+
+// icsLink is the calendar file URL of an Event object id, "" otherwise.
+func (a *App) icsLink(objectID string) string {
+	for _, name := range a.bots.Names() {
+		if tok, ok := strings.CutPrefix(objectID, a.urls.Actor(name)+"/events/"); ok {
+			return a.urls.Base() + "/events/" + tok + ".ics"
+		}
+	}
+	return ""
+}

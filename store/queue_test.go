@@ -1,0 +1,299 @@
+package store
+
+import (
+	"errors"
+	"fmt"
+	"reflect"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+const acceptID = "https://crieur.example/activities/accept-1"
+
+var acceptBody = []byte(`{"id":"` + acceptID + `","type":"Accept","object":"https://asso.example/follows/1"}`)
+
+func TestEnqueueStoresOnceAndDedupes(t *testing.T) {
+	db, _ := openTest(t, Options{})
+	in := []string{"https://a.example/inbox", "https://B.example:8443/inbox", "https://a.example/inbox"}
+	mustNoErr(t, db.Enqueue(bot, acceptID, acceptBody, in, t0))
+	if n, _ := db.QueueDepth(); n != 2 {
+		t.Errorf("QueueDepth = %d, want 2 (duplicate inbox collapsed)", n)
+	}
+	body, err := db.ActivityBody(acceptID)
+	mustNoErr(t, err)
+	if string(body) != string(acceptBody) {
+		t.Errorf("ActivityBody = %s", body)
+	}
+	due, err := db.DueDeliveries(t0, 10, nil)
+	mustNoErr(t, err)
+	if len(due) != 2 {
+		t.Fatalf("DueDeliveries = %d, want 2", len(due))
+	}
+	d := due[1]
+	if d.Bot != bot || d.ActivityID != acceptID || d.Inbox != in[1] || d.Host != "b.example" ||
+		d.Attempts != 0 || !d.NextAttempt.Equal(t0) || !d.CreatedAt.Equal(t0) {
+		t.Errorf("delivery = %+v", d)
+	}
+	stats, err := db.DeliveryStats(bot)
+	mustNoErr(t, err)
+	if len(stats) != 1 || stats[0].Kind != "Accept" || stats[0].Pending != 2 || !stats[0].Created.Equal(t0) {
+		t.Errorf("DeliveryStats = %+v", stats)
+	}
+	// Nothing to deliver: nothing stored.
+	mustNoErr(t, db.Enqueue(bot, "https://crieur.example/activities/none", acceptBody, nil, t0))
+	if _, err := db.ActivityBody("https://crieur.example/activities/none"); !errors.Is(err, ErrNotFound) {
+		t.Errorf("body stored for an activity with no inbox: %v", err)
+	}
+}
+
+func TestEnqueueRejectsBadInboxAtomically(t *testing.T) {
+	db, _ := openTest(t, Options{})
+	tests := []struct{ name, inbox string }{
+		{"relative", "/inbox"},
+		{"no host", "https:///inbox"},
+		{"javascript", "javascript:alert(1)"},
+		{"unparsable", "https://a b.example/\x7f"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := db.Enqueue(bot, acceptID, acceptBody, []string{"https://ok.example/inbox", tt.inbox}, t0)
+			if !errors.Is(err, ErrInvalid) {
+				t.Fatalf("err = %v, want ErrInvalid", err)
+			}
+			if n, _ := db.QueueDepth(); n != 0 {
+				t.Errorf("QueueDepth = %d after a rejected enqueue", n)
+			}
+		})
+	}
+}
+
+func TestDueDeliveriesOrderAndSkip(t *testing.T) {
+	db, _ := openTest(t, Options{})
+	first := "https://crieur.example/activities/1"
+	second := "https://crieur.example/activities/2"
+	mustNoErr(t, db.Enqueue(bot, first, acceptBody, []string{"https://a.example/inbox", "https://b.example/inbox", "https://c.example/inbox"}, t0))
+	due, err := db.DueDeliveries(t0, 10, nil)
+	mustNoErr(t, err)
+	// a.example failed and is retried in an hour; new work enqueued in
+	// between must not wait behind it.
+	mustNoErr(t, db.Retry(due[0].ID, t0.Add(time.Hour), "503 Service Unavailable"))
+	mustNoErr(t, db.Enqueue(bot, second, acceptBody, []string{"https://d.example/inbox", "https://b.example/inbox"}, t0.Add(time.Minute)))
+
+	hosts := func(ds []Delivery) []string {
+		var out []string
+		for _, d := range ds {
+			out = append(out, d.Host)
+		}
+		return out
+	}
+	tests := []struct {
+		name  string
+		now   time.Time
+		limit int
+		skip  func(string) bool
+		want  []string
+	}{
+		{"before anything is due", t0.Add(-time.Second), 10, nil, nil},
+		{"at t0 the retried one is not due", t0, 10, nil, []string{"b.example", "c.example"}},
+		{"new work before the retry", t0.Add(30 * time.Minute), 10, nil, []string{"b.example", "c.example", "d.example", "b.example"}},
+		{"retry due last", t0.Add(2 * time.Hour), 10, nil, []string{"b.example", "c.example", "d.example", "b.example", "a.example"}},
+		{"limit", t0.Add(2 * time.Hour), 2, nil, []string{"b.example", "c.example"}},
+		{"skip a busy host", t0.Add(2 * time.Hour), 10, func(h string) bool { return h == "b.example" }, []string{"c.example", "d.example", "a.example"}},
+		{"skip everything", t0.Add(2 * time.Hour), 10, func(string) bool { return true }, nil},
+		{"zero limit", t0.Add(2 * time.Hour), 0, nil, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := db.DueDeliveries(tt.now, tt.limit, tt.skip)
+			mustNoErr(t, err)
+			if !reflect.DeepEqual(hosts(got), tt.want) {
+				t.Errorf("hosts = %v, want %v", hosts(got), tt.want)
+			}
+		})
+	}
+}
+
+// TestDueDeliveriesScansPastSkippedChunks checks that a dead host with more
+// queued deliveries than one scan chunk does not hide the work behind it,
+// and that skip is asked once per host and may use the DB.
+func TestDueDeliveriesScansPastSkippedChunks(t *testing.T) {
+	db, _ := openTest(t, Options{})
+	var dead []string
+	for i := range 3 * dueScanChunk {
+		dead = append(dead, fmt.Sprintf("https://dead.example/users/%d/inbox", i))
+	}
+	mustNoErr(t, db.Enqueue(bot, "https://crieur.example/activities/1", acceptBody, dead, t0))
+	mustNoErr(t, db.Enqueue(bot, "https://crieur.example/activities/2", acceptBody, []string{"https://alive.example/inbox"}, t0.Add(time.Second)))
+	_, err := db.RecordHostFailure("dead.example", t0)
+	mustNoErr(t, err)
+	calls := map[string]int{}
+	got, err := db.DueDeliveries(t0.Add(time.Minute), 5, func(h string) bool {
+		calls[h]++
+		if _, err := db.HostUnavailable(h); err != nil { // skip may read the DB
+			t.Error(err)
+		}
+		return h == "dead.example"
+	})
+	mustNoErr(t, err)
+	if len(got) != 1 || got[0].Host != "alive.example" {
+		t.Errorf("got %+v, want the alive.example delivery", got)
+	}
+	if calls["dead.example"] != 1 || calls["alive.example"] != 1 {
+		t.Errorf("skip calls = %v, want one per host", calls)
+	}
+}
+
+func TestAckGiveUpRetryAndGC(t *testing.T) {
+	db, _ := openTest(t, Options{})
+	mustNoErr(t, db.Enqueue(bot, acceptID, acceptBody, []string{"https://a.example/inbox", "https://b.example/inbox", "https://c.example/inbox"}, t0))
+	due, err := db.DueDeliveries(t0, 10, nil)
+	mustNoErr(t, err)
+
+	long := strings.Repeat("é", 1000)
+	mustNoErr(t, db.Retry(due[2].ID, t0.Add(time.Minute), long))
+	d, ok, err := db.Delivery(due[2].ID)
+	mustNoErr(t, err)
+	if !ok || d.Attempts != 1 || !d.NextAttempt.Equal(t0.Add(time.Minute)) || len(d.LastError) > maxErrorLen {
+		t.Errorf("after Retry: %+v", d)
+	}
+
+	mustNoErr(t, db.Ack(due[0].ID))
+	if _, err := db.ActivityBody(acceptID); err != nil {
+		t.Errorf("body collected while deliveries are pending: %v", err)
+	}
+	mustNoErr(t, db.GiveUp(due[1].ID, "410 Gone"))
+	mustNoErr(t, db.Ack(due[2].ID))
+	if _, err := db.ActivityBody(acceptID); !errors.Is(err, ErrNotFound) {
+		t.Errorf("body kept after the last delivery: %v", err)
+	}
+	for name, call := range map[string]func() error{
+		"Ack":    func() error { return db.Ack(due[0].ID) },
+		"GiveUp": func() error { return db.GiveUp(due[0].ID, "x") },
+		"Retry":  func() error { return db.Retry(due[0].ID, t0, "x") },
+	} {
+		if err := call(); !errors.Is(err, ErrNotFound) {
+			t.Errorf("%s of a finished delivery: %v, want ErrNotFound", name, err)
+		}
+	}
+	if n, _ := db.QueueDepth(); n != 0 {
+		t.Errorf("QueueDepth = %d, want 0", n)
+	}
+	if left, _ := db.DueDeliveries(t0.Add(time.Hour), 10, nil); len(left) != 0 {
+		t.Errorf("index still lists %d deliveries", len(left))
+	}
+	stats, err := db.DeliveryStats(bot)
+	mustNoErr(t, err)
+	want := ActivityStats{ActivityID: acceptID, Kind: "Accept", Created: t0, Acked: 2, GivenUp: 1, LastError: "410 Gone"}
+	if len(stats) != 1 || !reflect.DeepEqual(stats[0], want) {
+		t.Errorf("DeliveryStats = %+v, want %+v", stats, want)
+	}
+	n, err := db.PruneStats(bot, t0.Add(time.Hour))
+	mustNoErr(t, err)
+	if n != 1 {
+		t.Errorf("PruneStats removed %d, want 1", n)
+	}
+}
+
+func TestPendingDeliveriesSurviveReopen(t *testing.T) {
+	db, path := openTest(t, Options{})
+	mustNoErr(t, db.Enqueue(bot, acceptID, acceptBody, inboxes(3), t0))
+	due, err := db.DueDeliveries(t0, 10, nil)
+	mustNoErr(t, err)
+	mustNoErr(t, db.Ack(due[0].ID))
+	// Stop without acking the other two, as a crash mid-delivery would.
+	mustNoErr(t, db.Close())
+
+	db, err = Open(path, Options{})
+	mustNoErr(t, err)
+	defer db.Close()
+	left, err := db.DueDeliveries(t0, 10, nil)
+	mustNoErr(t, err)
+	if len(left) != 2 || left[0].ID != due[1].ID || left[1].ID != due[2].ID {
+		t.Errorf("after reopen: %+v, want deliveries %d and %d", left, due[1].ID, due[2].ID)
+	}
+	if _, err := db.ActivityBody(acceptID); err != nil {
+		t.Errorf("body lost: %v", err)
+	}
+	if n, _ := db.QueueDepth(); n != 2 {
+		t.Errorf("QueueDepth = %d, want 2", n)
+	}
+}
+
+func TestConcurrentAcks(t *testing.T) {
+	db, _ := openTest(t, Options{})
+	const workers, perWorker = 50, 20
+	mustNoErr(t, db.Enqueue(bot, acceptID, acceptBody, inboxes(workers*perWorker), t0))
+	due, err := db.DueDeliveries(t0, workers*perWorker, nil)
+	mustNoErr(t, err)
+	if len(due) != workers*perWorker {
+		t.Fatalf("due = %d", len(due))
+	}
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Go(func() {
+			for i := w; i < len(due); i += workers {
+				var err error
+				switch i % 10 {
+				case 0:
+					err = db.Retry(due[i].ID, t0.Add(time.Minute), "timeout")
+					if err == nil {
+						err = db.Ack(due[i].ID)
+					}
+				case 1:
+					err = db.GiveUp(due[i].ID, "403 Forbidden")
+				default:
+					err = db.Ack(due[i].ID)
+				}
+				if err != nil {
+					t.Error(err)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if n, _ := db.QueueDepth(); n != 0 {
+		t.Errorf("QueueDepth = %d, want 0", n)
+	}
+	stats, err := db.DeliveryStats(bot)
+	mustNoErr(t, err)
+	if len(stats) != 1 || stats[0].Acked != 900 || stats[0].GivenUp != 100 || stats[0].Pending != 0 {
+		t.Errorf("stats = %+v, want 900 acked, 100 given up", stats)
+	}
+	if _, err := db.ActivityBody(acceptID); !errors.Is(err, ErrNotFound) {
+		t.Errorf("body not collected: %v", err)
+	}
+}
+
+func TestClaimLeasesDeliveries(t *testing.T) {
+	db, path := openTest(t, Options{})
+	mustNoErr(t, db.Enqueue(bot, acceptID, acceptBody, inboxes(3), t0))
+	lease := t0.Add(5 * time.Minute)
+	got, err := db.Claim(t0, 2, nil, lease)
+	mustNoErr(t, err)
+	if len(got) != 2 || !got[0].NextAttempt.Equal(lease) || got[0].Attempts != 0 {
+		t.Fatalf("Claim = %+v", got)
+	}
+	// A second worker gets only what is left.
+	rest, err := db.Claim(t0, 10, nil, lease)
+	mustNoErr(t, err)
+	if len(rest) != 1 || rest[0].ID == got[0].ID || rest[0].ID == got[1].ID {
+		t.Fatalf("second Claim = %+v", rest)
+	}
+	if none, _ := db.Claim(t0.Add(time.Minute), 10, nil, lease); len(none) != 0 {
+		t.Errorf("leased deliveries claimed again: %+v", none)
+	}
+	mustNoErr(t, db.Ack(got[0].ID))
+	// The worker holding the others dies; after a restart they come back
+	// once the lease expires.
+	mustNoErr(t, db.Close())
+	db, err = Open(path, Options{})
+	mustNoErr(t, err)
+	defer db.Close()
+	back, err := db.Claim(lease, 10, nil, lease.Add(5*time.Minute))
+	mustNoErr(t, err)
+	if len(back) != 2 {
+		t.Errorf("after lease expiry: %d deliveries, want 2", len(back))
+	}
+}
