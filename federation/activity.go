@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	ap "github.com/go-ap/activitypub"
+	"golang.org/x/net/idna"
 )
 
 // ErrMalformedActivity means a body is not an activity we can read: not
@@ -115,13 +116,23 @@ func SameHost(a, b string) bool {
 }
 
 // NormalizedHost is the host of an http(s) URL in a canonical form, with
-// non-default ports kept.
+// non-default ports kept: lower case, no trailing dot, IDN as punycode.
 func NormalizedHost(raw string) (string, bool) {
 	u, err := url.Parse(raw)
 	if err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
 		return "", false
 	}
 	host := strings.TrimSuffix(strings.ToLower(u.Hostname()), ".")
+	if !isASCII(host) {
+		// An internationalised name and its punycode are the same host:
+		// compare the A-label form (IDNA lookup mapping, so full-width
+		// letters and dots fold too). A name IDNA refuses is no host.
+		a, err := idna.Lookup.ToASCII(host)
+		if err != nil {
+			return "", false
+		}
+		host = strings.TrimSuffix(a, ".")
+	}
 	port := u.Port()
 	if (u.Scheme == "https" && port == "443") || (u.Scheme == "http" && port == "80") {
 		port = ""
@@ -159,4 +170,13 @@ func respondFollow(typ ap.ActivityVocabularyType, u URLs, bot, id string, follow
 		return nil, err
 	}
 	return doc.Marshal()
+}
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			return false
+		}
+	}
+	return true
 }

@@ -159,18 +159,36 @@ func hasNoBot(summary string, tags json.RawMessage) bool {
 	return false
 }
 
+// HasFreshKey reports whether ResolveKey(keyID, false) would answer from
+// the cache without a fetch, so callers can budget the fetches that
+// unverified requests cause.
+func (f *Fetcher) HasFreshKey(keyID string) bool {
+	if f.Cache == nil {
+		return false
+	}
+	k, ok, err := f.Cache.CachedKey(keyID)
+	return err == nil && ok && f.now().Sub(k.FetchedAt) < f.keyTTL()
+}
+
+func (f *Fetcher) now() time.Time {
+	if f.Now != nil {
+		return f.Now()
+	}
+	return time.Now()
+}
+
+func (f *Fetcher) keyTTL() time.Duration {
+	if f.KeyTTL == 0 {
+		return 24 * time.Hour
+	}
+	return f.KeyTTL
+}
+
 // ResolveKey implements signature.KeyResolver: the cached key unless
 // refresh is asked or it is stale, else the key fetched from its owner.
 // The key document must name keyID as its id and its owner must publish it.
 func (f *Fetcher) ResolveKey(ctx context.Context, keyID string, refresh bool) (signature.PublicKey, error) {
-	now := time.Now
-	if f.Now != nil {
-		now = f.Now
-	}
-	ttl := f.KeyTTL
-	if ttl == 0 {
-		ttl = 24 * time.Hour
-	}
+	now, ttl := f.now, f.keyTTL()
 	if f.Cache != nil && !refresh {
 		if k, ok, err := f.Cache.CachedKey(keyID); err == nil && ok && now().Sub(k.FetchedAt) < ttl {
 			return toPublicKey(k)

@@ -12,8 +12,10 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"mime"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -31,6 +33,7 @@ type Store interface {
 	Follower(bot, actorID string) (content.Follower, bool, error)
 	RemoveFollower(bot, actorID string) (bool, error)
 	MarkSeen(activityID string, now time.Time) (first bool, err error)
+	ForgetSeen(activityID string) error
 }
 
 // Outbox queues activities for delivery (the Accept of a Follow).
@@ -65,6 +68,10 @@ type Inbox struct {
 	Verify func(ctx context.Context, r *http.Request, body []byte) (signature.Verified, error)
 	Log    *slog.Logger
 	Now    func() time.Time
+	// Guard, when set, rate-limits clients and servers (429 with
+	// Retry-After); the key resolver given to Verify should be wrapped by
+	// the same Guard's Keys.
+	Guard *Guard
 }
 
 // Error is a refusal with the HTTP status and the short public reason the
@@ -72,7 +79,9 @@ type Inbox struct {
 type Error struct {
 	Status int
 	Reason string
-	Err    error
+	// RetryAfter, on a 429, is sent as the Retry-After header.
+	RetryAfter time.Duration
+	Err        error
 }
 
 func (e *Error) Error() string {
@@ -88,8 +97,8 @@ func refuse(status int, reason string, err error) *Error {
 	return &Error{Status: status, Reason: reason, Err: err}
 }
 
-// ServeHTTP handles POST to a bot's inbox (bot set by the router) or to the
-// shared inbox (bot empty).
+// Handler serves POST to a bot's inbox (botVar names the bot from the
+// route) or to the shared inbox (botVar returns "").
 func (in *Inbox) Handler(botVar func(*http.Request) string) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		err := in.Receive(r.Context(), r, botVar(r))
@@ -99,6 +108,9 @@ func (in *Inbox) Handler(botVar func(*http.Request) string) http.Handler {
 			w.WriteHeader(http.StatusAccepted)
 		case errors.As(err, &e):
 			in.log().Info("inbox refused", "status", e.Status, "reason", e.Reason, "err", e.Err, "remote", r.RemoteAddr)
+			if e.RetryAfter > 0 {
+				w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(e.RetryAfter.Seconds()))))
+			}
 			http.Error(w, e.Reason, e.Status)
 		default:
 			in.log().Error("inbox failed", "err", err, "remote", r.RemoteAddr)
@@ -114,6 +126,11 @@ func (in *Inbox) Receive(ctx context.Context, r *http.Request, bot string) error
 		if _, ok := in.Bots(bot); !ok {
 			return refuse(http.StatusNotFound, "no such user", nil)
 		}
+	}
+	// The cheapest refusal first: a flooding client is turned away before
+	// its body is read.
+	if le := in.Guard.client(r); le != nil {
+		return limited(le)
 	}
 	if !activityContentType(r.Header.Get("Content-Type")) {
 		return refuse(http.StatusUnsupportedMediaType, "content type must be application/activity+json", nil)
@@ -132,8 +149,22 @@ func (in *Inbox) Receive(ctx context.Context, r *http.Request, bot string) error
 	if err != nil {
 		return refuse(http.StatusBadRequest, "malformed activity", err)
 	}
+	// Blocked actors and servers are refused before their key is fetched:
+	// a block must cost us nothing, not even a request to them.
+	keyID := claimedKeyID(r)
+	if in.blocked(bot, act.Actor) || (keyID != "" && in.blocked(bot, keyID)) {
+		return refuse(http.StatusForbidden, "blocked", fmt.Errorf("actor %s key %s is blocked", act.Actor, keyID))
+	}
+	host, _ := federation.NormalizedHost(act.Actor)
+	if le := in.Guard.checkHost(host); le != nil {
+		return limited(le)
+	}
 	verified, err := in.Verify(ctx, r, body)
 	if err != nil {
+		var le *LimitError
+		if errors.As(err, &le) {
+			return &Error{Status: http.StatusTooManyRequests, Reason: "too many requests", RetryAfter: le.RetryAfter, Err: err}
+		}
 		return refuse(http.StatusUnauthorized, "signature verification failed", err)
 	}
 	if verified.Owner != act.Actor || !federation.SameHost(verified.KeyID, act.Actor) {
@@ -142,6 +173,9 @@ func (in *Inbox) Receive(ctx context.Context, r *http.Request, bot string) error
 	if !federation.SameHost(act.ID, act.Actor) {
 		return refuse(http.StatusBadRequest, "activity id is not on the actor's host", nil)
 	}
+	// Only a verified server spends its own budget: forged requests naming
+	// it were refused above without charging it.
+	in.Guard.chargeHost(host)
 	first, err := in.Store.MarkSeen(act.ID, in.now())
 	if err != nil {
 		return fmt.Errorf("dedupe %s: %w", act.ID, err)
@@ -150,12 +184,31 @@ func (in *Inbox) Receive(ctx context.Context, r *http.Request, bot string) error
 		in.log().Debug("inbox duplicate ignored", "id", act.ID)
 		return nil
 	}
-	return in.Process(ctx, act)
+	if err := in.Process(ctx, act); err != nil {
+		// Not processed: let the sender's retry through.
+		if ferr := in.Store.ForgetSeen(act.ID); ferr != nil {
+			in.log().Error("forget seen", "id", act.ID, "err", ferr)
+		}
+		return err
+	}
+	return nil
 }
 
 // Process acts on a verified activity whose actor is its signer.
 func (in *Inbox) Process(ctx context.Context, act *federation.Incoming) error {
+	if act.ObjectType != "" && !federation.SameHost(act.ObjectID, act.Actor) {
+		// An embedded object from another server than the signer's is
+		// never trusted as is: keep only its id, which is all a bot needs
+		// (a Follow names our actor; an Undo then matches nothing stored).
+		in.log().Info("embedded object from another host reduced to its id", "id", act.ID, "actor", act.Actor, "object", act.ObjectID)
+		act.ObjectType, act.ObjectActor, act.ObjectObject = "", "", ""
+	}
 	switch act.Type {
+	case "Accept", "Reject":
+		// The bot follows no one, so no Accept or Reject is awaited; one
+		// whose inner Follow is not ours to answer is logged as such.
+		in.log().Info("unexpected "+act.Type+" ignored", "id", act.ID, "actor", act.Actor, "inner_actor", act.ObjectActor)
+		return nil
 	case "Follow":
 		return in.follow(ctx, act)
 	case "Undo":
@@ -314,4 +367,32 @@ func activityContentType(v string) bool {
 		return p == "" || strings.Contains(p, "https://www.w3.org/ns/activitystreams")
 	}
 	return false
+}
+
+// limited is the 429 refusal for a rate limit.
+func limited(le *LimitError) *Error {
+	return &Error{Status: http.StatusTooManyRequests, Reason: "too many requests", RetryAfter: le.RetryAfter, Err: le}
+}
+
+// blocked reports whether url (an actor or key id) is blocked for bot, or
+// for the shared inbox (bot empty) by every bot: one bot's block does not
+// keep a server from following another bot.
+func (in *Inbox) blocked(bot, url string) bool {
+	names := []string{bot}
+	if bot == "" {
+		if in.AllBots == nil {
+			return false
+		}
+		names = in.AllBots()
+	}
+	if len(names) == 0 {
+		return false
+	}
+	for _, name := range names {
+		b, ok := in.Bots(name)
+		if !ok || b.Blocked == nil || !b.Blocked(url) {
+			return false
+		}
+	}
+	return true
 }

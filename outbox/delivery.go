@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
@@ -24,39 +25,67 @@ import (
 // Deliverer sends queued deliveries. Every (activity, inbox) pair is in the
 // store before it is attempted and leaves it only after a 2xx or a final
 // failure, so a crash at any moment loses nothing.
+//
+// Fairness: a host never has more than PerHost deliveries in flight, a
+// host whose last attempt failed only one, and failing hosts together never
+// take more than half of the workers; so a slow or dead server delays
+// neither healthy ones nor new work, whatever the size of its backlog.
 type Deliverer struct {
-	DB     *store.DB
+	// DB is the durable queue.
+	DB *store.DB
+	// Client sends the requests; its total deadline bounds each attempt.
 	Client *safehttp.Client
 	// Signer returns the signer of a bot; deliveries of unknown bots wait.
 	Signer func(bot string) (*signature.Signer, bool)
-	// Workers is how many deliveries run at once (default 32).
+	// Workers is how many deliveries run at once (default 128). Most of an
+	// attempt is waiting on the network, so it is far above the number of
+	// cores: a few hosts that never answer must not hold up the others
+	// for the request deadline.
 	Workers int
 	// PerHost caps concurrent deliveries to one host (default 4), so a
 	// slow host never takes every worker.
 	PerHost int
 	// OnGone is told when an inbox answered 410 Gone.
-	OnGone  func(bot, inbox string)
+	OnGone func(bot, inbox string)
+	// Metrics receives the delivery counters; nil counts nothing.
 	Metrics *Metrics
-	Log     *slog.Logger
-	Now     func() time.Time
+	// Log receives one line per final outcome; nil discards.
+	Log *slog.Logger
+	// Now is the clock; nil is time.Now.
+	Now func() time.Time
 
-	wake chan struct{}
-	once sync.Once
+	wake  chan struct{} // new work or an explicit Wake: reload from the store
+	freed chan struct{} // an attempt finished: a worker and a host slot are free
+	once  sync.Once
 
-	mu       sync.Mutex
-	inflight map[uint64]bool
-	perHost  map[string]int
-	healthy  map[string]bool // hosts whose failure record is known clear
+	mu          sync.Mutex
+	inflight    map[uint64]bool // value: counted in failingBusy
+	hosts       map[string]*hostState
+	failingBusy int // attempts in flight to failing hosts
+}
+
+// hostState is what the deliverer remembers of one host in this process.
+type hostState struct {
+	busy int // attempts in flight
+	// failing: the last attempt failed; the host gets one attempt at a
+	// time and shares the failing hosts' budget.
+	failing bool
+	// checked: unavailable was read from the store (once per process).
+	checked     bool
+	unavailable bool
+	// cleared: the store holds no failure record for the host, so a
+	// success costs no write.
+	cleared bool
 }
 
 func (d *Deliverer) init() {
 	d.once.Do(func() {
 		d.wake = make(chan struct{}, 1)
+		d.freed = make(chan struct{}, 1)
 		d.inflight = map[uint64]bool{}
-		d.perHost = map[string]int{}
-		d.healthy = map[string]bool{}
+		d.hosts = map[string]*hostState{}
 		if d.Workers <= 0 {
-			d.Workers = 32
+			d.Workers = 128
 		}
 		if d.PerHost <= 0 {
 			d.PerHost = 4
@@ -83,10 +112,34 @@ func (d *Deliverer) Enqueue(_ context.Context, bot, activityID string, activity 
 // Wake tells the dispatcher that new work may be due.
 func (d *Deliverer) Wake() {
 	d.init()
+	signal(d.wake)
+}
+
+func signal(ch chan struct{}) {
 	select {
-	case d.wake <- struct{}{}:
+	case ch <- struct{}{}:
 	default:
 	}
+}
+
+// HostAlive records that host proved to be alive (a signed request from it
+// was verified): its failure record is cleared and, if it was marked
+// unavailable, deliveries to it resume, as Mastodon does on any inbound
+// contact.
+func (d *Deliverer) HostAlive(host string) {
+	d.init()
+	host = strings.TrimSuffix(strings.ToLower(host), ".")
+	if host == "" {
+		return
+	}
+	d.mu.Lock()
+	h := d.host(host)
+	known := h.cleared && !h.failing
+	d.mu.Unlock()
+	if known {
+		return
+	}
+	d.hostSucceeded(host)
 }
 
 // pollInterval bounds how long a due retry waits to be noticed.
@@ -98,7 +151,9 @@ const pollInterval = time.Second
 // next start.
 func (d *Deliverer) Run(ctx context.Context) error {
 	d.init()
-	jobs := make(chan store.Delivery)
+	// Buffered to Workers: the dispatcher only sends what it claimed, and
+	// it never claims more than Workers, so sends never block.
+	jobs := make(chan store.Delivery, d.Workers)
 	var wg sync.WaitGroup
 	// Attempts use a context that outlives ctx: shutdown stops dispatch,
 	// not the requests already on the wire.
@@ -116,94 +171,193 @@ func (d *Deliverer) Run(ctx context.Context) error {
 		close(jobs)
 		wg.Wait()
 	}()
-	timer := time.NewTimer(0)
+	timer := time.NewTimer(pollInterval)
 	defer timer.Stop()
+	var (
+		ready []store.Delivery // due, read from the store, not yet claimed
+		more  bool             // the last read hit its limit: more may be due
+		dirty = true           // ready must be read again from the store
+	)
 	for {
+		if ctx.Err() != nil {
+			return nil
+		}
+		fresh := false
+		if dirty {
+			var err error
+			ready, more, err = d.load()
+			if err != nil {
+				d.Log.Error("delivery dispatch", "err", err)
+			}
+			dirty, fresh = false, true
+		}
+		var sent int
+		ready, sent = d.fill(ready, jobs)
+		// Workers are free and the store may hold due work that ready
+		// lacks (it was beyond the last read, or behind a full host):
+		// read again, unless a read just now found nothing to send.
+		if d.free() > 0 && more && (len(ready) == 0 || sent == 0) && !(fresh && sent == 0) {
+			dirty = true
+			continue
+		}
 		select {
 		case <-ctx.Done():
 			return nil
 		case <-d.wake:
+			dirty = true
+		case <-d.freed:
 		case <-timer.C:
+			dirty = true
+			timer.Reset(pollInterval)
 		}
-		if err := d.dispatch(ctx, jobs); err != nil {
-			d.Log.Error("delivery dispatch", "err", err)
-		}
-		if !timer.Stop() {
-			select {
-			case <-timer.C:
-			default:
-			}
-		}
-		timer.Reset(pollInterval)
 	}
 }
 
-// dispatch hands every due delivery it can to the workers, respecting the
-// per-host cap, until nothing more is due or every worker is busy.
-func (d *Deliverer) dispatch(ctx context.Context, jobs chan<- store.Delivery) error {
-	for {
-		d.mu.Lock()
-		free := d.Workers - len(d.inflight)
-		limit := free + len(d.inflight)
-		d.mu.Unlock()
-		if free <= 0 {
-			return nil
-		}
-		due, err := d.DB.DueDeliveries(d.Now(), limit, d.hostFull)
-		if err != nil {
-			return fmt.Errorf("read due deliveries: %w", err)
-		}
-		sent := 0
-		for _, job := range due {
-			if !d.claim(job) {
-				continue
-			}
-			if unavailable, err := d.DB.HostUnavailable(job.Host); err == nil && unavailable {
-				d.release(job)
-				d.finish(job, "gave_up", d.DB.GiveUp(job.ID, "host marked unavailable"))
-				continue
-			}
-			select {
-			case jobs <- job:
-				sent++
-			case <-ctx.Done():
-				d.release(job)
-				return nil
-			}
-		}
-		if sent == 0 {
-			return nil
+// load reads the due deliveries that are neither in flight nor to a host
+// at its cap, earliest first. more reports whether the read was cut at its
+// limit.
+func (d *Deliverer) load() (ready []store.Delivery, more bool, err error) {
+	d.mu.Lock()
+	busy := len(d.inflight)
+	d.mu.Unlock()
+	// In-flight deliveries are still in the due index (they leave it when
+	// their outcome is recorded) and come back first: read past them.
+	limit := busy + 2*d.Workers
+	due, err := d.DB.DueDeliveries(d.Now(), limit, d.hostFull)
+	if err != nil {
+		return nil, false, fmt.Errorf("read due deliveries: %w", err)
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	ready = due[:0]
+	for _, job := range due {
+		if _, busy := d.inflight[job.ID]; !busy {
+			ready = append(ready, job)
 		}
 	}
+	return ready, len(due) == limit, nil
+}
+
+// fill hands the workers every delivery of ready it may start now and
+// returns those it could not (their host is at its cap, or no worker is
+// free), in order.
+func (d *Deliverer) fill(ready []store.Delivery, jobs chan<- store.Delivery) (rest []store.Delivery, sent int) {
+	rest = ready[:0]
+	for i, job := range ready {
+		if d.free() <= 0 {
+			return append(rest, ready[i:]...), sent
+		}
+		if !d.claim(job) {
+			rest = append(rest, job)
+			continue
+		}
+		if d.unavailable(job.Host) {
+			d.release(job)
+			d.finish(job, "gave_up", d.DB.GiveUp(job.ID, "host marked unavailable (failures on 7 distinct days)"))
+			continue
+		}
+		jobs <- job
+		sent++
+	}
+	return rest, sent
+}
+
+func (d *Deliverer) free() int {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.Workers - len(d.inflight)
+}
+
+// host returns the state of host, creating it; call with d.mu held.
+func (d *Deliverer) host(name string) *hostState {
+	h := d.hosts[name]
+	if h == nil {
+		h = &hostState{}
+		d.hosts[name] = h
+	}
+	return h
+}
+
+// failingBudget is how many workers failing hosts may hold together.
+func (d *Deliverer) failingBudget() int { return max(1, d.Workers/2) }
+
+// fullLocked reports whether host may not start one more attempt; call
+// with d.mu held.
+func (d *Deliverer) fullLocked(h *hostState) bool {
+	if h.failing {
+		return h.busy >= d.PerHost
+	}
+	return h.busy >= d.PerHost
 }
 
 func (d *Deliverer) hostFull(host string) bool {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	return d.perHost[host] >= d.PerHost
+	h := d.hosts[host]
+	return h != nil && d.fullLocked(h)
 }
 
-// claim marks a delivery in flight unless it already is or its host is at
-// its cap.
+// claim marks a delivery in flight unless it already is, every worker is
+// busy, or its host is at its cap.
 func (d *Deliverer) claim(job store.Delivery) bool {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if d.inflight[job.ID] || d.perHost[job.Host] >= d.PerHost {
+	h := d.host(job.Host)
+	if _, busy := d.inflight[job.ID]; busy || len(d.inflight) >= d.Workers || d.fullLocked(h) {
 		return false
 	}
-	d.inflight[job.ID] = true
-	d.perHost[job.Host]++
+	d.inflight[job.ID] = h.failing
+	h.busy++
+	if h.failing {
+		d.failingBusy++
+	}
 	return true
 }
 
 func (d *Deliverer) release(job store.Delivery) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	failing, ok := d.inflight[job.ID]
+	if !ok {
+		return
+	}
 	delete(d.inflight, job.ID)
-	if d.perHost[job.Host]--; d.perHost[job.Host] <= 0 {
-		delete(d.perHost, job.Host)
+	d.host(job.Host).busy--
+	if failing {
+		d.failingBusy--
 	}
 }
+
+// unavailable reports whether host is marked unavailable, reading the
+// store the first time a host is seen in this process.
+func (d *Deliverer) unavailable(host string) bool {
+	d.mu.Lock()
+	h := d.host(host)
+	if h.checked {
+		u := h.unavailable
+		d.mu.Unlock()
+		return u
+	}
+	d.mu.Unlock()
+	u, err := d.DB.HostUnavailable(host)
+	if err != nil {
+		d.Log.Error("read host health", "host", host, "err", err)
+		return false
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if !h.checked {
+		h.checked, h.unavailable = true, u
+		if u {
+			h.failing = true
+		}
+	}
+	return h.unavailable
+}
+
+// errLocal marks a failure that is ours, not the peer's: it must not count
+// against the host's health.
+var errLocal = errors.New("local failure")
 
 // attempt makes one signed POST and records its outcome. The delivery is
 // released only after the store has the outcome, so the dispatcher cannot
@@ -211,15 +365,29 @@ func (d *Deliverer) release(job store.Delivery) {
 func (d *Deliverer) attempt(ctx context.Context, job store.Delivery) {
 	defer func() {
 		d.release(job)
-		d.Wake()
+		signal(d.freed)
 	}()
 	status, retryAfter, err := d.post(ctx, job)
-	outcome := Classify(status, err)
 	now := d.Now()
+	if errors.Is(err, errLocal) {
+		if errors.Is(err, store.ErrNotFound) {
+			// The body is gone (nothing can bring it back): drop it.
+			d.finish(job, "final", d.DB.GiveUp(job.ID, describe(status, err)))
+			return
+		}
+		wait := NextWait(job.Attempts+1, 0, rand.New(rand.NewPCG(job.ID, uint64(now.UnixNano()))))
+		d.finish(job, "retry", d.DB.Retry(job.ID, now.Add(wait), describe(status, err)))
+		return
+	}
+	outcome := Classify(status, err)
+	if err == nil && status < 500 {
+		// Any answer but a 5xx, even a final 4xx, proves the server is
+		// alive (as Mastodon counts it).
+		defer d.hostSucceeded(job.Host)
+	}
 	switch outcome {
 	case Delivered:
 		d.finish(job, "delivered", d.DB.Ack(job.ID))
-		d.hostSucceeded(job.Host)
 		return
 	case Gone:
 		d.finish(job, "gone", d.DB.GiveUp(job.ID, "410 Gone"))
@@ -232,19 +400,41 @@ func (d *Deliverer) attempt(ctx context.Context, job store.Delivery) {
 		return
 	}
 	// Retry: count the failure against the host, then reschedule or give up.
-	if _, ferr := d.DB.RecordHostFailure(job.Host, now); ferr != nil {
-		d.Log.Error("record host failure", "host", job.Host, "err", ferr)
+	dead := false
+	if err != nil || status >= 500 {
+		dead = d.hostFailed(job.Host, now)
+	}
+	attempts := job.Attempts + 1
+	switch {
+	case dead:
+		d.finish(job, "gave_up", d.DB.GiveUp(job.ID, "host marked unavailable (failures on 7 distinct days): "+describe(status, err)))
+	case attempts >= MaxAttempts:
+		d.finish(job, "gave_up", d.DB.GiveUp(job.ID, "retries exhausted: "+describe(status, err)))
+	default:
+		wait := NextWait(attempts, retryAfter, rand.New(rand.NewPCG(job.ID, uint64(now.UnixNano()))))
+		d.finish(job, "retry", d.DB.Retry(job.ID, now.Add(wait), describe(status, err)))
+	}
+}
+
+// hostFailed records a failure of host (network error, timeout, 5xx) and
+// reports whether it is now marked unavailable. 401/408/429 are answers
+// from a live server and do not count.
+func (d *Deliverer) hostFailed(host string, now time.Time) bool {
+	unavailable, err := d.DB.RecordHostFailure(host, now)
+	if err != nil {
+		d.Log.Error("record host failure", "host", host, "err", err)
 	}
 	d.mu.Lock()
-	delete(d.healthy, job.Host)
-	d.mu.Unlock()
-	attempts := job.Attempts + 1
-	if attempts >= MaxAttempts {
-		d.finish(job, "gave_up", d.DB.GiveUp(job.ID, "retries exhausted: "+describe(status, err)))
-		return
+	h := d.host(host)
+	h.failing, h.cleared = true, false
+	if err == nil {
+		h.checked, h.unavailable = true, unavailable
 	}
-	wait := NextWait(attempts, retryAfter, rand.New(rand.NewPCG(job.ID, uint64(now.UnixNano()))))
-	d.finish(job, "retry", d.DB.Retry(job.ID, now.Add(wait), describe(status, err)))
+	d.mu.Unlock()
+	if unavailable {
+		d.Log.Warn("host marked unavailable: deliveries to it are dropped until it contacts us", "host", host)
+	}
+	return unavailable
 }
 
 func (d *Deliverer) finish(job store.Delivery, result string, err error) {
@@ -254,6 +444,9 @@ func (d *Deliverer) finish(job store.Delivery, result string, err error) {
 	}
 	if d.Metrics != nil {
 		d.Metrics.Deliveries.WithLabelValues(result).Inc()
+		if result != "retry" {
+			d.Metrics.Attempts.WithLabelValues(result).Observe(float64(job.Attempts + 1))
+		}
 	}
 	level := slog.LevelDebug
 	if result == "gave_up" || result == "final" || result == "gone" {
@@ -266,13 +459,18 @@ func (d *Deliverer) finish(job store.Delivery, result string, err error) {
 // lifetime unless it fails again, so healthy fan-outs cost no extra write.
 func (d *Deliverer) hostSucceeded(host string) {
 	d.mu.Lock()
-	known := d.healthy[host]
-	d.healthy[host] = true
+	h := d.host(host)
+	known := h.cleared
+	h.failing, h.unavailable, h.checked, h.cleared = false, false, true, true
 	d.mu.Unlock()
-	if !known {
-		if err := d.DB.RecordHostSuccess(host); err != nil {
-			d.Log.Error("record host success", "host", host, "err", err)
-		}
+	if known {
+		return
+	}
+	if err := d.DB.RecordHostSuccess(host); err != nil {
+		d.Log.Error("record host success", "host", host, "err", err)
+		d.mu.Lock()
+		h.cleared = false
+		d.mu.Unlock()
 	}
 }
 
@@ -280,11 +478,11 @@ func (d *Deliverer) hostSucceeded(host string) {
 func (d *Deliverer) post(ctx context.Context, job store.Delivery) (status int, retryAfter time.Duration, err error) {
 	signer, ok := d.Signer(job.Bot)
 	if !ok {
-		return 0, 0, fmt.Errorf("no signing key for bot %q", job.Bot)
+		return 0, 0, fmt.Errorf("%w: no signing key for bot %q", errLocal, job.Bot)
 	}
 	body, err := d.DB.ActivityBody(job.ActivityID)
 	if err != nil {
-		return 0, 0, fmt.Errorf("read activity %s: %w", job.ActivityID, err)
+		return 0, 0, fmt.Errorf("%w: read activity %s: %w", errLocal, job.ActivityID, err)
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, job.Inbox, bytes.NewReader(body))
 	if err != nil {
@@ -293,13 +491,15 @@ func (d *Deliverer) post(ctx context.Context, job store.Delivery) (status int, r
 	req.Header.Set("Content-Type", federation.ContentType)
 	req.Header.Set("Accept", federation.ContentType)
 	if err := signer.Sign(req, body, d.Now()); err != nil {
-		return 0, 0, fmt.Errorf("sign delivery to %s: %w", job.Inbox, err)
+		return 0, 0, fmt.Errorf("%w: sign delivery to %s: %w", errLocal, job.Inbox, err)
 	}
 	resp, err := d.Client.Do(req)
 	if err != nil {
 		return 0, 0, fmt.Errorf("deliver %s: %w", job.Inbox, err)
 	}
 	defer resp.Body.Close()
+	// Drain a little so the connection can be reused; a peer's long
+	// error page is not worth more.
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
 	if ra, ok := safehttp.ParseRetryAfter(resp.Header.Get("Retry-After"), d.Now()); ok {
 		retryAfter = ra

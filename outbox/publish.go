@@ -5,8 +5,10 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"sort"
 	"strings"
@@ -46,9 +48,16 @@ type Publisher struct {
 	Metrics  *Metrics
 	Log      *slog.Logger
 	Now      func() time.Time
+	// NewToken returns the random part of new object and activity ids;
+	// nil uses 96 random bits. Tests inject a counter for golden files.
+	NewToken func() string
+	// Files returns a bot's content folder, to read images for their
+	// blurhash; nil sends attachments without one.
+	Files func(bot string) fs.FS
 
-	mu      sync.Mutex
-	missing map[string]time.Time // post id -> first seen missing
+	mu         sync.Mutex
+	missing    map[string]time.Time         // post id -> first seen missing
+	blurhashes map[[sha256.Size]byte]string // image file hash -> blurhash
 }
 
 // RemovalGrace is how long a published post's file must stay missing
@@ -58,10 +67,17 @@ const RemovalGrace = 10 * time.Second
 
 // Object ids: notes and events get random tokens at their first
 // publication, so an id is never reused even if a file name is.
-func (p *Publisher) noteID(bot string) string  { return p.URLs.Actor(bot) + "/posts/" + token() }
-func (p *Publisher) eventID(bot string) string { return p.URLs.Actor(bot) + "/events/" + token() }
+func (p *Publisher) noteID(bot string) string  { return p.URLs.Actor(bot) + "/posts/" + p.token() }
+func (p *Publisher) eventID(bot string) string { return p.URLs.Actor(bot) + "/events/" + p.token() }
 func (p *Publisher) activityID(bot string) string {
-	return p.URLs.Actor(bot) + "/activities/" + token()
+	return p.URLs.Actor(bot) + "/activities/" + p.token()
+}
+
+func (p *Publisher) token() string {
+	if p.NewToken != nil {
+		return p.NewToken()
+	}
+	return token()
 }
 
 func token() string {
@@ -71,30 +87,35 @@ func token() string {
 }
 
 // History rebuilds what a bot already published from the store.
+//
+// Hashes holds, per post, the hash of the version last sent: the record
+// with the latest PublishedAt that carries a hash wins (an Update's record
+// over its post's first publication at the same instant). Ordering by
+// UpdatedAt instead would let an object refreshed by a partial update
+// (whose record carries no hash) hide the newest version.
 func (p *Publisher) History(bot string) (content.History, error) {
 	pubs, err := p.DB.Publications(bot)
 	if err != nil {
 		return content.History{}, fmt.Errorf("read publications of %s: %w", bot, err)
 	}
-	sort.SliceStable(pubs, func(i, j int) bool { return lastChange(pubs[i]).Before(lastChange(pubs[j])) })
-	h := content.History{Published: map[string]time.Time{}, Hashes: map[string]string{}}
+	h := content.History{Published: make(map[string]time.Time, len(pubs)), Hashes: map[string]string{}}
 	if p.Since != nil {
 		h.Since = p.Since(bot)
 	}
+	hashAt := map[string]store.Publication{}
 	for _, pub := range pubs {
 		h.Published[pub.Key] = pub.PublishedAt
-		if pub.Hash != "" {
+		if pub.Hash == "" {
+			continue
+		}
+		prev, seen := hashAt[pub.PostID]
+		if !seen || pub.PublishedAt.After(prev.PublishedAt) ||
+			(pub.PublishedAt.Equal(prev.PublishedAt) && content.PublicationKind(pub.Kind) == content.PubUpdate) {
+			hashAt[pub.PostID] = pub
 			h.Hashes[pub.PostID] = pub.Hash
 		}
 	}
 	return h, nil
-}
-
-func lastChange(p store.Publication) time.Time {
-	if p.UpdatedAt.After(p.PublishedAt) {
-		return p.UpdatedAt
-	}
-	return p.PublishedAt
 }
 
 // Plan is the next n publications of a bot, as `crieur queue` shows them.
@@ -177,12 +198,10 @@ func (p *Publisher) Tick(ctx context.Context, bot string) error {
 			}
 		}
 	}
-	if len(errs) > 0 {
+	if p.Deliver != nil {
 		p.Deliver.Wake()
-		return errors.Join(errs...)
 	}
-	p.Deliver.Wake()
-	return nil
+	return errors.Join(errs...)
 }
 
 // removed plans a Delete for each published post whose file has been
@@ -245,65 +264,75 @@ func (p *Publisher) publish(ctx context.Context, bot string, prof *content.Profi
 	return p.create(ctx, bot, prof, post, pub)
 }
 
-// rendered is a post turned into documents for one publication.
-type rendered struct {
-	note, event federation.Document
-	inboxes     []string
+// audience is who receives a post beyond its followers: the accounts it
+// mentions, resolved once per publication (WebFinger is slow and remote).
+type audience struct {
+	inboxes  []string
+	links    map[string]string // handle -> profile URL, for the HTML
+	mentions []federation.Mention
 }
 
-func (p *Publisher) render(ctx context.Context, bot string, prof *content.Profile, post *content.Post, kind content.PublicationKind, noteID, eventID string, published, updated time.Time) (*rendered, error) {
+func (p *Publisher) audience(ctx context.Context, bot string, post *content.Post) (audience, error) {
 	inboxes, err := p.DB.DeliveryInboxes(bot)
 	if err != nil {
-		return nil, fmt.Errorf("read follower inboxes: %w", err)
+		return audience{}, fmt.Errorf("read follower inboxes: %w", err)
 	}
-	mentions := map[string]string{}
-	var apMentions []federation.Mention
+	a := audience{links: map[string]string{}}
 	if p.Mentions != nil {
 		for _, handle := range post.Mentions() {
 			m, err := p.Mentions.ResolveMention(ctx, handle)
 			if err != nil {
+				// A typo or a dead server must not block the post: the
+				// handle stays plain text, as Mastodon does.
 				p.Log.Warn("mention not resolved; left as text", "post", post.ID, "handle", handle, "err", err)
 				continue
 			}
-			mentions[handle] = m.ProfileURL
-			apMentions = append(apMentions, federation.Mention{Href: m.ActorID, Name: handle})
+			a.links[handle] = m.ProfileURL
+			a.mentions = append(a.mentions, federation.Mention{Href: m.ActorID, Name: handle})
 			inboxes = append(inboxes, m.Inbox)
 		}
 	}
-	html := post.NoteHTML(kind, p.Now(), strings.TrimSuffix(p.URLs.Tag("x"), "/x"), mentions)
-	actor := p.URLs.Actor(bot)
-	r := &rendered{inboxes: dedupe(inboxes)}
+	a.inboxes = dedupe(inboxes)
+	return a, nil
+}
+
+// note builds the Note of one publication of post.
+func (p *Publisher) note(bot string, post *content.Post, kind content.PublicationKind, aud audience, noteID, eventID string, published, updated time.Time) (federation.Document, error) {
+	html := post.NoteHTML(kind, p.Now(), strings.TrimSuffix(p.URLs.Tag("x"), "/x"), aud.links)
 	images := make([]federation.Attachment, 0, len(post.Images))
 	for _, img := range post.Images {
-		images = append(images, federation.Attachment{URL: p.URLs.Media(bot, img.File), MediaType: img.MediaType, Alt: img.Alt, Width: img.Width, Height: img.Height})
+		images = append(images, federation.Attachment{URL: p.URLs.Media(bot, img.File), MediaType: img.MediaType, Alt: img.Alt, Width: img.Width, Height: img.Height, Blurhash: p.blurhash(bot, img)})
 	}
-	r.note, err = federation.Note(federation.NoteInput{
-		ID: noteID, AttributedTo: actor, Followers: p.URLs.Followers(bot),
+	doc, err := federation.Note(federation.NoteInput{
+		ID: noteID, AttributedTo: p.URLs.Actor(bot), Followers: p.URLs.Followers(bot),
 		Unlisted: post.Visibility == content.VisibilityUnlisted, Published: published, Updated: updated,
 		ContentHTML: html, Language: post.Language, Summary: post.Summary, Sensitive: post.Sensitive,
-		Tags: post.Tags, TagHref: p.URLs.Tag, Mentions: apMentions, Images: images, EventID: eventID,
+		Tags: post.Tags, TagHref: p.URLs.Tag, Mentions: aud.mentions, Images: images, EventID: eventID,
 	})
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("build note of %s: %w", post.ID, err)
 	}
-	if eventID != "" && post.Event != nil {
-		ev := post.Event
-		tz := ""
-		if prof != nil {
-			tz = prof.Timezone
-		}
-		r.event, err = federation.Event(federation.EventInput{
-			ID: eventID, AttributedTo: actor, Followers: p.URLs.Followers(bot),
-			Unlisted: post.Visibility == content.VisibilityUnlisted, Name: ev.Title,
-			ContentHTML: post.BodyHTML, Start: ev.Start, End: ev.End, Timezone: tz,
-			PlaceName: ev.Location.Name, Address: ev.Location.Address, OnlineURL: ev.Location.OnlineURL,
-			URL: ev.URL, Published: published, Updated: updated, Cancelled: ev.Cancelled, Language: post.Language,
-		})
-		if err != nil {
-			return nil, err
-		}
+	return doc, nil
+}
+
+// event builds the structured Event of an event post.
+func (p *Publisher) event(bot string, prof *content.Profile, post *content.Post, eventID string, published, updated time.Time) (federation.Document, error) {
+	ev := post.Event
+	tz := ""
+	if prof != nil {
+		tz = prof.Timezone
 	}
-	return r, nil
+	doc, err := federation.Event(federation.EventInput{
+		ID: eventID, AttributedTo: p.URLs.Actor(bot), Followers: p.URLs.Followers(bot),
+		Unlisted: post.Visibility == content.VisibilityUnlisted, Name: ev.Title,
+		ContentHTML: post.BodyHTML, Start: ev.Start, End: ev.End, Timezone: tz,
+		PlaceName: ev.Location.Name, Address: ev.Location.Address, OnlineURL: ev.Location.OnlineURL,
+		URL: ev.URL, Published: published, Updated: updated, Cancelled: ev.Cancelled, Language: post.Language,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("build event of %s: %w", post.ID, err)
+	}
+	return doc, nil
 }
 
 func dedupe(ss []string) []string {
@@ -319,8 +348,17 @@ func dedupe(ss []string) []string {
 }
 
 // create publishes a new Note (tip, announcement, reminder), with the
-// event's structured Event for an announcement.
+// event's structured Event for an announcement. Everything (record, objects,
+// outbox entry, deliveries) is written in one store transaction keyed by
+// pub.Key, so a crash either publishes it or leaves it due.
 func (p *Publisher) create(ctx context.Context, bot string, prof *content.Profile, post *content.Post, pub content.Publication) error {
+	aud, err := p.audience(ctx, bot, post)
+	if err != nil {
+		return err
+	}
+	// published is taken after the (possibly slow) mention lookups: it is
+	// the moment the post enters the queue, and Mastodon hides posts older
+	// than a few hours from home feeds.
 	now := p.Now()
 	noteID := p.noteID(bot)
 	eventID := ""
@@ -331,24 +369,28 @@ func (p *Publisher) create(ctx context.Context, bot string, prof *content.Profil
 			eventID = id
 		}
 	}
-	r, err := p.render(ctx, bot, prof, post, pub.Kind, noteID, eventID, now, time.Time{})
+	note, err := p.note(bot, post, pub.Kind, aud, noteID, eventID, now, time.Time{})
 	if err != nil {
 		return err
 	}
 	activityID := p.activityID(bot)
-	activity, err := federation.Wrap("Create", activityID, p.URLs.Actor(bot), r.note, now)
+	activity, err := federation.Wrap("Create", activityID, p.URLs.Actor(bot), note, now)
 	if err != nil {
-		return err
+		return fmt.Errorf("wrap note of %s: %w", post.ID, err)
 	}
-	noteJSON, err := r.note.Marshal()
+	noteJSON, err := note.Marshal()
 	if err != nil {
-		return err
+		return fmt.Errorf("encode note of %s: %w", post.ID, err)
 	}
 	var related []store.Object
-	if r.event != nil && pub.Kind == content.PubAnnounce {
-		eventJSON, err := r.event.Marshal()
+	if eventID != "" && pub.Kind == content.PubAnnounce {
+		ev, err := p.event(bot, prof, post, eventID, now, time.Time{})
 		if err != nil {
 			return err
+		}
+		eventJSON, err := ev.Marshal()
+		if err != nil {
+			return fmt.Errorf("encode event of %s: %w", post.ID, err)
 		}
 		related = append(related, store.Object{ID: eventID, JSON: eventJSON})
 	}
@@ -356,7 +398,7 @@ func (p *Publisher) create(ctx context.Context, bot string, prof *content.Profil
 		Key: pub.Key, PostID: post.ID, Kind: string(pub.Kind), ObjectID: noteID, ActivityID: activityID,
 		Hash: post.Hash, PublishedAt: now,
 	}
-	return p.DB.Publish(bot, rec, noteJSON, activity, r.inboxes, now, related...)
+	return p.DB.Publish(bot, rec, noteJSON, activity, aud.inboxes, now, related...)
 }
 
 // origins are a post's own publications (not updates), newest first.
@@ -391,65 +433,160 @@ func (p *Publisher) eventOf(bot, postID string) (string, bool) {
 	return "", false
 }
 
-// update sends the edited text of a published post: the latest Note that
-// carried it is replaced (and, for an event, its Event object), and one
-// Update goes to the followers.
+// sentTimes reads published and updated from a stored object: what
+// followers' servers last received, which a new `updated` must exceed.
+func (p *Publisher) sentTimes(objectID string) (published, updated time.Time, err error) {
+	raw, ok, err := p.DB.Object(objectID)
+	if err != nil {
+		return published, updated, err
+	}
+	if !ok {
+		return published, updated, fmt.Errorf("object %s: %w", objectID, store.ErrNotFound)
+	}
+	var doc struct {
+		Published, Updated string
+	}
+	if err := json.Unmarshal(raw, &doc); err != nil {
+		return published, updated, fmt.Errorf("decode object %s: %w", objectID, err)
+	}
+	published, _ = time.Parse(time.RFC3339, doc.Published)
+	updated, _ = time.Parse(time.RFC3339, doc.Updated)
+	return published, updated, nil
+}
+
+// nextUpdated is the `updated` of an edit sent at now: Mastodon applies an
+// edit only when its `updated` is later than the one it has, at the
+// second precision of the documents, so two edits within a second or a
+// clock set back must still move it forward.
+func nextUpdated(now, published, lastUpdated time.Time) time.Time {
+	prev := published
+	if lastUpdated.After(prev) {
+		prev = lastUpdated
+	}
+	u := now.Truncate(time.Second)
+	if !u.After(prev) {
+		u = prev.Truncate(time.Second).Add(time.Second)
+	}
+	return u
+}
+
+// subKey is the exactly-once key of the part of an update that concerns
+// one object other than the newest Note.
+func subKey(key, objectID string) string {
+	return key + "@" + objectID[strings.LastIndexByte(objectID, '/')+1:]
+}
+
+// update sends the edited text of a published post to the followers: every
+// Note the post published (its announcement and reminders, or a tip and
+// its repeats) is replaced and an Update sent for each, and for an event
+// its structured Event too, so a cancellation reaches calendar servers.
+//
+// The newest Note's Update is recorded under pub.Key, with the new hash,
+// last; the others under sub-keys without a hash. A crash in between
+// leaves the post's hash unchanged, so the update is planned again and
+// only the parts not yet recorded are sent: each object exactly once.
 func (p *Publisher) update(ctx context.Context, bot string, prof *content.Profile, post *content.Post, pub content.Publication) error {
 	origins, err := p.origins(bot, post.ID)
 	if err != nil {
 		return err
 	}
-	var target *store.Publication
-	for i := range origins {
-		if !origins[i].Deleted {
-			target = &origins[i]
-			break
+	var live []store.Publication
+	for _, o := range origins {
+		if !o.Deleted {
+			live = append(live, o)
 		}
 	}
-	if target == nil {
+	if len(live) == 0 {
 		return fmt.Errorf("update %s: no published object left to update", post.ID)
 	}
-	now := p.Now()
-	eventID := ""
-	if len(target.Related) > 0 {
-		eventID = target.Related[0]
+	aud, err := p.audience(ctx, bot, post)
+	if err != nil {
+		return err
 	}
-	if eventID == "" && post.Event != nil {
+	eventID := ""
+	if post.Event != nil {
 		eventID, _ = p.eventOf(bot, post.ID)
 	}
-	// Mastodon requires updated to move forward; a clock set back must not
-	// make the edit look older than the post.
-	updated := now
-	if prev := lastChange(*target); !updated.After(prev) {
-		updated = prev.Add(time.Second)
+	if eventID != "" {
+		if err := p.updateEvent(bot, prof, post, eventID, subKey(pub.Key, eventID), aud.inboxes); err != nil && !errors.Is(err, store.ErrAlreadyPublished) {
+			return err
+		}
 	}
-	r, err := p.render(ctx, bot, prof, post, content.PublicationKind(target.Kind), target.ObjectID, eventID, target.PublishedAt, updated)
+	for i := len(live) - 1; i >= 0; i-- {
+		o := live[i]
+		key, hash := pub.Key, post.Hash
+		if i > 0 {
+			key, hash = subKey(pub.Key, o.ObjectID), ""
+		}
+		err := p.updateNote(bot, post, o, aud, eventID, key, hash)
+		if i > 0 && errors.Is(err, store.ErrAlreadyPublished) {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// updateNote replaces one published Note and queues its Update.
+func (p *Publisher) updateNote(bot string, post *content.Post, o store.Publication, aud audience, eventID, key, hash string) error {
+	published, lastUpdated, err := p.sentTimes(o.ObjectID)
+	if err != nil {
+		return err
+	}
+	if published.IsZero() {
+		published = o.PublishedAt
+	}
+	now := p.Now()
+	updated := nextUpdated(now, published, lastUpdated)
+	note, err := p.note(bot, post, content.PublicationKind(o.Kind), aud, o.ObjectID, eventID, published, updated)
 	if err != nil {
 		return err
 	}
 	activityID := p.activityID(bot)
-	activity, err := federation.Wrap("Update", activityID, p.URLs.Actor(bot), r.note, now)
+	activity, err := federation.Wrap("Update", activityID, p.URLs.Actor(bot), note, now)
 	if err != nil {
-		return err
+		return fmt.Errorf("wrap update of %s: %w", post.ID, err)
 	}
-	noteJSON, err := r.note.Marshal()
+	noteJSON, err := note.Marshal()
 	if err != nil {
-		return err
+		return fmt.Errorf("encode note of %s: %w", post.ID, err)
 	}
-	var related []store.Object
-	if r.event != nil && eventID != "" {
-		eventJSON, err := r.event.Marshal()
-		if err != nil {
-			return err
-		}
-		related = append(related, store.Object{ID: eventID, JSON: eventJSON})
-	}
-	rec := store.Publication{Key: pub.Key, PostID: post.ID, Kind: string(content.PubUpdate), ObjectID: target.ObjectID, ActivityID: activityID, Hash: post.Hash, PublishedAt: now}
-	return p.DB.UpdateObject(bot, rec, noteJSON, activity, r.inboxes, now, related...)
+	rec := store.Publication{Key: key, PostID: post.ID, Kind: string(content.PubUpdate), ObjectID: o.ObjectID, ActivityID: activityID, Hash: hash, PublishedAt: now}
+	return p.DB.UpdateObject(bot, rec, noteJSON, activity, aud.inboxes, now)
 }
 
-// retract deletes every object a post published: each becomes a Tombstone
-// (410 Gone) and one Delete per object goes to the followers.
+// updateEvent replaces an event's structured Event and queues its Update,
+// exactly once under key. The store has no single-object update for
+// objects published beside a Note, so it goes through Retract with a
+// change that is not a deletion: the same one-transaction guarantee.
+func (p *Publisher) updateEvent(bot string, prof *content.Profile, post *content.Post, eventID, key string, inboxes []string) error {
+	published, lastUpdated, err := p.sentTimes(eventID)
+	if err != nil {
+		return err
+	}
+	now := p.Now()
+	ev, err := p.event(bot, prof, post, eventID, published, nextUpdated(now, published, lastUpdated))
+	if err != nil {
+		return err
+	}
+	evJSON, err := ev.Marshal()
+	if err != nil {
+		return fmt.Errorf("encode event of %s: %w", post.ID, err)
+	}
+	activityID := p.activityID(bot)
+	activity, err := federation.Wrap("Update", activityID, p.URLs.Actor(bot), ev, now)
+	if err != nil {
+		return fmt.Errorf("wrap event update of %s: %w", post.ID, err)
+	}
+	change := store.Change{ObjectID: eventID, Object: evJSON, ActivityID: activityID, Activity: activity}
+	return p.DB.Retract(bot, store.Publication{Key: key, PostID: post.ID, Kind: string(content.PubUpdate), PublishedAt: now}, []store.Change{change}, inboxes, now)
+}
+
+// retract deletes every object a post published (its Notes, reminders
+// included, and its Event): each becomes a Tombstone (410 Gone) and one
+// Delete per object goes to the followers, all in one transaction.
 func (p *Publisher) retract(bot string, post *content.Post, pub content.Publication) error {
 	origins, err := p.origins(bot, post.ID)
 	if err != nil {
@@ -463,27 +600,33 @@ func (p *Publisher) retract(bot string, post *content.Post, pub content.Publicat
 	actor := p.URLs.Actor(bot)
 	to, cc := []string{federation.Public}, []string{p.URLs.Followers(bot)}
 	var changes []store.Change
-	for _, o := range origins {
-		if o.Deleted {
-			continue
-		}
-		tomb := federation.Tombstone(o.ObjectID, "Note", now)
+	tombstone := func(id, formerType string, deleted bool) error {
+		tomb := federation.Tombstone(id, formerType, now)
 		tombJSON, err := tomb.Marshal()
 		if err != nil {
-			return err
+			return fmt.Errorf("encode tombstone of %s: %w", id, err)
 		}
 		actID := p.activityID(bot)
 		act, err := federation.DeleteActivity(actID, actor, tomb, to, cc, now)
 		if err != nil {
+			return fmt.Errorf("build delete of %s: %w", id, err)
+		}
+		changes = append(changes, store.Change{ObjectID: id, Object: tombJSON, ActivityID: actID, Activity: act, Deleted: deleted})
+		return nil
+	}
+	for _, o := range origins {
+		if o.Deleted {
+			continue
+		}
+		if err := tombstone(o.ObjectID, "Note", true); err != nil {
 			return err
 		}
-		changes = append(changes, store.Change{ObjectID: o.ObjectID, Object: tombJSON, ActivityID: actID, Activity: act, Deleted: true})
+		// The Event was imported by calendar servers: they need their
+		// own Delete, the Note's does not name it.
 		for _, id := range o.Related {
-			evTomb, err := federation.Tombstone(id, "Event", now).Marshal()
-			if err != nil {
+			if err := tombstone(id, "Event", false); err != nil {
 				return err
 			}
-			changes = append(changes, store.Change{ObjectID: id, Object: evTomb, Deleted: true})
 		}
 	}
 	return p.DB.Retract(bot, store.Publication{Key: pub.Key, PostID: post.ID, Kind: string(content.PubDelete), PublishedAt: now}, changes, inboxes, now)

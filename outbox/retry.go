@@ -1,7 +1,6 @@
 package outbox
 
 import (
-	"context"
 	"errors"
 	"math/rand/v2"
 	"net/http"
@@ -46,10 +45,12 @@ func Classify(status int, err error) Outcome {
 		switch {
 		case errors.Is(err, safehttp.ErrForbiddenAddress), errors.Is(err, safehttp.ErrBadURL):
 			return Final
-		case errors.Is(err, context.Canceled):
-			// Our own shutdown, not the peer's fault: try again later.
-			return Retry
 		}
+		// Everything else is worth another try: refused or reset
+		// connections, DNS failures, timeouts (context.DeadlineExceeded),
+		// our own shutdown (context.Canceled), and TLS errors too, as
+		// Mastodon does: an expired certificate is usually renewed within
+		// the three days the retries last.
 		return Retry
 	}
 	switch {
@@ -66,16 +67,19 @@ func Classify(status int, err error) Outcome {
 }
 
 // MaxAttempts is how many times a delivery is tried before it is given
-// up: 1 + 17 retries, spread over about three days by Backoff.
-const MaxAttempts = 18
+// up: 1 + 16 retries as Mastodon, spread by Backoff over about 2.8 days, so
+// a server down for a long weekend still gets every post.
+const MaxAttempts = 17
 
 // MaxRetryAfter caps how long a peer's Retry-After can hold a delivery.
 const MaxRetryAfter = 12 * time.Hour
 
 // Backoff is the wait before retry number attempt (1 for the first retry):
 // attempt^4 + 15 s plus up to 10·(attempt+1) s of jitter, as Mastodon's
-// Sidekiq schedule. Cumulated: ~1 min after 3 tries, ~1 h after 7, ~10 h
-// after 11, ~2.8 days after 17.
+// Sidekiq schedule. The jitter spreads the retries of one fan-out so a
+// recovering server is not hit by all of them at once. Cumulated from the
+// first attempt: the 4th comes after ~2.5 min, the 8th after ~1.3 h, the
+// 12th after ~11 h, the 17th and last after ~2.8 days.
 func Backoff(attempt int, rng *rand.Rand) time.Duration {
 	if attempt < 1 {
 		attempt = 1

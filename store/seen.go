@@ -116,3 +116,27 @@ func (db *DB) SeenCount() (int, error) {
 	})
 	return n, err
 }
+
+// ForgetSeen removes activityID from the replay cache, so that a sender's
+// retry of an activity we failed to process is not dropped as a replay.
+func (db *DB) ForgetSeen(activityID string) error {
+	id := []byte(activityID)
+	err := db.bolt.Batch(func(tx *bolt.Tx) error {
+		seen := bucket(tx, bucketSeen)
+		v := seen.Get(id)
+		if len(v) != 8 {
+			return nil
+		}
+		if err := bucket(tx, bucketSeenByTime).Delete(append(clone(v), id...)); err != nil {
+			return fmt.Errorf("delete index: %w", err)
+		}
+		if err := seen.Delete(id); err != nil {
+			return fmt.Errorf("delete: %w", err)
+		}
+		return addCounter(tx, keySeenN, -1)
+	})
+	if err != nil {
+		return fmt.Errorf("forget seen %s: %w", activityID, err)
+	}
+	return nil
+}

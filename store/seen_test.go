@@ -135,3 +135,19 @@ func TestSeenFileDoesNotGrow(t *testing.T) {
 		t.Errorf("file grew from %d to %d bytes over rounds %v", second, last, after)
 	}
 }
+
+func TestForgetSeen(t *testing.T) {
+	db, _ := openTest(t, Options{})
+	const id = "https://asso.example/activities/1"
+	if first, err := db.MarkSeen(id, t0); err != nil || !first {
+		t.Fatalf("MarkSeen = %v, %v; want first", first, err)
+	}
+	mustNoErr(t, db.ForgetSeen(id))
+	if c, _ := db.SeenCount(); c != 0 {
+		t.Fatalf("SeenCount = %d after ForgetSeen, want 0", c)
+	}
+	if first, err := db.MarkSeen(id, t0.Add(time.Minute)); err != nil || !first {
+		t.Fatalf("MarkSeen after ForgetSeen = %v, %v; want first again", first, err)
+	}
+	mustNoErr(t, db.ForgetSeen("https://asso.example/never-seen"))
+}

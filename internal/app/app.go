@@ -13,10 +13,12 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"runtime/debug"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -80,6 +82,15 @@ type Config struct {
 	Offline bool
 	// ReadOnly opens the database read-only (with Offline).
 	ReadOnly bool
+	// TrustedProxies are the reverse proxies (CIDR prefixes) whose
+	// X-Forwarded-For names the client for the inbox rate limits. Empty:
+	// the limits key on the TCP peer, so behind a proxy set this to the
+	// proxy's address (e.g. 127.0.0.1/32), else every sender shares the
+	// proxy's budget.
+	TrustedProxies []netip.Prefix
+	// InboxLimits tunes the inbox rate limits; the zero value is
+	// inbox.DefaultLimits().
+	InboxLimits inbox.Limits
 }
 
 // DBFile is the database's file name inside the data directory.
@@ -105,6 +116,9 @@ type App struct {
 	pages       *web.Pages
 
 	closeOnce sync.Once
+
+	// fileBlocks is the data directory's blocklist.txt as last read.
+	fileBlocks atomic.Pointer[inbox.Blocklist]
 }
 
 // New opens the store and prepares every component; it listens on
@@ -227,6 +241,13 @@ func (a *App) wire() error {
 		OnGone:  a.removeGone,
 	}
 	verifyOpts := signature.VerifyOptions{Scheme: a.urls.Scheme(), AllowHTTPKeyID: a.cfg.AllowPrivateAddresses}
+	limits := a.cfg.InboxLimits
+	limits.TrustedProxies = append(limits.TrustedProxies, a.cfg.TrustedProxies...)
+	guard := inbox.NewGuard(limits, a.cfg.Now)
+	resolveKey := guard.Keys(fetcher.ResolveKey, fetcher.HasFreshKey)
+	if err := a.loadBlocklistFile(); err != nil {
+		return err
+	}
 	in := &inbox.Inbox{
 		URLs: a.urls,
 		Bots: func(name string) (inbox.Bot, bool) {
@@ -234,17 +255,18 @@ func (a *App) wire() error {
 			if !ok {
 				return inbox.Bot{}, false
 			}
-			return inbox.Bot{Username: b.Username, ManualApproval: b.Profile().Approval == content.ApprovalManual, Blocked: b.Blocked}, true
+			return inbox.Bot{Username: b.Username, ManualApproval: b.Profile().Approval == content.ApprovalManual, Blocked: func(actor string) bool { return a.blocked(b, actor) }}, true
 		},
 		AllBots: a.bots.Names,
 		Store:   a.db,
 		Outbox:  a.deliver,
 		Actors:  fetcher,
 		Verify: func(ctx context.Context, r *http.Request, body []byte) (signature.Verified, error) {
-			return verifyOpts.Verify(ctx, r, body, a.cfg.Now(), fetcher.ResolveKey)
+			return verifyOpts.Verify(ctx, r, body, a.cfg.Now(), resolveKey)
 		},
-		Log: a.log,
-		Now: a.cfg.Now,
+		Log:   a.log,
+		Now:   a.cfg.Now,
+		Guard: guard,
 	}
 	a.publisher = &outbox.Publisher{
 		URLs:    a.urls,
@@ -260,6 +282,13 @@ func (a *App) wire() error {
 		Since: func(name string) time.Time {
 			b, _ := a.bots.Get(name)
 			return b.Published()
+		},
+		Files: func(name string) fs.FS {
+			b, ok := a.bots.Get(name)
+			if !ok {
+				return nil
+			}
+			return b.Content
 		},
 		Mentions: mentionResolver{fetcher},
 		Metrics:  a.metrics,
@@ -344,7 +373,11 @@ func (a *App) Run(ctx context.Context) error {
 	workCtx, stopWork := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopWork()
 	var wg sync.WaitGroup
-	wg.Add(2)
+	wg.Add(3)
+	go func() {
+		defer wg.Done()
+		a.moderationLoop(workCtx)
+	}()
 	go func() {
 		defer wg.Done()
 		if err := a.deliver.Run(workCtx); err != nil {

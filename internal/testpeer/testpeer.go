@@ -114,6 +114,7 @@ type Peer struct {
 	actorFetches atomic.Int64
 	connections  atomic.Int64
 	signedGets   atomic.Int64
+	webfingers   atomic.Int64
 }
 
 // New starts a peer with one actor named username and a fresh RSA-2048 key.
@@ -148,6 +149,7 @@ func New(t testing.TB, username string, opts ...Option) *Peer {
 	mux.HandleFunc("GET /keys/{name}", p.serveKeyDoc)
 	mux.HandleFunc("POST /users/{name}/inbox", p.serveInbox)
 	mux.HandleFunc("POST /inbox", p.serveInbox)
+	mux.HandleFunc("GET /.well-known/webfinger", p.serveWebFinger)
 	p.srv = httptest.NewUnstartedServer(mux)
 	p.srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
 		if s == http.StateNew {
@@ -364,6 +366,37 @@ func (p *Peer) serveActor(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, p.ActorDocument())
+}
+
+// WebFingerLookups counts WebFinger requests for the actor's handle.
+func (p *Peer) WebFingerLookups() int { return int(p.webfingers.Load()) }
+
+// Handle is the actor's handle, "@username@host:port", as written in a post
+// to mention it.
+func (p *Peer) Handle() string { return "@" + p.Username + "@" + p.Host() }
+
+// serveWebFinger answers acct:USERNAME@HOST as Mastodon does: a JRD with
+// the actor (self) and its profile page, 404 for anyone else.
+func (p *Peer) serveWebFinger(w http.ResponseWriter, r *http.Request) {
+	if r.URL.Query().Get("resource") != "acct:"+p.Username+"@"+p.Host() {
+		http.NotFound(w, r)
+		return
+	}
+	p.webfingers.Add(1)
+	body, err := json.Marshal(map[string]any{
+		"subject": "acct:" + p.Username + "@" + p.Host(),
+		"aliases": []string{p.ActorID()},
+		"links": []map[string]string{
+			{"rel": "http://webfinger.net/rel/profile-page", "type": "text/html", "href": p.srv.URL + "/@" + p.Username},
+			{"rel": "self", "type": ContentType, "href": p.ActorID()},
+		},
+	})
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "application/jrd+json")
+	_, _ = w.Write(body)
 }
 
 func (p *Peer) serveKeyDoc(w http.ResponseWriter, r *http.Request) {

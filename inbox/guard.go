@@ -1,0 +1,222 @@
+package inbox
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/netip"
+	"regexp"
+	"time"
+
+	"github.com/zoomacom/crieur/federation"
+	"github.com/zoomacom/crieur/federation/signature"
+	"github.com/zoomacom/crieur/internal/ratelimit"
+)
+
+// Limits are the inbox's defences against floods. A zero field takes its
+// default (DefaultLimits()); a negative Rate disables that limit.
+type Limits struct {
+	// PerClient bounds every inbox request by client address (an IPv6
+	// client by its /64), before the body is read.
+	PerClient ratelimit.Limit
+	// PerHost bounds the requests of one remote server. It is checked
+	// against the claimed host before verification but only charged once
+	// the signature is verified, so forged requests naming a server
+	// cannot use up that server's budget.
+	PerHost ratelimit.Limit
+	// KeyFetchPerHost bounds the key fetches unverified requests can cause
+	// towards one host; KeyFetchTotal bounds them across all hosts (many
+	// hosts under one wildcard DNS name are still one attacker).
+	KeyFetchPerHost ratelimit.Limit
+	KeyFetchTotal   ratelimit.Limit
+	// KeyRefreshEvery is how often one keyId may be refetched because a
+	// signature failed with the cached key (a rotated key); more often is a
+	// flood of bad signatures.
+	KeyRefreshEvery time.Duration
+	// KeyFailureHold is how long a keyId whose fetch failed is refused
+	// without a new fetch.
+	KeyFailureHold time.Duration
+	// Capacity is how many clients, hosts and keys each table remembers.
+	Capacity int
+	// TrustedProxies are the reverse proxies whose X-Forwarded-For is
+	// believed; empty trusts no header and limits by RemoteAddr.
+	TrustedProxies []netip.Prefix
+}
+
+// DefaultLimits fit one association's bot: far above what honest servers
+// send (follows, unfollows, account deletions), far below a flood.
+func DefaultLimits() Limits {
+	return Limits{
+		PerClient:       ratelimit.Limit{Rate: 30, Burst: 300},
+		PerHost:         ratelimit.Limit{Rate: 30, Burst: 300},
+		KeyFetchPerHost: ratelimit.Limit{Rate: 2, Burst: 10},
+		KeyFetchTotal:   ratelimit.Limit{Rate: 20, Burst: 100},
+		KeyRefreshEvery: time.Minute,
+		KeyFailureHold:  2 * time.Minute,
+		Capacity:        50_000,
+	}
+}
+
+func (l Limits) withDefaults() Limits {
+	d := DefaultLimits()
+	pick := func(v, def ratelimit.Limit) ratelimit.Limit {
+		switch {
+		case v.Rate < 0:
+			return ratelimit.Limit{} // disabled
+		case v.Rate == 0:
+			return def
+		}
+		return v
+	}
+	l.PerClient = pick(l.PerClient, d.PerClient)
+	l.PerHost = pick(l.PerHost, d.PerHost)
+	l.KeyFetchPerHost = pick(l.KeyFetchPerHost, d.KeyFetchPerHost)
+	l.KeyFetchTotal = pick(l.KeyFetchTotal, d.KeyFetchTotal)
+	if l.KeyRefreshEvery == 0 {
+		l.KeyRefreshEvery = d.KeyRefreshEvery
+	}
+	if l.KeyFailureHold == 0 {
+		l.KeyFailureHold = d.KeyFailureHold
+	}
+	if l.Capacity <= 0 {
+		l.Capacity = d.Capacity
+	}
+	return l
+}
+
+// ErrRateLimited means a request was refused because its client, its
+// server or the key fetches it would cause are over their limit (429).
+var ErrRateLimited = errors.New("rate limited")
+
+// ErrKeyUnavailable means the signer's key is not fetched again yet: its
+// last fetch failed or it was refreshed moments ago (401).
+var ErrKeyUnavailable = errors.New("key not refetched yet")
+
+// LimitError is a refusal for rate; RetryAfter is when to come back.
+type LimitError struct {
+	What       string
+	RetryAfter time.Duration
+}
+
+func (e *LimitError) Error() string {
+	return fmt.Sprintf("%s over its limit, retry in %s", e.What, e.RetryAfter.Round(time.Second))
+}
+
+// Is makes errors.Is(err, ErrRateLimited) hold.
+func (e *LimitError) Is(target error) bool { return target == ErrRateLimited }
+
+// Guard holds the rate-limit state of one inbox, in bounded memory. Build
+// it with NewGuard; it is safe for concurrent use.
+type Guard struct {
+	limits    Limits
+	clients   *ratelimit.Limiter
+	hosts     *ratelimit.Limiter
+	keyHosts  *ratelimit.Limiter
+	keyTotal  *ratelimit.Limiter
+	refreshed *ratelimit.Cooldown
+	failed    *ratelimit.Cooldown
+}
+
+// NewGuard prepares the limiters for l (defaults filled in). now may be
+// nil (time.Now).
+func NewGuard(l Limits, now func() time.Time) *Guard {
+	l = l.withDefaults()
+	return &Guard{
+		limits:    l,
+		clients:   ratelimit.NewLimiter(l.PerClient, l.Capacity, now),
+		hosts:     ratelimit.NewLimiter(l.PerHost, l.Capacity, now),
+		keyHosts:  ratelimit.NewLimiter(l.KeyFetchPerHost, l.Capacity, now),
+		keyTotal:  ratelimit.NewLimiter(l.KeyFetchTotal, 1, now),
+		refreshed: ratelimit.NewCooldown(l.Capacity, now),
+		failed:    ratelimit.NewCooldown(l.Capacity, now),
+	}
+}
+
+// client charges the request's client; nil means go on.
+func (g *Guard) client(r *http.Request) *LimitError {
+	if g == nil {
+		return nil
+	}
+	if ok, wait := g.clients.Allow(ratelimit.ClientKey(r, g.limits.TrustedProxies)); !ok {
+		return &LimitError{What: "client", RetryAfter: wait}
+	}
+	return nil
+}
+
+// checkHost refuses a host already over its budget, without charging it.
+func (g *Guard) checkHost(host string) *LimitError {
+	if g == nil || host == "" {
+		return nil
+	}
+	if ok, wait := g.hosts.Check(host); !ok {
+		return &LimitError{What: "server " + host, RetryAfter: wait}
+	}
+	return nil
+}
+
+// chargeHost spends one request of a verified host's budget.
+func (g *Guard) chargeHost(host string) {
+	if g != nil && host != "" {
+		g.hosts.Allow(host)
+	}
+}
+
+// Keys wraps a key resolver so that unverified requests cannot make us
+// fetch keys without bound: fresh reports whether keyID is answered from
+// the cache (no fetch, no charge). A fetch is charged to the key's host
+// and to the global budget; a failed one is not retried for
+// KeyFailureHold; a forced refresh (signature failed with the cached key)
+// happens at most once per KeyRefreshEvery for one keyId.
+func (g *Guard) Keys(resolve signature.KeyResolver, fresh func(keyID string) bool) signature.KeyResolver {
+	return func(ctx context.Context, keyID string, refresh bool) (signature.PublicKey, error) {
+		if on, left := g.failed.Active(keyID); on {
+			return signature.PublicKey{}, fmt.Errorf("key %s: last fetch failed, next try in %s: %w", keyID, left.Round(time.Second), ErrKeyUnavailable)
+		}
+		fetch := refresh || fresh == nil || !fresh(keyID)
+		if fetch {
+			if refresh {
+				if on, _ := g.refreshed.Active(keyID); on {
+					return signature.PublicKey{}, fmt.Errorf("key %s: refreshed moments ago: %w", keyID, ErrKeyUnavailable)
+				}
+			}
+			host, ok := federation.NormalizedHost(keyID)
+			if !ok {
+				return signature.PublicKey{}, fmt.Errorf("key %s: %w", keyID, signature.ErrKeyID)
+			}
+			if ok, wait := g.keyHosts.Allow(host); !ok {
+				return signature.PublicKey{}, &LimitError{What: "key fetches from " + host, RetryAfter: wait}
+			}
+			if ok, wait := g.keyTotal.Allow("*"); !ok {
+				return signature.PublicKey{}, &LimitError{What: "key fetches", RetryAfter: wait}
+			}
+			if refresh {
+				g.refreshed.Mark(keyID, g.limits.KeyRefreshEvery)
+			}
+		}
+		pk, err := resolve(ctx, keyID, refresh)
+		if err != nil && fetch && ctx.Err() == nil {
+			g.failed.Mark(keyID, g.limits.KeyFailureHold)
+		}
+		return pk, err
+	}
+}
+
+// keyIDParam finds keyId in a draft-cavage Signature or keyid in an RFC
+// 9421 Signature-Input, without verifying anything: only to refuse a
+// blocked signer before its key is fetched.
+var keyIDParam = regexp.MustCompile(`(?i)\bkeyid\s*=\s*"([^"]+)"`)
+
+func claimedKeyID(r *http.Request) string {
+	for _, h := range []string{"Signature-Input", "Signature"} {
+		for _, v := range r.Header.Values(h) {
+			if len(v) > signature.MaxHeaderLen {
+				continue
+			}
+			if m := keyIDParam.FindStringSubmatch(v); m != nil && len(m[1]) <= 2048 {
+				return m[1]
+			}
+		}
+	}
+	return ""
+}
