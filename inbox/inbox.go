@@ -72,6 +72,12 @@ type Inbox struct {
 	// Retry-After); the key resolver given to Verify should be wrapped by
 	// the same Guard's Keys.
 	Guard *Guard
+	// OnVerified, when set, is told the host of every server whose signed
+	// request verified: it is alive, so deliveries to it resume.
+	OnVerified func(host string)
+	// OnAnswer, when set, is told the HTTP status of every inbox POST
+	// (metrics).
+	OnAnswer func(status int)
 }
 
 // Error is a refusal with the HTTP status and the short public reason the
@@ -103,6 +109,16 @@ func (in *Inbox) Handler(botVar func(*http.Request) string) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		err := in.Receive(r.Context(), r, botVar(r))
 		var e *Error
+		if in.OnAnswer != nil {
+			status := http.StatusInternalServerError
+			switch {
+			case err == nil:
+				status = http.StatusAccepted
+			case errors.As(err, &e):
+				status = e.Status
+			}
+			in.OnAnswer(status)
+		}
 		switch {
 		case err == nil:
 			w.WriteHeader(http.StatusAccepted)
@@ -176,6 +192,9 @@ func (in *Inbox) Receive(ctx context.Context, r *http.Request, bot string) error
 	// Only a verified server spends its own budget: forged requests naming
 	// it were refused above without charging it.
 	in.Guard.chargeHost(host)
+	if in.OnVerified != nil {
+		in.OnVerified(host)
+	}
 	first, err := in.Store.MarkSeen(act.ID, in.now())
 	if err != nil {
 		return fmt.Errorf("dedupe %s: %w", act.ID, err)

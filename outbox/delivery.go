@@ -11,6 +11,7 @@ import (
 	"io"
 	"log/slog"
 	"math/rand/v2"
+	"net"
 	"net/http"
 	"strings"
 	"sync"
@@ -60,6 +61,10 @@ type Deliverer struct {
 
 	mu          sync.Mutex
 	inflight    map[uint64]bool // value: counted in failingBusy
+	// finished collects the deliveries released while load reads the
+	// store: its snapshot may predate their outcome, and they must not be
+	// sent again. nil when no load is running.
+	finished map[uint64]bool
 	hosts       map[string]*hostState
 	failingBusy int // attempts in flight to failing hosts
 }
@@ -125,9 +130,13 @@ func signal(ch chan struct{}) {
 // HostAlive records that host proved to be alive (a signed request from it
 // was verified): its failure record is cleared and, if it was marked
 // unavailable, deliveries to it resume, as Mastodon does on any inbound
-// contact.
+// contact. host may carry a port, which is ignored: host health, like the
+// queue, is per host name.
 func (d *Deliverer) HostAlive(host string) {
 	d.init()
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
+	}
 	host = strings.TrimSuffix(strings.ToLower(host), ".")
 	if host == "" {
 		return
@@ -219,19 +228,22 @@ func (d *Deliverer) Run(ctx context.Context) error {
 func (d *Deliverer) load() (ready []store.Delivery, more bool, err error) {
 	d.mu.Lock()
 	busy := len(d.inflight)
+	d.finished = map[uint64]bool{}
 	d.mu.Unlock()
 	// In-flight deliveries are still in the due index (they leave it when
 	// their outcome is recorded) and come back first: read past them.
 	limit := busy + 2*d.Workers
 	due, err := d.DB.DueDeliveries(d.Now(), limit, d.hostFull)
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	finished := d.finished
+	d.finished = nil
 	if err != nil {
 		return nil, false, fmt.Errorf("read due deliveries: %w", err)
 	}
-	d.mu.Lock()
-	defer d.mu.Unlock()
 	ready = due[:0]
 	for _, job := range due {
-		if _, busy := d.inflight[job.ID]; !busy {
+		if _, busy := d.inflight[job.ID]; !busy && !finished[job.ID] {
 			ready = append(ready, job)
 		}
 	}
@@ -285,7 +297,7 @@ func (d *Deliverer) failingBudget() int { return max(1, d.Workers/2) }
 // with d.mu held.
 func (d *Deliverer) fullLocked(h *hostState) bool {
 	if h.failing {
-		return h.busy >= d.PerHost
+		return h.busy >= 1 || d.failingBusy >= d.failingBudget()
 	}
 	return h.busy >= d.PerHost
 }
@@ -322,6 +334,9 @@ func (d *Deliverer) release(job store.Delivery) {
 		return
 	}
 	delete(d.inflight, job.ID)
+	if d.finished != nil {
+		d.finished[job.ID] = true
+	}
 	d.host(job.Host).busy--
 	if failing {
 		d.failingBusy--

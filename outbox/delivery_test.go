@@ -411,7 +411,7 @@ func TestDeadHost(t *testing.T) {
 		t.Fatalf("a post to an unavailable host was sent (%d requests) or kept: %+v", dead.Requests()-reqs, r.stats(second))
 	}
 	// A signed request from it arrives: deliveries resume.
-	d.HostAlive(strings.ToUpper(dead.Name) + ".")
+	d.HostAlive(strings.ToUpper(dead.Name) + ".:8443")
 	if u, _ := r.db.HostUnavailable(dead.Name); u {
 		t.Fatal("HostAlive did not clear the host's record")
 	}

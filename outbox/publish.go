@@ -58,6 +58,7 @@ type Publisher struct {
 	mu         sync.Mutex
 	missing    map[string]time.Time         // post id -> first seen missing
 	blurhashes map[[sha256.Size]byte]string // image file hash -> blurhash
+	histories  map[string]content.History   // bot -> History, until the next write
 }
 
 // RemovalGrace is how long a published post's file must stay missing
@@ -93,7 +94,43 @@ func token() string {
 // over its post's first publication at the same instant). Ordering by
 // UpdatedAt instead would let an object refreshed by a partial update
 // (whose record carries no hash) hide the newest version.
+//
+// It runs every second, and reading every record costs about 6 ms per
+// thousand publications (BenchmarkHistory: 5.7 ms cold, 31 ns cached), so
+// the result is cached per bot until the publisher writes again: it is the
+// only writer of publication records.
 func (p *Publisher) History(bot string) (content.History, error) {
+	p.mu.Lock()
+	h, ok := p.histories[bot]
+	p.mu.Unlock()
+	if ok {
+		if p.Since != nil {
+			h.Since = p.Since(bot)
+		}
+		return h, nil
+	}
+	h, err := p.readHistory(bot)
+	if err != nil {
+		return h, err
+	}
+	p.mu.Lock()
+	if p.histories == nil {
+		p.histories = map[string]content.History{}
+	}
+	p.histories[bot] = h
+	p.mu.Unlock()
+	return h, nil
+}
+
+// forget drops the cached history of bot after a write (or a failed
+// one, whose effect is unknown).
+func (p *Publisher) forget(bot string) {
+	p.mu.Lock()
+	delete(p.histories, bot)
+	p.mu.Unlock()
+}
+
+func (p *Publisher) readHistory(bot string) (content.History, error) {
 	pubs, err := p.DB.Publications(bot)
 	if err != nil {
 		return content.History{}, fmt.Errorf("read publications of %s: %w", bot, err)
@@ -148,9 +185,11 @@ func (p *Publisher) publishIntro(ctx context.Context, bot string, prof *content.
 	last, published := h.Hashes[introPostID]
 	key := introPostID + "#" + KindIntro
 	if _, done := h.Published[key]; !done {
+		defer p.forget(bot)
 		return p.create(ctx, bot, prof, post, content.Publication{PostID: introPostID, Kind: KindIntro, Key: key})
 	}
 	if published && last != post.Hash {
+		defer p.forget(bot)
 		return p.update(ctx, bot, prof, post, content.Publication{PostID: introPostID, Kind: content.PubUpdate, Key: introPostID + "#update#" + post.Hash[:16]})
 	}
 	return nil
@@ -255,6 +294,7 @@ func (p *Publisher) removed(bot string, folder *content.Folder, h content.Histor
 }
 
 func (p *Publisher) publish(ctx context.Context, bot string, prof *content.Profile, post *content.Post, pub content.Publication) error {
+	defer p.forget(bot)
 	switch pub.Kind {
 	case content.PubUpdate:
 		return p.update(ctx, bot, prof, post, pub)
@@ -581,7 +621,7 @@ func (p *Publisher) updateEvent(bot string, prof *content.Profile, post *content
 		return fmt.Errorf("wrap event update of %s: %w", post.ID, err)
 	}
 	change := store.Change{ObjectID: eventID, Object: evJSON, ActivityID: activityID, Activity: activity}
-	return p.DB.Retract(bot, store.Publication{Key: key, PostID: post.ID, Kind: string(content.PubUpdate), PublishedAt: now}, []store.Change{change}, inboxes, now)
+	return p.DB.ApplyChanges(bot, store.Publication{Key: key, PostID: post.ID, Kind: string(content.PubUpdate), PublishedAt: now}, []store.Change{change}, inboxes, now)
 }
 
 // retract deletes every object a post published (its Notes, reminders
@@ -629,5 +669,5 @@ func (p *Publisher) retract(bot string, post *content.Post, pub content.Publicat
 			}
 		}
 	}
-	return p.DB.Retract(bot, store.Publication{Key: pub.Key, PostID: post.ID, Kind: string(content.PubDelete), PublishedAt: now}, changes, inboxes, now)
+	return p.DB.ApplyChanges(bot, store.Publication{Key: pub.Key, PostID: post.ID, Kind: string(content.PubDelete), PublishedAt: now}, changes, inboxes, now)
 }

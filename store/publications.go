@@ -438,8 +438,9 @@ func (db *DB) CountPublished(bot string) (int, error) {
 	return n, nil
 }
 
-// Change replaces one published object, for Retract: Object is the new
-// body (a Tombstone), Activity (optional) is sent to the inboxes.
+// Change replaces one published object, for ApplyChanges: Object is the
+// new body (a Tombstone when Deleted), Activity (optional) is sent to the
+// inboxes.
 type Change struct {
 	ObjectID   string
 	Object     []byte
@@ -448,11 +449,12 @@ type Change struct {
 	Deleted    bool
 }
 
-// Retract records p (a post's retraction, exactly once under p.Key) and
-// applies every change in one transaction: objects replaced by their
-// Tombstones, the publications that owned them marked deleted and taken
-// out of the outbox, and each change's activity queued to inboxes.
-func (db *DB) Retract(bot string, p Publication, changes []Change, inboxes []string, now time.Time) error {
+// ApplyChanges records p (exactly once under p.Key: a retraction, or the
+// update of related objects) and applies every change in one transaction:
+// objects replaced, those Deleted marking the publications that owned them
+// deleted and leaving the outbox, and each change's activity queued to
+// inboxes.
+func (db *DB) ApplyChanges(bot string, p Publication, changes []Change, inboxes []string, now time.Time) error {
 	if p.Key == "" {
 		return fmt.Errorf("%w: retraction needs a key", ErrInvalid)
 	}
@@ -502,7 +504,7 @@ func (db *DB) Retract(bot string, p Publication, changes []Change, inboxes []str
 		return putPublicationTx(tx, bot, pubRecord{Publication: p})
 	})
 	if err != nil {
-		return fmt.Errorf("retract %s of %s: %w", p.Key, bot, err)
+		return fmt.Errorf("apply changes %s of %s: %w", p.Key, bot, err)
 	}
 	return nil
 }

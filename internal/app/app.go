@@ -17,6 +17,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime/debug"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -213,6 +214,12 @@ func (a *App) wire() error {
 		n, _ := a.db.QueueDepth()
 		return float64(n)
 	}))
+	reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "crieur_unavailable_hosts", Help: "Hosts marked unavailable (failures on 7 distinct days); deliveries to them are dropped.",
+	}, func() float64 {
+		hosts, _ := a.db.UnavailableHosts()
+		return float64(len(hosts))
+	}))
 
 	a.client = safehttp.New(safehttp.Options{
 		AllowPrivate: a.cfg.AllowPrivateAddresses,
@@ -267,6 +274,12 @@ func (a *App) wire() error {
 		Log:   a.log,
 		Now:   a.cfg.Now,
 		Guard: guard,
+		// A verified request proves its server alive: deliveries to a
+		// host marked unavailable resume (Mastodon does the same).
+		OnVerified: a.deliver.HostAlive,
+		OnAnswer: func(status int) {
+			a.metrics.InboxRequests.WithLabelValues(strconv.Itoa(status)).Inc()
+		},
 	}
 	a.publisher = &outbox.Publisher{
 		URLs:    a.urls,

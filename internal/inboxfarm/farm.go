@@ -20,6 +20,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"sort"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -70,6 +71,12 @@ func (h *Host) Actor(user string) string { return h.URL + "/users/" + user }
 // it (503 for a server in trouble, 410 for a gone account); 0 restores
 // normal behaviour.
 func (h *Host) SetStatus(status int) { h.status.Store(int64(status)) }
+
+// Status is the status set by SetStatus (0: normal).
+func (h *Host) Status() int { return int(h.status.Load()) }
+
+// Hanging reports whether SetHang is on.
+func (h *Host) Hanging() bool { return h.hang.Load() }
 
 // SetHang makes the host accept requests and never answer them, like a
 // server stuck behind a dead backend.
@@ -259,6 +266,24 @@ func (f *Farm) Delivered(activity string) map[string]int {
 			out[inbox] = n
 		}
 	}
+	return out
+}
+
+// Activities lists the ids of every activity some inbox received, sorted.
+func (f *Farm) Activities() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	seen := map[string]bool{}
+	for _, m := range f.delivered {
+		for a := range m {
+			seen[a] = true
+		}
+	}
+	out := make([]string, 0, len(seen))
+	for a := range seen {
+		out = append(out, a)
+	}
+	sort.Strings(out)
 	return out
 }
 

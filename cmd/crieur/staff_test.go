@@ -1,0 +1,126 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/zoomacom/crieur/examples"
+	"github.com/zoomacom/crieur/internal/app"
+)
+
+func copyExample(t *testing.T) string {
+	t.Helper()
+	dir := filepath.Join(t.TempDir(), "content")
+	if err := os.CopyFS(dir, examples.Zoomacom()); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+func runCmd(args ...string) (code int, stdout, stderr string) {
+	var out, errb bytes.Buffer
+	code = run(context.Background(), args, &out, &errb)
+	return code, out.String(), errb.String()
+}
+
+// TestCheck: `crieur check` prints every problem as file:line: message and
+// exits 1, 0 with a summary when all is well, 2 when the folder is wrong.
+func TestCheck(t *testing.T) {
+	good := copyExample(t)
+	broken := copyExample(t)
+	if err := os.WriteFile(filepath.Join(broken, "tips/98-casse.md"), []byte("---\ntags: [Libre\n---\nTexte.\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(broken, "events/sans-fin.md"), []byte("---\ntitle: Atelier\nstart: 2099-01-10 14:00\nend: 2099-01-10 12:00\n---\nTexte.\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name     string
+		args     []string
+		code     int
+		want     []string
+		wantNone string
+	}{
+		{name: "built-in example", args: []string{"check"}, code: 0, want: []string{"(built-in example): OK, 37 posts ready."}},
+		{name: "good folder", args: []string{"check", "--content", good}, code: 0, want: []string{good + ": OK, 37 posts ready."}},
+		{name: "broken files", args: []string{"check", "--content", broken}, code: 1, want: []string{
+			"tips/98-casse.md:2: invalid YAML",
+			"events/sans-fin.md:4: end must be after start",
+			broken + ": 2 problem(s); the files named above are skipped until fixed.",
+		}, wantNone: "OK"},
+		{name: "missing folder", args: []string{"check", "--content", filepath.Join(good, "nope")}, code: 2},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			code, out, errOut := runCmd(tt.args...)
+			if code != tt.code {
+				t.Errorf("exit %d, want %d\nstdout:\n%s\nstderr:\n%s", code, tt.code, out, errOut)
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(out, w) {
+					t.Errorf("output lacks %q:\n%s", w, out)
+				}
+			}
+			if tt.wantNone != "" && strings.Contains(out, tt.wantNone) {
+				t.Errorf("output has %q:\n%s", tt.wantNone, out)
+			}
+		})
+	}
+}
+
+// TestQueue: `crieur queue` answers through the admin socket while the
+// daemon holds the database, and reads it directly once it has stopped;
+// both list the same next publications.
+func TestQueue(t *testing.T) {
+	data, dir := t.TempDir(), copyExample(t)
+	if err := os.RemoveAll(filepath.Join(dir, "events")); err != nil {
+		t.Fatal(err)
+	}
+	a, err := app.New(app.Config{BaseURL: "http://crieur.test", Listen: "127.0.0.1:0", DataDir: data, ContentDir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- a.Run(ctx) }()
+	args := []string{"queue", "--data", data, "--content", dir, "--base-url", "http://crieur.test", "-n", "3"}
+
+	deadline := time.Now().Add(10 * time.Second)
+	var live string
+	for {
+		code, out, errOut := runCmd(args...)
+		if code == 0 {
+			live = out
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("queue while serving: exit %d\n%s%s", code, out, errOut)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	lines := strings.Split(strings.TrimSpace(live), "\n")
+	if len(lines) != 4 || !strings.HasPrefix(lines[0], "WHEN") || !strings.Contains(lines[1], "tips/01-framadate") || !strings.Contains(lines[1], "Framadate") {
+		t.Errorf("queue while serving:\n%s", live)
+	}
+	for _, l := range lines[1:] {
+		if !strings.Contains(l, " tip ") {
+			t.Errorf("line %q is not a tip", l)
+		}
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	code, offline, errOut := runCmd(args...)
+	if code != 0 {
+		t.Fatalf("queue without daemon: exit %d: %s", code, errOut)
+	}
+	if offline != live {
+		t.Errorf("offline queue differs:\n%s\nwhile serving:\n%s", offline, live)
+	}
+}
