@@ -59,12 +59,12 @@ type Deliverer struct {
 	freed chan struct{} // an attempt finished: a worker and a host slot are free
 	once  sync.Once
 
-	mu          sync.Mutex
-	inflight    map[uint64]bool // value: counted in failingBusy
+	mu       sync.Mutex
+	inflight map[uint64]bool // value: counted in failingBusy
 	// finished collects the deliveries released while load reads the
 	// store: its snapshot may predate their outcome, and they must not be
 	// sent again. nil when no load is running.
-	finished map[uint64]bool
+	finished    map[uint64]bool
 	hosts       map[string]*hostState
 	failingBusy int // attempts in flight to failing hosts
 }
