@@ -14,11 +14,9 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -28,7 +26,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -79,33 +76,21 @@ func startCrieur(t *testing.T, opts crieurOptions) *crieurInstance {
 	logger := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	dataDir := t.TempDir()
 
-	// app.New must be told its base URL before it listens, so reserve a
-	// port, free it and hand it over; another process may grab it in
-	// between, hence the retries.
-	var a *app.App
-	var base string
-	for attempt := 0; ; attempt++ {
-		addr := freeLoopbackAddr(t)
-		base = "http://" + addr
-		var err error
-		a, err = app.New(app.Config{
-			BaseURL:               base,
-			Listen:                addr,
-			DataDir:               dataDir,
-			ContentDir:            contentDir,
-			AllowPrivateAddresses: true,
-			Log:                   logger,
-			ContentPoll:           250 * time.Millisecond,
-			ShutdownTimeout:       5 * time.Second,
-		})
-		if err == nil {
-			break
-		}
-		if errors.Is(err, syscall.EADDRINUSE) && attempt < 5 {
-			continue
-		}
+	// With no BaseURL, app.New listens first and derives the base URL
+	// from the port it got.
+	a, err := app.New(app.Config{
+		Listen:                "127.0.0.1:0",
+		DataDir:               dataDir,
+		ContentDir:            contentDir,
+		AllowPrivateAddresses: true,
+		Log:                   logger,
+		ContentPoll:           250 * time.Millisecond,
+		ShutdownTimeout:       5 * time.Second,
+	})
+	if err != nil {
 		t.Fatalf("start crieur: %v\nlog:\n%s", err, logs)
 	}
+	base := a.BaseURL()
 	c := &crieurInstance{
 		Base:        base,
 		Actor:       base + "/users/" + botName,
@@ -168,19 +153,6 @@ func fakeActors(t *testing.T) string {
 	}))
 	t.Cleanup(srv.Close)
 	return srv.URL
-}
-
-func freeLoopbackAddr(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatalf("reserve a loopback port: %v", err)
-	}
-	addr := l.Addr().String()
-	if err := l.Close(); err != nil {
-		t.Fatalf("free reserved port %s: %v", addr, err)
-	}
-	return addr
 }
 
 func (c *crieurInstance) waitHealthy(t *testing.T) {

@@ -58,7 +58,9 @@ func Version() string {
 
 // Config is everything `crieur serve` can be told.
 type Config struct {
-	// BaseURL is the public URL of the instance; ids derive from it.
+	// BaseURL is the public URL of the instance; ids derive from it. Empty
+	// means http://ADDRESS of the listener, for tests and local runs on
+	// port 0 (BaseURL tells the address chosen).
 	BaseURL string
 	// Listen is the TCP address to listen on.
 	Listen string
@@ -137,11 +139,28 @@ func New(cfg Config) (*App, error) {
 	if cfg.ContentPoll <= 0 {
 		cfg.ContentPoll = 2 * time.Second
 	}
+	var listener net.Listener
+	if cfg.BaseURL == "" && !cfg.Offline {
+		l, err := net.Listen("tcp", cfg.Listen)
+		if err != nil {
+			return nil, fmt.Errorf("listen on %s: %w", cfg.Listen, err)
+		}
+		listener, cfg.BaseURL = l, "http://"+l.Addr().String()
+	}
 	urls, err := federation.NewURLs(cfg.BaseURL)
 	if err != nil {
+		if listener != nil {
+			listener.Close()
+		}
 		return nil, err
 	}
-	a := &App{cfg: cfg, log: cfg.Log, urls: urls, publishWake: make(chan struct{}, 1)}
+	a := &App{cfg: cfg, log: cfg.Log, urls: urls, listener: listener, publishWake: make(chan struct{}, 1)}
+	ok := false
+	defer func() {
+		if !ok && a.listener != nil {
+			a.listener.Close()
+		}
+	}()
 	a.contentF = examples.Zoomacom()
 	if cfg.ContentDir != "" {
 		if st, err := os.Stat(cfg.ContentDir); err != nil || !st.IsDir() {
@@ -179,19 +198,21 @@ func New(cfg Config) (*App, error) {
 		return nil, err
 	}
 	if cfg.Offline {
+		ok = true
 		return a, nil
 	}
-	a.listener, err = net.Listen("tcp", cfg.Listen)
-	if err != nil {
-		a.db.Close()
-		return nil, fmt.Errorf("listen on %s: %w", cfg.Listen, err)
+	if a.listener == nil {
+		if a.listener, err = net.Listen("tcp", cfg.Listen); err != nil {
+			a.db.Close()
+			return nil, fmt.Errorf("listen on %s: %w", cfg.Listen, err)
+		}
 	}
 	a.admin, err = a.listenAdmin()
 	if err != nil {
-		a.listener.Close()
 		a.db.Close()
 		return nil, err
 	}
+	ok = true
 	return a, nil
 }
 
@@ -347,6 +368,10 @@ func (a *App) removeGone(bot, inboxURL string) {
 		}
 	}
 }
+
+// BaseURL is the base URL ids derive from (chosen from the listener when
+// Config.BaseURL was empty).
+func (a *App) BaseURL() string { return a.urls.Base() }
 
 // Addr is the address the server listens on (useful with port 0).
 func (a *App) Addr() net.Addr { return a.listener.Addr() }
