@@ -6,6 +6,7 @@ package outbox
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -48,6 +49,10 @@ type Deliverer struct {
 	PerHost int
 	// OnGone is told when an inbox answered 410 Gone.
 	OnGone func(bot, inbox string)
+	// Blocked reports an inbox the bot's blocklist covers: nothing but a
+	// Reject (telling them of the block) is sent there, even if it was
+	// queued before the block.
+	Blocked func(bot, inbox string) bool
 	// Metrics receives the delivery counters; nil counts nothing.
 	Metrics *Metrics
 	// Log receives one line per final outcome; nil discards.
@@ -374,6 +379,18 @@ func (d *Deliverer) unavailable(host string) bool {
 // against the host's health.
 var errLocal = errors.New("local failure")
 
+// errBlocked marks a delivery to a recipient the blocklist covers.
+var errBlocked = errors.New("recipient blocked")
+
+// activityType reads the type of a stored activity body.
+func activityType(body []byte) string {
+	var a struct {
+		Type string `json:"type"`
+	}
+	_ = json.Unmarshal(body, &a) // our own bodies: well formed
+	return a.Type
+}
+
 // attempt makes one signed POST and records its outcome. The delivery is
 // released only after the store has the outcome, so the dispatcher cannot
 // pick it up twice.
@@ -384,6 +401,10 @@ func (d *Deliverer) attempt(ctx context.Context, job store.Delivery) {
 	}()
 	status, retryAfter, err := d.post(ctx, job)
 	now := d.Now()
+	if errors.Is(err, errBlocked) {
+		d.finish(job, "final", d.DB.GiveUp(job.ID, "recipient blocked"))
+		return
+	}
 	if errors.Is(err, errLocal) {
 		if errors.Is(err, store.ErrNotFound) {
 			// The body is gone (nothing can bring it back): drop it.
@@ -498,6 +519,9 @@ func (d *Deliverer) post(ctx context.Context, job store.Delivery) (status int, r
 	body, err := d.DB.ActivityBody(job.ActivityID)
 	if err != nil {
 		return 0, 0, fmt.Errorf("%w: read activity %s: %w", errLocal, job.ActivityID, err)
+	}
+	if d.Blocked != nil && d.Blocked(job.Bot, job.Inbox) && activityType(body) != "Reject" {
+		return 0, 0, fmt.Errorf("%w: %s", errBlocked, job.Inbox)
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, job.Inbox, bytes.NewReader(body))
 	if err != nil {

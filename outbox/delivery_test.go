@@ -471,3 +471,30 @@ func TestShutdownFinishesInFlightAndResumes(t *testing.T) {
 		}
 	}
 }
+
+// A recipient blocked after its deliveries were queued gets nothing more,
+// except the Reject that tells it of the block.
+func TestBlockedRecipientGetsOnlyReject(t *testing.T) {
+	r := newRig(t, 2)
+	blocked, open := r.farm.Hosts[0], r.farm.Hosts[1]
+	d := r.deliverer(5*time.Second, func(d *outbox.Deliverer) {
+		d.Blocked = func(bot, inbox string) bool { return inbox == blocked.SharedInbox() }
+	})
+	createID := r.enqueue(d, 1, []string{blocked.SharedInbox(), open.SharedInbox()})
+	rejectID := actorID + "/activities/reject-1"
+	reject := fmt.Appendf(nil, `{"id":%q,"type":"Reject","actor":%q,"object":{"id":"https://blocked.example/follows/1","type":"Follow"}}`, rejectID, actorID)
+	if err := d.Enqueue(context.Background(), botName, rejectID, reject, []string{blocked.SharedInbox()}); err != nil {
+		t.Fatal(err)
+	}
+	run(t, d)
+	r.waitFor("reject delivered and create settled", func() bool {
+		return r.farm.Count(blocked.SharedInbox(), rejectID) == 1 && r.farm.Count(open.SharedInbox(), createID) == 1
+	})
+	r.waitQueue(0)
+	if n := r.farm.Count(blocked.SharedInbox(), createID); n != 0 {
+		t.Errorf("blocked inbox received the Create %d time(s), want 0", n)
+	}
+	if st := r.stats(createID); st.Acked != 1 || st.GivenUp != 1 || st.LastError != "recipient blocked" {
+		t.Errorf("create stats = %+v, want 1 acked, 1 given up as blocked", st)
+	}
+}

@@ -267,6 +267,10 @@ func (a *App) wire() error {
 		Log:     a.log,
 		Now:     a.cfg.Now,
 		OnGone:  a.removeGone,
+		Blocked: func(bot, inboxURL string) bool {
+			b, ok := a.bots.Get(bot)
+			return ok && a.blocked(b, inboxURL)
+		},
 	}
 	verifyOpts := signature.VerifyOptions{Scheme: a.urls.Scheme(), AllowHTTPKeyID: a.cfg.AllowPrivateAddresses}
 	limits := a.cfg.InboxLimits

@@ -55,9 +55,6 @@ func (a *App) loadBlocklistFile() error {
 
 // blocked reports whether actor is blocked by bot.yaml or blocklist.txt.
 func (a *App) blocked(b *server.Bot, actor string) bool {
-	if b.Blocked(actor) {
-		return true
-	}
 	profileList, _ := inbox.NewBlocklist(b.Profile().Blocklist)
 	return profileList.Blocks(actor) || a.fileBlocks.Load().Blocks(actor)
 }

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io/fs"
 	"sort"
-	"strings"
 	"sync"
 	"time"
 
@@ -68,20 +67,6 @@ func (b *Bot) SetFolder(f *content.Folder) {
 	b.folder = f
 }
 
-// Blocked reports whether actorID or its domain is on the bot's blocklist.
-func (b *Bot) Blocked(actorID string) bool {
-	host, ok := federation.NormalizedHost(actorID)
-	if !ok {
-		return false
-	}
-	for _, entry := range b.Profile().Blocklist {
-		entry = strings.ToLower(strings.TrimSuffix(entry, "."))
-		if entry == strings.ToLower(actorID) || entry == host || strings.HasSuffix(host, "."+entry) {
-			return true
-		}
-	}
-	return false
-}
 
 // Bots is the set of bots one process serves, keyed by username.
 type Bots struct {
