@@ -53,6 +53,9 @@ type Profile struct {
 	// Pinned is the Markdown of the introduction post pinned on the
 	// profile; PinnedHTML is it rendered. Empty means no pinned post.
 	Pinned, PinnedHTML string
+	// PinnedTags are the #hashtags written in Pinned, without "#": the
+	// pinned Note lists them as Hashtag tags, as it does for posts.
+	PinnedTags []string
 	// Schedule says when tips are published.
 	Schedule Schedule
 	// Approval is ApprovalAuto or ApprovalManual.
@@ -258,6 +261,8 @@ func parseProfile(fsys fs.FS, src []byte) (*Profile, Problems) {
 	p.Location = loc
 	p.SummaryHTML = RenderMarkdown(p.Summary)
 	p.PinnedHTML = RenderMarkdown(p.Pinned)
+	pinnedTags, _ := scanMarkdown(p.Pinned)
+	p.PinnedTags = dedupeTags(pinnedTags)
 	return p, r.probs
 }
 

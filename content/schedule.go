@@ -53,7 +53,7 @@ type Publication struct {
 	// caller records it when sent and Plan never yields it again.
 	// Forms: "tips/x#tip#1" (first posting), "tips/x#tip#2" (first
 	// repeat), "events/x#announce", "events/x#reminder:7d",
-	// "tips/x#update#<hash prefix>", "tips/x#delete".
+	// "tips/x#update#<hash prefix>" (see UpdateKey), "tips/x#delete".
 	Key string
 }
 
@@ -76,6 +76,29 @@ const CatchUpGrace = time.Hour
 
 // TipKey is the key of the n-th posting of a tip (n from 1).
 func TipKey(id string, n int) string { return id + "#tip#" + strconv.Itoa(n) }
+
+// UpdateKey is the exactly-once key of the update that brings postID to
+// the version whose hash is given: "ID#update#<hash prefix>". A file edited
+// back to a version already sent once (A, B, back to A, then B again) must
+// still send its Update, so when that key is taken the key is numbered by
+// the updates already recorded ("ID#update#<hash prefix>#3"). The number
+// only grows once the update is recorded, so a crash before then plans the
+// same key again and nothing is sent twice. Sub-keys of a multi-object
+// update ("KEY@token") are not counted.
+func UpdateKey(postID, hash string, h History) string {
+	prefix := postID + "#" + string(PubUpdate) + "#"
+	key := prefix + hash[:min(16, len(hash))]
+	if _, taken := h.Published[key]; !taken {
+		return key
+	}
+	n := 0
+	for k := range h.Published {
+		if strings.HasPrefix(k, prefix) && !strings.Contains(k, "@") {
+			n++
+		}
+	}
+	return key + "#" + strconv.Itoa(n+1)
+}
 
 // postState is what History says about one post.
 type postState struct {
@@ -188,7 +211,7 @@ func plan(f *Folder, h History, now time.Time, tipSlots int) []Publication {
 			continue
 		}
 		if last, ok := h.Hashes[p.ID]; ok && st.published && last != p.Hash {
-			add(Publication{PostID: p.ID, Kind: PubUpdate, At: now, Key: p.ID + "#" + string(PubUpdate) + "#" + p.Hash[:min(16, len(p.Hash))]})
+			add(Publication{PostID: p.ID, Kind: PubUpdate, At: now, Key: UpdateKey(p.ID, p.Hash, h)})
 		}
 		switch p.Kind {
 		case KindTip:

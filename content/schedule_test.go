@@ -314,3 +314,51 @@ func TestPlanIsDeterministicAndSkipsHistory(t *testing.T) {
 		}
 	}
 }
+
+// TestUpdateBackAndForth: a file edited A -> B -> A -> B must send every
+// edit. With the key derived from the hash alone, the last one reused the
+// key of the first B and was never sent: followers kept reading A.
+func TestUpdateBackAndForth(t *testing.T) {
+	loc := paris(t)
+	now := time.Date(2026, 3, 10, 12, 0, 0, 0, loc)
+	const hashA, hashB = "aaaaaaaaaaaaaaaaaaaa", "bbbbbbbbbbbbbbbbbbbb"
+	tests := []struct {
+		name    string
+		history []any
+		sent    string // hash of the version followers have
+		file    string // hash of the file now
+		want    string // key planned, "" for none
+	}{
+		{"first edit", []any{"tips/t#tip#1", now.Add(-4 * time.Hour)}, hashA, hashB, "tips/t#update#bbbbbbbbbbbbbbbb"},
+		{"back to the original", []any{"tips/t#tip#1", now.Add(-4 * time.Hour), "tips/t#update#bbbbbbbbbbbbbbbb", now.Add(-3 * time.Hour)}, hashB, hashA, "tips/t#update#aaaaaaaaaaaaaaaa"},
+		{"B again", []any{"tips/t#tip#1", now.Add(-4 * time.Hour), "tips/t#update#bbbbbbbbbbbbbbbb", now.Add(-3 * time.Hour),
+			"tips/t#update#aaaaaaaaaaaaaaaa", now.Add(-2 * time.Hour), "tips/t#update#aaaaaaaaaaaaaaaa@note2", now.Add(-2 * time.Hour)}, hashA, hashB, "tips/t#update#bbbbbbbbbbbbbbbb#3"},
+		{"A again", []any{"tips/t#tip#1", now.Add(-4 * time.Hour), "tips/t#update#bbbbbbbbbbbbbbbb", now.Add(-3 * time.Hour),
+			"tips/t#update#aaaaaaaaaaaaaaaa", now.Add(-2 * time.Hour), "tips/t#update#bbbbbbbbbbbbbbbb#3", now.Add(-time.Hour)}, hashB, hashA, "tips/t#update#aaaaaaaaaaaaaaaa#4"},
+		{"sent, nothing to do", []any{"tips/t#tip#1", now.Add(-4 * time.Hour), "tips/t#update#bbbbbbbbbbbbbbbb", now.Add(-3 * time.Hour),
+			"tips/t#update#aaaaaaaaaaaaaaaa", now.Add(-2 * time.Hour), "tips/t#update#bbbbbbbbbbbbbbbb#3", now.Add(-time.Hour)}, hashB, hashB, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := tip("t")
+			p.PublishAt = now.Add(-5 * time.Hour)
+			f := schedFolder(t, nil, p)
+			p.Hash = tt.file
+			h := hist(tt.history...)
+			h.Hashes["tips/t"] = tt.sent
+			var got []string
+			for _, pub := range Due(f, h, now) {
+				if pub.Kind == PubUpdate {
+					got = append(got, pub.Key)
+				}
+			}
+			want := []string{}
+			if tt.want != "" {
+				want = append(want, tt.want)
+			}
+			if strings.Join(got, ",") != strings.Join(want, ",") {
+				t.Errorf("updates planned %v, want %v", got, want)
+			}
+		})
+	}
+}

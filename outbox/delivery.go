@@ -14,6 +14,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/http"
+	"runtime"
 	"strings"
 	"sync"
 	"time"
@@ -44,6 +45,13 @@ type Deliverer struct {
 	// cores: a few hosts that never answer must not hold up the others
 	// for the request deadline.
 	Workers int
+	// Signers is how many goroutines sign requests (default GOMAXPROCS).
+	// Signing is the CPU-bound part of a delivery: a few dedicated
+	// goroutines, each signing one request at a time and handing it to a
+	// network worker at once, keep the cores busy and send each signature
+	// as soon as it exists, where a hundred workers signing in turn would
+	// share the cores and finish their signatures together.
+	Signers int
 	// PerHost caps concurrent deliveries to one host (default 4), so a
 	// slow host never takes every worker.
 	PerHost int
@@ -99,6 +107,9 @@ func (d *Deliverer) init() {
 		}
 		if d.PerHost <= 0 {
 			d.PerHost = 4
+		}
+		if d.Signers <= 0 {
+			d.Signers = runtime.GOMAXPROCS(0)
 		}
 		if d.Now == nil {
 			d.Now = time.Now
@@ -159,38 +170,71 @@ func (d *Deliverer) HostAlive(host string) {
 // pollInterval bounds how long a due retry waits to be noticed.
 const pollInterval = time.Second
 
+// job is a claimed delivery on its way through the pipeline: dispatcher,
+// signer, network worker.
+type job struct {
+	store.Delivery
+	// body is the activity, read with the batch the dispatcher loaded;
+	// nil if it was already gone then.
+	body []byte
+}
+
+// signed is a job ready to go out: its request, signed a moment ago, or
+// the local failure that prevented it.
+type signed struct {
+	job
+	req *http.Request
+	err error
+}
+
 // Run dispatches due deliveries until ctx is done, then lets the attempts
 // in flight finish (each is bounded by the client's total deadline) so no
 // attempt is cut half-way; what was not attempted stays queued for the
 // next start.
+//
+// A delivery goes through three stages: the dispatcher reads due
+// deliveries (with their activity bodies) from the store and claims them;
+// one of Signers goroutines builds and signs the request with a fresh
+// Date; one of Workers goroutines sends it and records the outcome. At
+// most Workers deliveries are claimed at once, so a signed request always
+// finds a free network worker and never waits with its Date ageing.
 func (d *Deliverer) Run(ctx context.Context) error {
 	d.init()
 	// Buffered to Workers: the dispatcher only sends what it claimed, and
 	// it never claims more than Workers, so sends never block.
-	jobs := make(chan store.Delivery, d.Workers)
-	var wg sync.WaitGroup
+	jobs := make(chan job, d.Workers)
+	ready := make(chan signed, d.Workers)
+	var signers, senders sync.WaitGroup
 	// Attempts use a context that outlives ctx: shutdown stops dispatch,
 	// not the requests already on the wire.
 	attemptCtx := context.WithoutCancel(ctx)
-	for range d.Workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for job := range jobs {
-				d.attempt(attemptCtx, job)
+	for range d.Signers {
+		signers.Go(func() {
+			for j := range jobs {
+				req, err := d.prepare(attemptCtx, j)
+				ready <- signed{job: j, req: req, err: err}
 			}
-		}()
+		})
+	}
+	for range d.Workers {
+		senders.Go(func() {
+			for s := range ready {
+				d.attempt(s)
+			}
+		})
 	}
 	defer func() {
 		close(jobs)
-		wg.Wait()
+		signers.Wait()
+		close(ready)
+		senders.Wait()
 	}()
 	timer := time.NewTimer(pollInterval)
 	defer timer.Stop()
 	var (
-		ready []store.Delivery // due, read from the store, not yet claimed
-		more  bool             // the last read hit its limit: more may be due
-		dirty = true           // ready must be read again from the store
+		queue []job  // due, read from the store, not yet claimed
+		more  bool   // the last read hit its limit: more may be due
+		dirty = true // queue must be read again from the store
 	)
 	for {
 		if ctx.Err() != nil {
@@ -199,18 +243,18 @@ func (d *Deliverer) Run(ctx context.Context) error {
 		fresh := false
 		if dirty {
 			var err error
-			ready, more, err = d.load()
+			queue, more, err = d.load()
 			if err != nil {
 				d.Log.Error("delivery dispatch", "err", err)
 			}
 			dirty, fresh = false, true
 		}
 		var sent int
-		ready, sent = d.fill(ready, jobs)
-		// Workers are free and the store may hold due work that ready
+		queue, sent = d.fill(queue, jobs)
+		// Workers are free and the store may hold due work that queue
 		// lacks (it was beyond the last read, or behind a full host):
 		// read again, unless a read just now found nothing to send.
-		if d.free() > 0 && more && (len(ready) == 0 || sent == 0) && !(fresh && sent == 0) {
+		if d.free() > 0 && more && (len(queue) == 0 || sent == 0) && !(fresh && sent == 0) {
 			dirty = true
 			continue
 		}
@@ -228,17 +272,33 @@ func (d *Deliverer) Run(ctx context.Context) error {
 }
 
 // load reads the due deliveries that are neither in flight nor to a host
-// at its cap, earliest first. more reports whether the read was cut at its
-// limit.
-func (d *Deliverer) load() (ready []store.Delivery, more bool, err error) {
+// at its cap, earliest first, with their activity bodies. more reports
+// whether the read was cut at its limit.
+func (d *Deliverer) load() (ready []job, more bool, err error) {
 	d.mu.Lock()
-	busy := len(d.inflight)
+	// In-flight deliveries are still in the due index (they leave it when
+	// their outcome is recorded): the read skips them without decoding
+	// them, from a snapshot so the store is never read under d.mu.
+	busy := make(map[uint64]bool, len(d.inflight))
+	for id := range d.inflight {
+		busy[id] = true
+	}
 	d.finished = map[uint64]bool{}
 	d.mu.Unlock()
-	// In-flight deliveries are still in the due index (they leave it when
-	// their outcome is recorded) and come back first: read past them.
-	limit := busy + 2*d.Workers
-	due, err := d.DB.DueDeliveries(d.Now(), limit, d.hostFull)
+	limit := 2 * d.Workers
+	due, err := d.DB.DueDeliveriesExcept(d.Now(), limit, d.hostFull, func(id uint64) bool { return busy[id] })
+	var bodies map[string][]byte
+	if err == nil && len(due) > 0 {
+		ids := make([]string, 0, 1)
+		seen := map[string]bool{}
+		for _, j := range due {
+			if !seen[j.ActivityID] {
+				seen[j.ActivityID] = true
+				ids = append(ids, j.ActivityID)
+			}
+		}
+		bodies, err = d.DB.ActivityBodies(ids)
+	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	finished := d.finished
@@ -246,34 +306,34 @@ func (d *Deliverer) load() (ready []store.Delivery, more bool, err error) {
 	if err != nil {
 		return nil, false, fmt.Errorf("read due deliveries: %w", err)
 	}
-	ready = due[:0]
-	for _, job := range due {
-		if _, busy := d.inflight[job.ID]; !busy && !finished[job.ID] {
-			ready = append(ready, job)
+	ready = make([]job, 0, len(due))
+	for _, dl := range due {
+		if _, busy := d.inflight[dl.ID]; !busy && !finished[dl.ID] {
+			ready = append(ready, job{Delivery: dl, body: bodies[dl.ActivityID]})
 		}
 	}
 	return ready, len(due) == limit, nil
 }
 
-// fill hands the workers every delivery of ready it may start now and
-// returns those it could not (their host is at its cap, or no worker is
-// free), in order.
-func (d *Deliverer) fill(ready []store.Delivery, jobs chan<- store.Delivery) (rest []store.Delivery, sent int) {
+// fill hands the signers every job of ready it may start now and returns
+// those it could not (their host is at its cap, or no worker is free), in
+// order.
+func (d *Deliverer) fill(ready []job, jobs chan<- job) (rest []job, sent int) {
 	rest = ready[:0]
-	for i, job := range ready {
+	for i, j := range ready {
 		if d.free() <= 0 {
 			return append(rest, ready[i:]...), sent
 		}
-		if !d.claim(job) {
-			rest = append(rest, job)
+		if !d.claim(j.Delivery) {
+			rest = append(rest, j)
 			continue
 		}
-		if d.unavailable(job.Host) {
-			d.release(job)
-			d.finish(job, "gave_up", d.DB.GiveUp(job.ID, "host marked unavailable (failures on 7 distinct days)"))
+		if d.unavailable(j.Host) {
+			d.release(j.Delivery)
+			d.finish(j.Delivery, "gave_up", d.DB.GiveUp(j.ID, "host marked unavailable (failures on 7 distinct days)"))
 			continue
 		}
-		jobs <- job
+		jobs <- j
 		sent++
 	}
 	return rest, sent
@@ -391,15 +451,20 @@ func activityType(body []byte) string {
 	return a.Type
 }
 
-// attempt makes one signed POST and records its outcome. The delivery is
-// released only after the store has the outcome, so the dispatcher cannot
-// pick it up twice.
-func (d *Deliverer) attempt(ctx context.Context, job store.Delivery) {
+// attempt sends one signed POST (or takes the local failure that kept it
+// from being signed) and records its outcome. The delivery is released
+// only after the store has the outcome, so the dispatcher cannot pick it
+// up twice.
+func (d *Deliverer) attempt(s signed) {
+	job := s.Delivery
 	defer func() {
 		d.release(job)
 		signal(d.freed)
 	}()
-	status, retryAfter, err := d.post(ctx, job)
+	status, retryAfter, err := 0, time.Duration(0), s.err
+	if err == nil {
+		status, retryAfter, err = d.send(s.req)
+	}
 	now := d.Now()
 	if errors.Is(err, errBlocked) {
 		d.finish(job, "final", d.DB.GiveUp(job.ID, "recipient blocked"))
@@ -510,31 +575,42 @@ func (d *Deliverer) hostSucceeded(host string) {
 	}
 }
 
-// post sends one attempt, signed now with a fresh Date.
-func (d *Deliverer) post(ctx context.Context, job store.Delivery) (status int, retryAfter time.Duration, err error) {
-	signer, ok := d.Signer(job.Bot)
+// prepare builds the request of one attempt and signs it now, with a
+// fresh Date: it runs on a signer, just before a network worker sends it.
+func (d *Deliverer) prepare(ctx context.Context, j job) (*http.Request, error) {
+	signer, ok := d.Signer(j.Bot)
 	if !ok {
-		return 0, 0, fmt.Errorf("%w: no signing key for bot %q", errLocal, job.Bot)
+		return nil, fmt.Errorf("%w: no signing key for bot %q", errLocal, j.Bot)
 	}
-	body, err := d.DB.ActivityBody(job.ActivityID)
+	body := j.body
+	if body == nil {
+		// Gone when the batch was read, or the read failed: ask again,
+		// so a body that is really gone is reported as ErrNotFound.
+		var err error
+		if body, err = d.DB.ActivityBody(j.ActivityID); err != nil {
+			return nil, fmt.Errorf("%w: read activity %s: %w", errLocal, j.ActivityID, err)
+		}
+	}
+	if d.Blocked != nil && d.Blocked(j.Bot, j.Inbox) && activityType(body) != "Reject" {
+		return nil, fmt.Errorf("%w: %s", errBlocked, j.Inbox)
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, j.Inbox, bytes.NewReader(body))
 	if err != nil {
-		return 0, 0, fmt.Errorf("%w: read activity %s: %w", errLocal, job.ActivityID, err)
-	}
-	if d.Blocked != nil && d.Blocked(job.Bot, job.Inbox) && activityType(body) != "Reject" {
-		return 0, 0, fmt.Errorf("%w: %s", errBlocked, job.Inbox)
-	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, job.Inbox, bytes.NewReader(body))
-	if err != nil {
-		return 0, 0, fmt.Errorf("%w: %v", safehttp.ErrBadURL, err)
+		return nil, fmt.Errorf("%w: %v", safehttp.ErrBadURL, err)
 	}
 	req.Header.Set("Content-Type", federation.ContentType)
 	req.Header.Set("Accept", federation.ContentType)
 	if err := signer.Sign(req, body, d.Now()); err != nil {
-		return 0, 0, fmt.Errorf("%w: sign delivery to %s: %w", errLocal, job.Inbox, err)
+		return nil, fmt.Errorf("%w: sign delivery to %s: %w", errLocal, j.Inbox, err)
 	}
+	return req, nil
+}
+
+// send makes the POST and reads the status and any Retry-After.
+func (d *Deliverer) send(req *http.Request) (status int, retryAfter time.Duration, err error) {
 	resp, err := d.Client.Do(req)
 	if err != nil {
-		return 0, 0, fmt.Errorf("deliver %s: %w", job.Inbox, err)
+		return 0, 0, fmt.Errorf("deliver %s: %w", req.URL.Redacted(), err)
 	}
 	defer resp.Body.Close()
 	// Drain a little so the connection can be reused; a peer's long

@@ -179,7 +179,7 @@ func (p *Publisher) publishIntro(ctx context.Context, bot string, prof *content.
 	if prof == nil || strings.TrimSpace(prof.Pinned) == "" {
 		return nil
 	}
-	post := &content.Post{ID: introPostID, Body: prof.Pinned, BodyHTML: prof.PinnedHTML, Language: prof.Language, Visibility: content.VisibilityPublic}
+	post := &content.Post{ID: introPostID, Body: prof.Pinned, BodyHTML: prof.PinnedHTML, Tags: prof.PinnedTags, Language: prof.Language, Visibility: content.VisibilityPublic}
 	sum := sha256.Sum256([]byte(prof.Pinned))
 	post.Hash = hex.EncodeToString(sum[:])
 	last, published := h.Hashes[introPostID]
@@ -190,7 +190,7 @@ func (p *Publisher) publishIntro(ctx context.Context, bot string, prof *content.
 	}
 	if published && last != post.Hash {
 		defer p.forget(bot)
-		return p.update(ctx, bot, prof, post, content.Publication{PostID: introPostID, Kind: content.PubUpdate, Key: introPostID + "#update#" + post.Hash[:16]})
+		return p.update(ctx, bot, prof, post, content.Publication{PostID: introPostID, Kind: content.PubUpdate, Key: content.UpdateKey(introPostID, post.Hash, h)})
 	}
 	return nil
 }
@@ -255,6 +255,15 @@ func (p *Publisher) removed(bot string, folder *content.Folder, h content.Histor
 		present[post.ID] = true
 	}
 	for _, prob := range folder.Problems {
+		// A folder that cannot be read as a whole (bot.yaml missing or
+		// broken, tips/ unreadable: an unmounted volume, a checkout or a
+		// redeploy in progress) says nothing about which posts were
+		// removed. The server keeps the last good profile in that case,
+		// so without this check every published post would be retracted
+		// once the grace period ran out.
+		if prob.File == content.ProfileFile || prob.File == "tips" || prob.File == "events" {
+			return nil
+		}
 		present[strings.TrimSuffix(prob.File, ".md")] = true
 	}
 	now := p.Now()

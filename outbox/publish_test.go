@@ -531,3 +531,65 @@ func BenchmarkHistory(b *testing.B) {
 		}
 	})
 }
+
+// TestUnreadableFolderRetractsNothing: when the content folder cannot be
+// read as a whole (volume unmounted, redeploy in progress), the server
+// keeps the last good profile (server.Bot.SetFolder) and the posts vanish
+// from the folder. That must not be taken for staff removing every file:
+// nothing is retracted, however long it lasts. Removing one file, with
+// the folder readable, still retracts its post.
+func TestUnreadableFolderRetractsNothing(t *testing.T) {
+	const tipText = "---\npublish_at: 2026-11-24 08:30\n---\nEssayez **Framadate**.\n"
+	tests := []struct {
+		name       string
+		change     func(fs fstest.MapFS)
+		wantDelete bool
+	}{
+		{"folder unmounted", func(fs fstest.MapFS) {
+			for name := range fs {
+				delete(fs, name)
+			}
+		}, false},
+		{"bot.yaml broken", func(fs fstest.MapFS) {
+			fs["bot.yaml"] = &fstest.MapFile{Data: []byte("username: [\n")}
+			delete(fs, "tips/framadate.md")
+		}, false},
+		{"tips unreadable", func(fs fstest.MapFS) {
+			delete(fs, "tips/framadate.md")
+			fs["tips"] = &fstest.MapFile{Data: []byte("not a folder")}
+		}, false},
+		{"file removed by staff", func(fs fstest.MapFS) {
+			delete(fs, "tips/framadate.md")
+		}, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFixture(t, map[string]string{"tips/framadate.md": tipText})
+			// Serve the folder the way server.Bot.SetFolder does: a
+			// folder without a valid profile keeps the previous one.
+			good := content.Load(f.fsys)
+			f.pub.Folder = func(string) *content.Folder {
+				folder := content.Load(f.fsys)
+				if folder.Profile == nil {
+					folder.Profile = good.Profile
+				}
+				return folder
+			}
+			f.tick()
+			if n := len(f.activities()["Create"]); n != 2 {
+				t.Fatalf("%d Creates, want the introduction and the tip", n)
+			}
+			tt.change(f.fsys)
+			for range 3 {
+				f.clock.Add(outbox.RemovalGrace)
+				if err := f.pub.Tick(context.Background(), bot); err != nil {
+					t.Fatalf("Tick: %v", err)
+				}
+			}
+			deletes := len(f.activities()["Delete"])
+			if got := deletes > 0; got != tt.wantDelete {
+				t.Errorf("%d Deletes sent, want any: %t", deletes, tt.wantDelete)
+			}
+		})
+	}
+}

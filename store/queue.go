@@ -204,6 +204,16 @@ const dueScanChunk = 256
 // so skip may itself use the DB. It does not claim the deliveries: the
 // caller tracks what it has in flight until it calls Ack, Retry or GiveUp.
 func (db *DB) DueDeliveries(now time.Time, limit int, skip func(host string) bool) ([]Delivery, error) {
+	return db.DueDeliveriesExcept(now, limit, skip, nil)
+}
+
+// DueDeliveriesExcept is DueDeliveries that also leaves out the
+// deliveries for which except(id) is true, before decoding them: a
+// dispatcher with many deliveries in flight (still in the due index until
+// their outcome is recorded) reads past them without paying for them, and
+// they do not count against limit. except may be nil; it is called inside
+// a read transaction and must not use the DB.
+func (db *DB) DueDeliveriesExcept(now time.Time, limit int, skip func(host string) bool, except func(id uint64) bool) ([]Delivery, error) {
 	if limit <= 0 {
 		return nil, nil
 	}
@@ -231,7 +241,10 @@ func (db *DB) DueDeliveries(now time.Time, limit int, skip func(host string) boo
 				if len(chunk) == dueScanChunk {
 					return nil
 				}
-				after = clone(k)
+				after = append(after[:0], k...)
+				if except != nil && except(binary.BigEndian.Uint64(k[8:])) {
+					continue
+				}
 				var d Delivery
 				found, err := getJSON(deliveries, k[8:], &d)
 				if err != nil {
@@ -264,6 +277,31 @@ func (db *DB) DueDeliveries(now time.Time, limit int, skip func(host string) boo
 		if done {
 			break
 		}
+	}
+	return out, nil
+}
+
+// ActivityBodies returns the JSON of each named activity that is still
+// stored, in one read transaction; ids already gone are absent from the
+// map. A dispatcher reads the bodies of a batch of deliveries at once
+// rather than one transaction per attempt (a fan-out to 1,000 inboxes
+// shares one body).
+func (db *DB) ActivityBodies(ids []string) (map[string][]byte, error) {
+	out := make(map[string][]byte, len(ids))
+	err := db.bolt.View(func(tx *bolt.Tx) error {
+		acts := bucket(tx, bucketActivities)
+		for _, id := range ids {
+			if _, ok := out[id]; ok {
+				continue
+			}
+			if body := acts.Get([]byte(id)); body != nil {
+				out[id] = clone(body)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("activity bodies: %w", err)
 	}
 	return out, nil
 }

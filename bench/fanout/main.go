@@ -28,6 +28,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"runtime/pprof"
+	"runtime/trace"
 	"strconv"
 	"strings"
 	"time"
@@ -51,27 +52,63 @@ func main() {
 	followers := flag.Int("followers", 10, "followers per server (sharing its inbox)")
 	workers := flag.Int("workers", 0, "Deliverer.Workers (0: its default)")
 	skipDegraded := flag.Bool("healthy-only", false, "skip the 503/silent scenario")
-	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the run to this file")
+	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the all-healthy fan-out (enqueue to last acknowledgement) to this file")
+	traceFile := flag.String("trace", "", "write an execution trace of the all-healthy fan-out to this file")
 	flag.Parse()
-	if *cpuProfile != "" {
-		f, err := os.Create(*cpuProfile)
-		if err == nil {
-			err = pprof.StartCPUProfile(f)
-		}
-		if err != nil {
-			fmt.Fprintln(os.Stderr, "fanout: cpu profile:", err)
-			os.Exit(1)
-		}
-		defer pprof.StopCPUProfile()
-	}
-	if err := run(*hosts, *followers, *workers, !*skipDegraded, os.Stdout); err != nil {
-		pprof.StopCPUProfile()
+	prof := profiler{cpu: *cpuProfile, trace: *traceFile}
+	if err := run(*hosts, *followers, *workers, !*skipDegraded, prof, os.Stdout); err != nil {
 		fmt.Fprintln(os.Stderr, "fanout:", err)
 		os.Exit(1)
 	}
 }
 
-func run(hosts, followers, workers int, degraded bool, out io.Writer) error {
+// profiler records a CPU profile and an execution trace of the timed
+// window only: set-up (key generation, the floor, storing followers) would
+// otherwise drown the fan-out in the profile.
+type profiler struct {
+	cpu, trace string
+}
+
+// start begins recording and returns the function that stops it.
+func (p profiler) start() (stop func() error, err error) {
+	var files []*os.File
+	var stops []func()
+	stop = func() error {
+		for _, s := range stops {
+			s()
+		}
+		var err error
+		for _, f := range files {
+			err = errors.Join(err, f.Close())
+		}
+		return err
+	}
+	if p.cpu != "" {
+		f, err := os.Create(p.cpu)
+		if err != nil {
+			return stop, fmt.Errorf("cpu profile: %w", err)
+		}
+		files = append(files, f)
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return stop, fmt.Errorf("cpu profile: %w", err)
+		}
+		stops = append(stops, pprof.StopCPUProfile)
+	}
+	if p.trace != "" {
+		f, err := os.Create(p.trace)
+		if err != nil {
+			return stop, fmt.Errorf("trace: %w", err)
+		}
+		files = append(files, f)
+		if err := trace.Start(f); err != nil {
+			return stop, fmt.Errorf("trace: %w", err)
+		}
+		stops = append(stops, trace.Stop)
+	}
+	return stop, nil
+}
+
+func run(hosts, followers, workers int, degraded bool, prof profiler, out io.Writer) error {
 	key, err := rsa.GenerateKey(rand.Reader, 2048)
 	if err != nil {
 		return fmt.Errorf("generate key: %w", err)
@@ -102,7 +139,7 @@ func run(hosts, followers, workers int, degraded bool, out io.Writer) error {
 	fmt.Fprintf(out, "the same signatures on %d goroutines at once took %s (%.2f× the floor: how busy the machine is)\n\n",
 		runtime.GOMAXPROCS(0), par.Round(time.Millisecond), float64(par)/float64(floor))
 
-	healthy, err := scenario(key, signer, hosts, followers, workers, 0, 0)
+	healthy, err := scenario(key, signer, hosts, followers, workers, 0, 0, prof)
 	if err != nil {
 		return fmt.Errorf("healthy scenario: %w", err)
 	}
@@ -112,7 +149,7 @@ func run(hosts, followers, workers int, degraded bool, out io.Writer) error {
 	if !degraded {
 		return nil
 	}
-	bad, err := scenario(key, signer, hosts, followers, workers, 0.10, 0.05)
+	bad, err := scenario(key, signer, hosts, followers, workers, 0.10, 0.05, profiler{})
 	if err != nil {
 		return fmt.Errorf("degraded scenario: %w", err)
 	}
@@ -178,8 +215,8 @@ type result struct {
 
 // scenario runs one fan-out; failing and silent are the fractions of
 // servers that answer 503 and never answer. wall is the time until every
-// other server verified the delivery.
-func scenario(key *rsa.PrivateKey, signer *signature.Signer, hosts, followers, workers int, failing, silent float64) (result, error) {
+// other server verified the delivery. prof records that window.
+func scenario(key *rsa.PrivateKey, signer *signature.Signer, hosts, followers, workers int, failing, silent float64, prof profiler) (result, error) {
 	farm, err := inboxfarm.New(hosts, keyID, &key.PublicKey)
 	if err != nil {
 		return result{}, err
@@ -245,6 +282,11 @@ func scenario(key *rsa.PrivateKey, signer *signature.Signer, hosts, followers, w
 	}
 	runtime.GC()
 
+	stopProfile, err := prof.start()
+	defer func() { _ = stopProfile() }()
+	if err != nil {
+		return result{}, err
+	}
 	start := time.Now()
 	inboxes, err := db.DeliveryInboxes(bot)
 	if err != nil {
@@ -267,6 +309,10 @@ func scenario(key *rsa.PrivateKey, signer *signature.Signer, hosts, followers, w
 		return true
 	})
 	wall := time.Since(start)
+	if perr := stopProfile(); perr != nil {
+		return result{}, perr
+	}
+	stopProfile = func() error { return nil }
 	if err != nil {
 		return result{}, fmt.Errorf("waiting for %d inboxes: %w", len(want), err)
 	}

@@ -67,7 +67,6 @@ func (b *Bot) SetFolder(f *content.Folder) {
 	b.folder = f
 }
 
-
 // Bots is the set of bots one process serves, keyed by username.
 type Bots struct {
 	byName map[string]*Bot
