@@ -30,7 +30,7 @@ func (f *Folder) Post(id string) *Post {
 }
 
 // postDirs are the folders holding posts.
-var postDirs = [...]string{"tips", "events"}
+func postDirs() []string { return []string{"tips", "events"} }
 
 // Load reads a content folder: bot.yaml and the posts in tips/ and events/.
 // It never fails as a whole: each broken file is reported in Problems and
@@ -45,7 +45,7 @@ func Load(fsys fs.FS) *Folder {
 	} else {
 		f.Profile = prof
 	}
-	for _, dir := range postDirs {
+	for _, dir := range postDirs() {
 		entries, err := fs.ReadDir(fsys, dir)
 		if err != nil {
 			if !isNotExist(err) {
@@ -98,7 +98,7 @@ func Check(fsys fs.FS) Problems {
 	f := Load(fsys)
 	probs := append(Problems(nil), f.Problems...)
 	seen := map[string]string{}
-	for _, dir := range postDirs {
+	for _, dir := range postDirs() {
 		entries, err := fs.ReadDir(fsys, dir)
 		if err != nil {
 			continue

@@ -123,7 +123,13 @@ func (in *Inbox) Handler(botVar func(*http.Request) string) http.Handler {
 		case err == nil:
 			w.WriteHeader(http.StatusAccepted)
 		case errors.As(err, &e):
-			in.log().Info("inbox refused", "status", e.Status, "reason", e.Reason, "err", e.Err, "remote", r.RemoteAddr)
+			// Floods of bad signatures or over-limit requests would
+			// flood the log too: those are debug-level.
+			level := slog.LevelInfo
+			if e.Status == http.StatusUnauthorized || e.Status == http.StatusTooManyRequests {
+				level = slog.LevelDebug
+			}
+			in.log().Log(r.Context(), level, "inbox refused", "status", e.Status, "reason", e.Reason, "err", e.Err, "remote", r.RemoteAddr)
 			if e.RetryAfter > 0 {
 				w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(e.RetryAfter.Seconds()))))
 			}
@@ -175,6 +181,20 @@ func (in *Inbox) Receive(ctx context.Context, r *http.Request, bot string) error
 	if le := in.Guard.checkHost(host); le != nil {
 		return limited(le)
 	}
+	// Servers announce every account deletion to every server that knows
+	// them, signed with a key that is gone with the account. For an actor
+	// that follows none of our bots there is nothing to do: answer 202
+	// without fetching the key, or the sender would retry a 401 for days.
+	if act.Type == "Delete" && act.ObjectID == act.Actor {
+		known, err := in.knownActor(act.Actor)
+		if err != nil {
+			return err
+		}
+		if !known {
+			in.log().Debug("delete of an unknown actor ignored", "actor", act.Actor)
+			return nil
+		}
+	}
 	verified, err := in.Verify(ctx, r, body)
 	if err != nil {
 		var le *LimitError
@@ -211,6 +231,18 @@ func (in *Inbox) Receive(ctx context.Context, r *http.Request, bot string) error
 		return err
 	}
 	return nil
+}
+
+// knownActor reports whether actor follows (or asked to follow) a bot.
+func (in *Inbox) knownActor(actor string) (bool, error) {
+	for _, name := range in.AllBots() {
+		if _, found, err := in.Store.Follower(name, actor); err != nil {
+			return false, fmt.Errorf("read follower %s: %w", actor, err)
+		} else if found {
+			return true, nil
+		}
+	}
+	return false, nil
 }
 
 // Process acts on a verified activity whose actor is its signer.

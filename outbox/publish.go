@@ -608,7 +608,7 @@ func (p *Publisher) updateNote(bot string, post *content.Post, o store.Publicati
 
 // updateEvent replaces an event's structured Event and queues its Update,
 // exactly once under key. The store has no single-object update for
-// objects published beside a Note, so it goes through Retract with a
+// objects published beside a Note, so it goes through ApplyChanges with a
 // change that is not a deletion: the same one-transaction guarantee.
 func (p *Publisher) updateEvent(bot string, prof *content.Profile, post *content.Post, eventID, key string, inboxes []string) error {
 	published, lastUpdated, err := p.sentTimes(eventID)

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/url"
 	"sort"
+	"time"
 
 	bolt "go.etcd.io/bbolt"
 
@@ -44,34 +45,39 @@ func (db *DB) PutFollower(bot string, f content.Follower) (created bool, err err
 		return false, err
 	}
 	err = db.bolt.Update(func(tx *bolt.Tx) error {
-		created = false
-		b, err := botBucketW(tx, bot, botFollowers)
-		if err != nil {
-			return err
-		}
-		idx, err := botBucketW(tx, bot, botFollowersByTime)
-		if err != nil {
-			return err
-		}
-		var old content.Follower
-		found, err := getJSON(b, []byte(f.ActorID), &old)
-		if err != nil {
-			return err
-		}
-		if found {
-			f.FollowedAt = old.FollowedAt
-		} else {
-			created = true
-			if err := idx.Put(timeIDKey(f.FollowedAt, []byte(f.ActorID)), nil); err != nil {
-				return fmt.Errorf("index follower %s: %w", f.ActorID, err)
-			}
-		}
-		return putJSON(b, []byte(f.ActorID), f)
+		created, err = putFollowerTx(tx, bot, f)
+		return err
 	})
 	if err != nil {
 		return false, fmt.Errorf("put follower %s of %s: %w", f.ActorID, bot, err)
 	}
 	return created, nil
+}
+
+// putFollowerTx is PutFollower inside tx.
+func putFollowerTx(tx *bolt.Tx, bot string, f content.Follower) (created bool, err error) {
+	b, err := botBucketW(tx, bot, botFollowers)
+	if err != nil {
+		return false, err
+	}
+	idx, err := botBucketW(tx, bot, botFollowersByTime)
+	if err != nil {
+		return false, err
+	}
+	var old content.Follower
+	found, err := getJSON(b, []byte(f.ActorID), &old)
+	if err != nil {
+		return false, err
+	}
+	if found {
+		f.FollowedAt = old.FollowedAt
+	} else {
+		created = true
+		if err := idx.Put(timeIDKey(f.FollowedAt, []byte(f.ActorID)), nil); err != nil {
+			return false, fmt.Errorf("index follower %s: %w", f.ActorID, err)
+		}
+	}
+	return created, putJSON(b, []byte(f.ActorID), f)
 }
 
 // Follower returns the follower actorID of bot; ok is false when the actor
@@ -119,6 +125,13 @@ func (db *DB) RemoveFollower(bot, actorID string) (removed bool, err error) {
 // after skipping offset of them. Followers that followed at the same instant
 // are ordered by actor id, so pages are stable.
 func (db *DB) ListFollowers(bot string, offset, limit int) ([]content.Follower, error) {
+	return db.ListFollowersIn(bot, "", offset, limit)
+}
+
+// ListFollowersIn is ListFollowers restricted to followers in state (all
+// of them when state is empty): offset and limit count only those, so the
+// pages of the public followers collection hold exactly the accepted ones.
+func (db *DB) ListFollowersIn(bot string, state content.FollowerState, offset, limit int) ([]content.Follower, error) {
 	if offset < 0 {
 		offset = 0
 	}
@@ -131,18 +144,19 @@ func (db *DB) ListFollowers(bot string, offset, limit int) ([]content.Follower, 
 		}
 		c := idx.Cursor()
 		for k, _ := c.Last(); k != nil && len(out) < limit; k, _ = c.Prev() {
-			if offset > 0 {
-				offset--
-				continue
-			}
 			var f content.Follower
 			found, err := getJSON(b, k[8:], &f)
 			if err != nil {
 				return err
 			}
-			if found {
-				out = append(out, f)
+			if !found || (state != "" && followerState(f) != state) {
+				continue
 			}
+			if offset > 0 {
+				offset--
+				continue
+			}
+			out = append(out, f)
 		}
 		return nil
 	})
@@ -212,4 +226,24 @@ func (db *DB) DeliveryInboxes(bot string) ([]string, error) {
 	}
 	sort.Strings(out)
 	return out, nil
+}
+
+// AcceptFollower marks f accepted and queues the Accept of its follow in
+// one transaction, so that a crash never leaves a follower we deliver to
+// who was never told they were accepted.
+func (db *DB) AcceptFollower(bot string, f content.Follower, activityID string, activity []byte, now time.Time) error {
+	f.State = content.FollowerAccepted
+	if err := validateFollower(f); err != nil {
+		return err
+	}
+	err := db.bolt.Update(func(tx *bolt.Tx) error {
+		if _, err := putFollowerTx(tx, bot, f); err != nil {
+			return err
+		}
+		return enqueueTx(tx, bot, activityID, activity, []string{f.Inbox}, now, "", false)
+	})
+	if err != nil {
+		return fmt.Errorf("accept follower %s of %s: %w", f.ActorID, bot, err)
+	}
+	return nil
 }

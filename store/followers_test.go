@@ -187,3 +187,45 @@ func TestCountFollowersAndDeliveryInboxes(t *testing.T) {
 		t.Errorf("DeliveryInboxes = %v, want %v", got, want)
 	}
 }
+
+func TestListFollowersInCountsOnlyThatState(t *testing.T) {
+	db, _ := openTest(t, Options{})
+	for i := range 5 {
+		f := follower(i, t0.Add(time.Duration(i)*time.Minute))
+		if i%2 == 1 {
+			f.State = content.FollowerPending
+		}
+		if _, err := db.PutFollower(bot, f); err != nil {
+			t.Fatal(err)
+		}
+	}
+	accepted, err := db.ListFollowersIn(bot, content.FollowerAccepted, 1, 10)
+	mustNoErr(t, err)
+	if len(accepted) != 2 {
+		t.Fatalf("accepted after offset 1: %d followers, want 2 (3 accepted in all)", len(accepted))
+	}
+	for _, f := range accepted {
+		if f.State == content.FollowerPending {
+			t.Errorf("pending follower %s listed among accepted", f.ActorID)
+		}
+	}
+}
+
+func TestAcceptFollowerQueuesAcceptAtomically(t *testing.T) {
+	db, _ := openTest(t, Options{})
+	f := follower(1, t0)
+	f.State = content.FollowerPending
+	if _, err := db.PutFollower(bot, f); err != nil {
+		t.Fatal(err)
+	}
+	accept := []byte(`{"id":"https://crieur.example/activities/a1","type":"Accept"}`)
+	mustNoErr(t, db.AcceptFollower(bot, f, "https://crieur.example/activities/a1", accept, t0))
+	got, ok, err := db.Follower(bot, f.ActorID)
+	mustNoErr(t, err)
+	if !ok || got.State != content.FollowerAccepted {
+		t.Fatalf("follower after AcceptFollower = %+v, %v; want accepted", got, ok)
+	}
+	if n, _ := db.QueueDepth(); n != 1 {
+		t.Fatalf("queue depth = %d, want 1 (the Accept)", n)
+	}
+}

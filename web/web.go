@@ -76,6 +76,16 @@ func (p *Pages) RenderProfile(data Profile) ([]byte, error) { return p.render("p
 // RenderPost renders a post's page.
 func (p *Pages) RenderPost(data Post) ([]byte, error) { return p.render("post.html", data) }
 
+// TagPage is what a hashtag's page shows.
+type TagPage struct {
+	Tag, Handle, Profile string
+	Posts                []PostSummary
+	Language             string
+}
+
+// RenderTag renders a hashtag's page.
+func (p *Pages) RenderTag(data TagPage) ([]byte, error) { return p.render("tag.html", data) }
+
 // RenderTombstone renders the page of a removed post.
 func (p *Pages) RenderTombstone() ([]byte, error) { return p.render("gone.html", nil) }
 

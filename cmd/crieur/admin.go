@@ -126,6 +126,13 @@ func followers(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		return flagExit(err, stderr)
 	}
 	rest := fs.Args()
+	if len(rest) > 2 && (rest[0] == "approve" || rest[0] == "reject") {
+		// Flags may also follow the actor: "approve URL --data DIR".
+		if err := fs.Parse(rest[2:]); err != nil {
+			return flagExit(err, stderr)
+		}
+		rest = append(rest[:2:2], fs.Args()...)
+	}
 	if len(rest) == 2 && (rest[0] == "approve" || rest[0] == "reject") {
 		var res map[string]string
 		err := callDaemon(ctx, sf.data, http.MethodPost, "/followers/"+rest[0]+"?actor="+url.QueryEscape(rest[1]), &res)

@@ -124,3 +124,13 @@ func TestQueue(t *testing.T) {
 		t.Errorf("offline queue differs:\n%s\nwhile serving:\n%s", offline, live)
 	}
 }
+
+// Flags may come after the actor: staff type the command in any order.
+func TestFollowersApproveFlagsAfterActor(t *testing.T) {
+	data := t.TempDir()
+	code, _, errOut := runCmd("followers", "approve", "https://asso.example/users/camille", "--data", data)
+	// No such follower in an empty database: a clear error, not the usage.
+	if code != 1 || !strings.Contains(errOut, "not a follower") {
+		t.Fatalf("approve with flags after the actor: exit %d, stderr %q; want exit 1 'not a follower'", code, errOut)
+	}
+}

@@ -130,11 +130,13 @@ func (a *App) Decide(actor string, accept bool) error {
 		return err
 	}
 	if accept {
-		f.State = content.FollowerAccepted
-		if _, err := a.db.PutFollower(name, f); err != nil {
+		if err := a.db.AcceptFollower(name, f, id, activity, a.cfg.Now()); err != nil {
 			return err
 		}
-	} else if _, err := a.db.RemoveFollower(name, actor); err != nil {
+		a.deliver.Wake()
+		return nil
+	}
+	if _, err := a.db.RemoveFollower(name, actor); err != nil {
 		return err
 	}
 	return a.deliver.Enqueue(context.Background(), name, id, activity, []string{f.Inbox})

@@ -171,3 +171,23 @@ func TestSecondInstanceFailsFast(t *testing.T) {
 		t.Errorf("first instance after the refused second: healthz %d", r.Status)
 	}
 }
+
+// A server announcing the deletion of an account that never followed us
+// gets a 202 at once: its key is gone with the account, so verifying would
+// mean a fetch and a 401 that the sender retries for days.
+func TestDeleteOfUnknownActorCostsNothing(t *testing.T) {
+	inst := start(t, t.TempDir(), true)
+	gone := inst.peer(t, "disparu")
+	gone.SetActorStatus(http.StatusGone)
+	if r := gone.Post(t, sharedURL, gone.DeleteSelf()); r.Status != http.StatusAccepted {
+		t.Fatalf("Delete of an unknown actor: %d %s, want 202", r.Status, r.Body)
+	}
+	if n := gone.ActorFetches(); n != 0 {
+		t.Errorf("crieur fetched the deleted actor %d time(s), want 0", n)
+	}
+	// A Delete of someone else is still verified: unsigned, it is refused.
+	other := inst.peer(t, "autre")
+	if r := other.Post(t, sharedURL, other.Activity("Delete", gone.ActorID()), testpeer.Unsigned()); r.Status != http.StatusUnauthorized {
+		t.Errorf("unsigned Delete of another actor: %d, want 401", r.Status)
+	}
+}

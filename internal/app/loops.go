@@ -1,6 +1,7 @@
 package app
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/json"
@@ -8,6 +9,7 @@ import (
 	"io/fs"
 	"net/http"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -75,10 +77,46 @@ func (a *App) watchContent(ctx context.Context, bot *server.Bot) {
 			}
 		}
 		reported = now
+		before, _ := federation.ActorDocument(a.urls, bot.Profile(), bot.PublicKeyPEM, bot.Published())
 		bot.SetFolder(folder)
+		a.announceProfile(ctx, bot, before)
 		a.log.Info("content reloaded", "bot", bot.Username, "posts", len(folder.Posts), "problems", len(folder.Problems))
 		a.publishNow()
 	}
+}
+
+// announceProfile sends an Update of the actor to the followers when a
+// reload changed the profile (name, bio, avatar, fields...), so their
+// servers show it now rather than at their next refresh.
+func (a *App) announceProfile(ctx context.Context, bot *server.Bot, before []byte) {
+	after, err := federation.ActorDocument(a.urls, bot.Profile(), bot.PublicKeyPEM, bot.Published())
+	if err != nil || bytes.Equal(before, after) {
+		return
+	}
+	actor, err := federation.Embedded(after)
+	if err != nil {
+		return
+	}
+	id := a.urls.NewActivityID(bot.Username, "profile-"+strconv.FormatInt(a.cfg.Now().UnixNano(), 36))
+	activity := federation.Document{
+		"id": id, "type": "Update", "actor": a.urls.Actor(bot.Username),
+		"to": []string{federation.Public}, "cc": []string{a.urls.Followers(bot.Username)},
+		"object": map[string]any(actor),
+	}
+	body, err := activity.Marshal()
+	if err != nil {
+		a.log.Error("encode profile update", "err", err)
+		return
+	}
+	inboxes, err := a.db.DeliveryInboxes(bot.Username)
+	if err != nil || len(inboxes) == 0 {
+		return
+	}
+	if err := a.deliver.Enqueue(ctx, bot.Username, id, body, inboxes); err != nil {
+		a.log.Error("queue profile update", "err", err)
+		return
+	}
+	a.log.Info("profile changed: update sent to followers", "bot", bot.Username, "inboxes", len(inboxes))
 }
 
 // publishNow asks the publish loop for an immediate pass.

@@ -112,14 +112,27 @@ func (a *App) moderationLoop(ctx context.Context) {
 	}
 }
 
+// StatsRetention is how long the delivery statistics of a finished
+// activity (an Accept, or a post no longer in the outbox) are kept for
+// `crieur deliveries`.
+const StatsRetention = 90 * 24 * time.Hour
+
+// pruneSeen forgets expired replay-cache entries and old delivery
+// statistics, so neither grows with the years.
 func (a *App) pruneSeen() {
 	n, err := a.db.PruneSeen(a.cfg.Now())
 	if err != nil {
 		a.log.Error("prune replay cache", "err", err)
-		return
-	}
-	if n > 0 {
+	} else if n > 0 {
 		a.log.Info("replay cache pruned", "removed", n)
+	}
+	for _, name := range a.bots.Names() {
+		n, err := a.db.PruneStats(name, a.cfg.Now().Add(-StatsRetention))
+		if err != nil {
+			a.log.Error("prune delivery statistics", "bot", name, "err", err)
+		} else if n > 0 {
+			a.log.Info("delivery statistics pruned", "bot", name, "removed", n)
+		}
 	}
 }
 

@@ -26,8 +26,9 @@ func (a *App) objectPage(w http.ResponseWriter, _ *http.Request, objectID string
 	_ = json.Unmarshal(object, &doc) // stored by us: well formed
 	var body []byte
 	var err error
+	status := http.StatusOK
 	if doc.Type == "Tombstone" {
-		w.WriteHeader(http.StatusGone)
+		status = http.StatusGone
 		body, err = a.pages.RenderTombstone()
 	} else {
 		page := web.Post{Title: doc.Name, ObjectURL: objectID, Content: template.HTML(doc.Content), ICS: a.icsLink(objectID)}
@@ -53,5 +54,7 @@ func (a *App) objectPage(w http.ResponseWriter, _ *http.Request, objectID string
 		return
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Vary", "Accept")
+	w.WriteHeader(status)
 	_, _ = w.Write(body)
 }

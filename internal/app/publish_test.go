@@ -520,3 +520,39 @@ func outboxPage(t *testing.T, p *testpeer.Peer) (int, []outboxItem) {
 	}
 	return coll.TotalItems, page.OrderedItems
 }
+
+// Editing bot.yaml sends an Update of the actor to the followers, so their
+// servers show the new profile without waiting for a refresh.
+func TestProfileEditSendsActorUpdate(t *testing.T) {
+	dir := exampleContent(t)
+	logs := &syncBuffer{}
+	inst := startContent(t, t.TempDir(), dir, logs)
+	peer := inst.peer(t, "camille")
+	follow := peer.Follow(actorURL)
+	if r := peer.Post(t, inboxURL, follow); r.Status != 202 {
+		t.Fatalf("Follow: %d %s", r.Status, r.Body)
+	}
+	peer.WaitFor(t, "Accept", waitLong)
+
+	yaml, err := os.ReadFile(filepath.Join(dir, "bot.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	edited := strings.Replace(string(yaml), `name: "Zoomacom — astuces libres"`, `name: "Zoomacom — nouvelles astuces"`, 1)
+	if edited == string(yaml) {
+		t.Fatal("example bot.yaml has no name line to edit")
+	}
+	if err := os.WriteFile(filepath.Join(dir, "bot.yaml"), []byte(edited), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	upd := peer.WaitFor(t, "Update", waitLong)
+	var obj struct {
+		ID, Type, Name string
+	}
+	if err := json.Unmarshal(upd.Object, &obj); err != nil {
+		t.Fatalf("Update object: %v", err)
+	}
+	if obj.ID != actorURL || obj.Type != "Service" || obj.Name != "Zoomacom — nouvelles astuces" {
+		t.Errorf("Update object = %+v, want the actor with its new name", obj)
+	}
+}

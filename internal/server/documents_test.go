@@ -360,3 +360,27 @@ func TestProfilePage(t *testing.T) {
 		}
 	}
 }
+
+// The hashtag links of our posts lead to a page listing the posts with
+// that hashtag, not to a 404.
+func TestTagPage(t *testing.T) {
+	a := newApp(t)
+	now := time.Date(2026, 2, 3, 10, 0, 0, 0, time.UTC)
+	for i, tag := range []string{"Framadate", "Nextcloud"} {
+		id := actor + "/posts/" + fmt.Sprint(i)
+		obj := fmt.Sprintf(`{"id":%q,"type":"Note","content":"<p>Astuce %s</p>","tag":[{"type":"Hashtag","name":"#%s","href":"x"}]}`, id, tag, tag)
+		act := fmt.Sprintf(`{"id":%q,"type":"Create","actor":%q,"object":%s}`, id+"/activity", actor, obj)
+		p := store.Publication{Key: fmt.Sprintf("tips/%d#tip#1", i), PostID: fmt.Sprintf("tips/%d", i), Kind: "tip", ObjectID: id, ActivityID: id + "/activity"}
+		if err := a.DB().Publish(bot, p, []byte(obj), []byte(act), nil, now); err != nil {
+			t.Fatalf("publish: %v", err)
+		}
+	}
+	rec := get(t, a, "/tags/framadate", "text/html")
+	body := rec.Body.String()
+	if rec.Code != 200 || !strings.Contains(body, "#framadate") || !strings.Contains(body, "Astuce Framadate") || strings.Contains(body, "Astuce Nextcloud") {
+		t.Errorf("GET /tags/framadate: %d\n%s", rec.Code, body)
+	}
+	if rec := get(t, a, "/tags/inconnu", "text/html"); rec.Code != 200 || !strings.Contains(rec.Body.String(), "Aucune publication") {
+		t.Errorf("GET /tags/inconnu: %d\n%s", rec.Code, rec.Body.String())
+	}
+}

@@ -9,11 +9,13 @@ import (
 	"mime"
 	"net/http"
 	"path"
+	"slices"
 	"strconv"
 	"strings"
 
 	"github.com/gorilla/mux"
 
+	"github.com/zoomacom/crieur/content"
 	"github.com/zoomacom/crieur/federation"
 	"github.com/zoomacom/crieur/inbox"
 	"github.com/zoomacom/crieur/store"
@@ -63,6 +65,7 @@ func (s *Server) Routes() http.Handler {
 	r.HandleFunc("/users/{bot}/outbox", s.outbox).Methods(http.MethodGet, http.MethodHead)
 	r.HandleFunc("/users/{bot}/collections/featured", s.featured).Methods(http.MethodGet, http.MethodHead)
 	r.HandleFunc("/media/{bot}/{file:.+}", s.media).Methods(http.MethodGet, http.MethodHead)
+	r.HandleFunc("/tags/{tag}", s.tagPage).Methods(http.MethodGet, http.MethodHead)
 	if s.Extra != nil {
 		s.Extra(r)
 	}
@@ -161,7 +164,7 @@ func (s *Server) profilePage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	p := b.Profile()
-	followers, err := s.DB.CountFollowers(b.Username, "accepted")
+	followers, err := s.DB.CountFollowers(b.Username, content.FollowerAccepted)
 	if err != nil {
 		s.fail(w, "count followers", err)
 		return
@@ -187,7 +190,13 @@ func (s *Server) profilePage(w http.ResponseWriter, r *http.Request) {
 // recentPosts reads the newest Create activities of the outbox for the
 // profile page.
 func (s *Server) recentPosts(bot string, n int) []web.PostSummary {
-	acts, _, err := s.DB.Outbox(bot, 0, n)
+	return s.postsTagged(bot, "", n, n)
+}
+
+// postsTagged reads up to n posts among the newest scan of the outbox,
+// those with hashtag tag only when tag is not empty.
+func (s *Server) postsTagged(bot, tag string, n, scan int) []web.PostSummary {
+	acts, _, err := s.DB.Outbox(bot, 0, scan)
 	if err != nil {
 		s.log().Error("read outbox", "bot", bot, "err", err)
 		return nil
@@ -200,16 +209,47 @@ func (s *Server) recentPosts(bot string, n int) []web.PostSummary {
 				URL       any    `json:"url"`
 				Content   string `json:"content"`
 				Published string `json:"published"`
+				Tag       []struct {
+					Type, Name string
+				} `json:"tag"`
 			} `json:"object"`
 		}
 		if json.Unmarshal(raw, &a) != nil || a.Object.ID == "" {
 			continue
+		}
+		if tag != "" && !slices.ContainsFunc(a.Object.Tag, func(t struct{ Type, Name string }) bool {
+			return t.Type == "Hashtag" && strings.EqualFold(strings.TrimPrefix(t.Name, "#"), tag)
+		}) {
+			continue
+		}
+		if len(out) == n {
+			break
 		}
 		ps := web.PostSummary{URL: a.Object.ID, Content: template.HTML(a.Object.Content)}
 		ps.Published, _ = parseTime(a.Object.Published)
 		out = append(out, ps)
 	}
 	return out
+}
+
+// tagPage lists the recent posts carrying a hashtag: the page the
+// hashtag links of our posts point to.
+func (s *Server) tagPage(w http.ResponseWriter, r *http.Request) {
+	tag := mux.Vars(r)["tag"]
+	if len(tag) > 100 {
+		http.Error(w, "not found", http.StatusNotFound)
+		return
+	}
+	data := web.TagPage{Tag: tag}
+	for _, name := range s.Bots.Names() {
+		data.Posts = append(data.Posts, s.postsTagged(name, tag, 40, 500)...)
+		if data.Handle == "" {
+			b, _ := s.Bots.Get(name)
+			data.Handle, data.Profile, data.Language = s.URLs.Handle(name), s.URLs.Profile(name), b.Profile().Language
+		}
+	}
+	body, err := s.Pages.RenderTag(data)
+	s.write(w, "text/html; charset=utf-8", body, err)
 }
 
 // page reads ?page=N; 0 means the collection itself was asked for.
@@ -238,7 +278,7 @@ func (s *Server) followers(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "bad page", http.StatusBadRequest)
 		return
 	}
-	total, err := s.DB.CountFollowers(b.Username, "accepted")
+	total, err := s.DB.CountFollowers(b.Username, content.FollowerAccepted)
 	if err != nil {
 		s.fail(w, "count followers", err)
 		return
@@ -249,16 +289,14 @@ func (s *Server) followers(w http.ResponseWriter, r *http.Request) {
 		s.writeAS(w, body, err)
 		return
 	}
-	list, err := s.DB.ListFollowers(b.Username, (n-1)*federation.PageSize, federation.PageSize)
+	list, err := s.DB.ListFollowersIn(b.Username, content.FollowerAccepted, (n-1)*federation.PageSize, federation.PageSize)
 	if err != nil {
 		s.fail(w, "list followers", err)
 		return
 	}
 	ids := make([]string, 0, len(list))
 	for _, f := range list {
-		if f.State == "" || f.State == "accepted" {
-			ids = append(ids, f.ActorID)
-		}
+		ids = append(ids, f.ActorID)
 	}
 	body, err := federation.OrderedCollectionPage(id, n, total, federation.IDList(ids))
 	s.writeAS(w, body, err)
