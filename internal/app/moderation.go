@@ -55,8 +55,7 @@ func (a *App) loadBlocklistFile() error {
 
 // blocked reports whether actor is blocked by bot.yaml or blocklist.txt.
 func (a *App) blocked(b *server.Bot, actor string) bool {
-	profileList, _ := inbox.NewBlocklist(b.Profile().Blocklist)
-	return profileList.Blocks(actor) || a.fileBlocks.Load().Blocks(actor)
+	return b.Blocks(actor) || a.fileBlocks.Load().Blocks(actor)
 }
 
 // blocklistState summarises both blocklists of bot, to notice a change.

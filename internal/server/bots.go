@@ -13,6 +13,7 @@ import (
 	"github.com/zoomacom/crieur/content"
 	"github.com/zoomacom/crieur/federation"
 	"github.com/zoomacom/crieur/federation/signature"
+	"github.com/zoomacom/crieur/inbox"
 )
 
 // Bot is one account served by this process: its content, identity and key.
@@ -25,6 +26,7 @@ type Bot struct {
 
 	mu     sync.RWMutex
 	folder *content.Folder
+	blocks *inbox.Blocklist // the profile's blocklist, parsed once per load
 }
 
 // NewBot prepares a bot from its loaded content folder and key.
@@ -41,7 +43,8 @@ func NewBot(u federation.URLs, folder *content.Folder, contentFS fs.FS, key *fed
 	if err != nil {
 		return nil, fmt.Errorf("signer for %s: %w", name, err)
 	}
-	return &Bot{Username: name, Content: contentFS, Key: key, PublicKeyPEM: pemText, Signer: signer, folder: folder}, nil
+	blocks, _ := inbox.NewBlocklist(folder.Profile.Blocklist) // content.Check reports bad entries
+	return &Bot{Username: name, Content: contentFS, Key: key, PublicKeyPEM: pemText, Signer: signer, folder: folder, blocks: blocks}, nil
 }
 
 // Folder is the bot's content as last loaded.
@@ -49,6 +52,14 @@ func (b *Bot) Folder() *content.Folder {
 	b.mu.RLock()
 	defer b.mu.RUnlock()
 	return b.folder
+}
+
+// Blocks reports whether the profile's blocklist covers actorID (or its
+// server).
+func (b *Bot) Blocks(actorID string) bool {
+	b.mu.RLock()
+	defer b.mu.RUnlock()
+	return b.blocks.Blocks(actorID)
 }
 
 // Profile is the bot's profile as last loaded.
@@ -65,6 +76,7 @@ func (b *Bot) SetFolder(f *content.Folder) {
 		f = &keep
 	}
 	b.folder = f
+	b.blocks, _ = inbox.NewBlocklist(f.Profile.Blocklist)
 }
 
 // Bots is the set of bots one process serves, keyed by username.
