@@ -3,6 +3,7 @@ package app_test
 import (
 	"context"
 	"encoding/json"
+	"io"
 	"log/slog"
 	"slices"
 	"strings"
@@ -40,14 +41,21 @@ type instance struct {
 // and stops it at the end of the test (if stop was not called before).
 func start(t testing.TB, dataDir string, allowPrivate bool) *instance {
 	t.Helper()
-	a, err := app.New(app.Config{
-		BaseURL:               baseURL,
-		Listen:                "127.0.0.1:0",
-		DataDir:               dataDir,
-		AllowPrivateAddresses: allowPrivate,
-		Log:                   slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelDebug})),
-		ShutdownTimeout:       5 * time.Second,
-	})
+	return startConfig(t, app.Config{DataDir: dataDir, AllowPrivateAddresses: allowPrivate}, testWriter{t})
+}
+
+// startConfig runs the real app with cfg, its test defaults filled in
+// (base URL, loopback port 0, debug logs to logs, short shutdown), until
+// the end of the test.
+func startConfig(t testing.TB, cfg app.Config, logs io.Writer) *instance {
+	t.Helper()
+	if cfg.BaseURL == "" {
+		cfg.BaseURL = baseURL
+	}
+	cfg.Listen = "127.0.0.1:0"
+	cfg.Log = slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	cfg.ShutdownTimeout = 5 * time.Second
+	a, err := app.New(cfg)
 	if err != nil {
 		t.Fatalf("app.New: %v", err)
 	}

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"io"
 	"io/fs"
-	"log/slog"
 	"net"
 	"net/http"
 	"os"
@@ -58,26 +57,14 @@ func modContent(t *testing.T, edit func(botYAML string) string) string {
 func modStart(t *testing.T, dataDir string, adjust func(*app.Config)) *instance {
 	t.Helper()
 	cfg := app.Config{
-		BaseURL:               baseURL,
-		Listen:                "127.0.0.1:0",
 		DataDir:               dataDir,
 		AllowPrivateAddresses: true,
-		Log:                   slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelDebug})),
-		ShutdownTimeout:       5 * time.Second,
 		ContentPoll:           50 * time.Millisecond,
 	}
 	if adjust != nil {
 		adjust(&cfg)
 	}
-	a, err := app.New(cfg)
-	if err != nil {
-		t.Fatalf("app.New: %v", err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	in := &instance{app: a, addr: a.Addr().String(), cancel: cancel, done: make(chan error, 1), t: t}
-	go func() { in.done <- a.Run(ctx) }()
-	t.Cleanup(func() { in.stop(t) })
-	return in
+	return startConfig(t, cfg, testWriter{t})
 }
 
 // kinds counts the activities crieur queued, by type.

@@ -2,10 +2,8 @@ package app_test
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"io"
-	"log/slog"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -24,24 +22,12 @@ import (
 // disk, polled every 100 ms, and records its logs in logs.
 func startContent(t *testing.T, dataDir, contentDir string, logs *syncBuffer) *instance {
 	t.Helper()
-	a, err := app.New(app.Config{
-		BaseURL:               baseURL,
-		Listen:                "127.0.0.1:0",
+	return startConfig(t, app.Config{
 		DataDir:               dataDir,
 		ContentDir:            contentDir,
 		ContentPoll:           100 * time.Millisecond,
 		AllowPrivateAddresses: true,
-		Log:                   slog.New(slog.NewTextHandler(io.MultiWriter(testWriter{t}, logs), &slog.HandlerOptions{Level: slog.LevelDebug})),
-		ShutdownTimeout:       5 * time.Second,
-	})
-	if err != nil {
-		t.Fatalf("app.New: %v", err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	in := &instance{app: a, addr: a.Addr().String(), cancel: cancel, done: make(chan error, 1), t: t}
-	go func() { in.done <- a.Run(ctx) }()
-	t.Cleanup(func() { in.stop(t) })
-	return in
+	}, io.MultiWriter(testWriter{t}, logs))
 }
 
 // syncBuffer is a log sink safe for the app's goroutines.
