@@ -179,6 +179,44 @@ func TestFanOutDeliversOncePerInbox(t *testing.T) {
 	}
 }
 
+// TestFanOutWithFewSignersOrWorkers: whatever the split between signing
+// goroutines and network workers, even one of each, every inbox gets each
+// activity exactly once, verified, and the queue empties.
+func TestFanOutWithFewSignersOrWorkers(t *testing.T) {
+	tests := []struct {
+		name             string
+		signers, workers int
+	}{
+		{"one signer, one worker", 1, 1},
+		{"one signer, many workers", 1, 16},
+		{"more signers than workers", 4, 2},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := newRig(t, 12)
+			d := r.deliverer(5*time.Second, func(d *outbox.Deliverer) {
+				d.Signers, d.Workers = tt.signers, tt.workers
+			})
+			run(t, d)
+			inboxes := sharedInboxes(r.farm.Hosts)
+			first := r.enqueue(d, 1, inboxes)
+			second := r.enqueue(d, 2, inboxes)
+			r.waitQueue(0)
+			for _, id := range []string{first, second} {
+				got := r.farm.Delivered(id)
+				for _, in := range inboxes {
+					if got[in] != 1 {
+						t.Errorf("%s received %s %d times, want 1", in, id, got[in])
+					}
+				}
+			}
+			if rej := r.farm.Rejected(); len(rej) != 0 {
+				t.Errorf("rejected: %q", rej)
+			}
+		})
+	}
+}
+
 // controlledClock is a clock tests move forward; it starts at real time
 // so the peers' Date check passes.
 type controlledClock struct {

@@ -297,3 +297,84 @@ func TestClaimLeasesDeliveries(t *testing.T) {
 		t.Errorf("after lease expiry: %d deliveries, want 2", len(back))
 	}
 }
+
+// TestDueDeliveriesExcept checks that the deliveries a dispatcher already
+// has in flight are read past without counting against the limit, also
+// when they fill more than one scan chunk, so the next due work is found.
+func TestDueDeliveriesExcept(t *testing.T) {
+	db, _ := openTest(t, Options{})
+	in := inboxes(dueScanChunk + 10)
+	mustNoErr(t, db.Enqueue(bot, acceptID, acceptBody, in, t0))
+	all, err := db.DueDeliveries(t0, len(in), nil)
+	mustNoErr(t, err)
+	if len(all) != len(in) {
+		t.Fatalf("DueDeliveries = %d, want %d", len(all), len(in))
+	}
+	ids := func(ds []Delivery) []uint64 {
+		var out []uint64
+		for _, d := range ds {
+			out = append(out, d.ID)
+		}
+		return out
+	}
+	inFlight := func(n int) func(uint64) bool {
+		busy := map[uint64]bool{}
+		for _, d := range all[:n] {
+			busy[d.ID] = true
+		}
+		return func(id uint64) bool { return busy[id] }
+	}
+	tests := []struct {
+		name   string
+		limit  int
+		except func(uint64) bool
+		skip   func(string) bool
+		want   []uint64
+	}{
+		{"nil except is DueDeliveries", 3, nil, nil, ids(all[:3])},
+		{"first three in flight", 3, inFlight(3), nil, ids(all[3:6])},
+		{"more than a chunk in flight", 5, inFlight(dueScanChunk + 2), nil, ids(all[dueScanChunk+2 : dueScanChunk+7])},
+		{"everything in flight", 5, inFlight(len(all)), nil, nil},
+		{"except and skip together", 2, inFlight(1), func(h string) bool { return h == all[1].Host }, ids(all[2:4])},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := db.DueDeliveriesExcept(t0, tt.limit, tt.skip, tt.except)
+			mustNoErr(t, err)
+			if !reflect.DeepEqual(ids(got), tt.want) {
+				t.Errorf("ids = %v, want %v", ids(got), tt.want)
+			}
+		})
+	}
+}
+
+// TestActivityBodies checks the batched body read a dispatcher uses: each
+// stored body once, nothing for an activity already collected.
+func TestActivityBodies(t *testing.T) {
+	db, _ := openTest(t, Options{})
+	other := "https://crieur.example/activities/autre"
+	otherBody := []byte(`{"type":"Create","object":{"type":"Note","content":"<p>Rendez-vous samedi à la Maison des associations.</p>"}}`)
+	mustNoErr(t, db.Enqueue(bot, acceptID, acceptBody, []string{"https://a.example/inbox"}, t0))
+	mustNoErr(t, db.Enqueue(bot, other, otherBody, []string{"https://a.example/inbox"}, t0))
+	gone := "https://crieur.example/activities/none"
+	got, err := db.ActivityBodies([]string{acceptID, other, acceptID, gone})
+	mustNoErr(t, err)
+	want := map[string][]byte{acceptID: acceptBody, other: otherBody}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("ActivityBodies = %q, want %q", got, want)
+	}
+	// Once every delivery of an activity is acknowledged, its body is
+	// collected and the batch read no longer returns it.
+	due, err := db.DueDeliveries(t0, 10, nil)
+	mustNoErr(t, err)
+	for _, d := range due {
+		if d.ActivityID == other {
+			mustNoErr(t, db.Ack(d.ID))
+		}
+	}
+	got, err = db.ActivityBodies([]string{other})
+	mustNoErr(t, err)
+	if len(got) != 0 {
+		t.Errorf("ActivityBodies after the last ack = %q, want nothing", got)
+	}
+}

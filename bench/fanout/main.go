@@ -1,7 +1,8 @@
 // Command fanout measures how fast crieur delivers one post to many
 // servers, against the physical floor of signing, on loopback:
 //
-//	go run ./bench/fanout [-hosts 1000] [-followers 10]
+//	go run ./bench/fanout [-hosts 1000] [-followers 10] [-healthy-only]
+//	go run ./bench/fanout -healthy-only -cpuprofile cpu.prof -trace fanout.trace
 //
 // It starts -hosts fake servers (one loopback address each, every POST's
 // signature verified), stores -followers followers per server with a shared
@@ -9,9 +10,12 @@
 // real store and Deliverer. It reports the wall time until every server
 // acknowledged, its ratio to the signing floor measured in the same run
 // (as many sequential RSA-2048 signatures ÷ cores), peak RSS and the growth
-// of the bbolt file. A second scenario makes 10% of the servers answer 503
-// and 5% never answer, and reports how long the healthy 85% took compared
-// with the all-healthy run.
+// of the bbolt file, with when the first milestones were reached and how
+// much CPU the process (crieur and the fake servers) used meanwhile: the
+// fan-out is CPU-bound, so that CPU over the floor's signing CPU is a ratio
+// the wall time cannot beat. A second scenario makes 10% of the servers
+// answer 503 and 5% never answer, and reports how long the healthy 85% took
+// compared with the all-healthy run.
 package main
 
 import (
@@ -31,6 +35,7 @@ import (
 	"runtime/trace"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/zoomacom/crieur/content"
@@ -51,12 +56,13 @@ func main() {
 	hosts := flag.Int("hosts", 1000, "fake servers")
 	followers := flag.Int("followers", 10, "followers per server (sharing its inbox)")
 	workers := flag.Int("workers", 0, "Deliverer.Workers (0: its default)")
+	signers := flag.Int("signers", 0, "Deliverer.Signers (0: its default, GOMAXPROCS)")
 	skipDegraded := flag.Bool("healthy-only", false, "skip the 503/silent scenario")
 	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the all-healthy fan-out (enqueue to last acknowledgement) to this file")
 	traceFile := flag.String("trace", "", "write an execution trace of the all-healthy fan-out to this file")
 	flag.Parse()
 	prof := profiler{cpu: *cpuProfile, trace: *traceFile}
-	if err := run(*hosts, *followers, *workers, !*skipDegraded, prof, os.Stdout); err != nil {
+	if err := run(*hosts, *followers, tuning{workers: *workers, signers: *signers}, !*skipDegraded, prof, os.Stdout); err != nil {
 		fmt.Fprintln(os.Stderr, "fanout:", err)
 		os.Exit(1)
 	}
@@ -108,7 +114,13 @@ func (p profiler) start() (stop func() error, err error) {
 	return stop, nil
 }
 
-func run(hosts, followers, workers int, degraded bool, prof profiler, out io.Writer) error {
+// tuning is what the command line may change of the Deliverer; zero
+// values keep its defaults.
+type tuning struct {
+	workers, signers int
+}
+
+func run(hosts, followers int, tune tuning, degraded bool, prof profiler, out io.Writer) error {
 	key, err := rsa.GenerateKey(rand.Reader, 2048)
 	if err != nil {
 		return fmt.Errorf("generate key: %w", err)
@@ -139,17 +151,23 @@ func run(hosts, followers, workers int, degraded bool, prof profiler, out io.Wri
 	fmt.Fprintf(out, "the same signatures on %d goroutines at once took %s (%.2f× the floor: how busy the machine is)\n\n",
 		runtime.GOMAXPROCS(0), par.Round(time.Millisecond), float64(par)/float64(floor))
 
-	healthy, err := scenario(key, signer, hosts, followers, workers, 0, 0, prof)
+	healthy, err := scenario(key, signer, hosts, followers, tune, 0, 0, prof)
 	if err != nil {
 		return fmt.Errorf("healthy scenario: %w", err)
 	}
 	fmt.Fprintf(out, "%-34s %10s %8s %10s %12s %9s %s\n", "scenario", "wall", "÷floor", "peak RSS", "bbolt growth", "verified", "rejected")
 	fmt.Fprintf(out, "%-34s %10s %7.2f× %7d MiB %8d KiB %9d %d\n", "all healthy", healthy.wall.Round(time.Millisecond),
 		float64(healthy.wall)/float64(floor), healthy.rssMiB, healthy.growthKiB, healthy.verified, healthy.rejected)
+	fmt.Fprintf(out, "  inboxes read after %s, deliveries durable after %s, first verified after %s;\n",
+		healthy.read.Round(time.Millisecond), healthy.enqueued.Round(time.Millisecond), healthy.first.Round(time.Millisecond))
+	fmt.Fprintf(out, "  CPU used %s of %s available (%.0f%%): %.2f× the floor's signing CPU, crieur and fake servers together\n",
+		healthy.cpu.Round(time.Millisecond), (healthy.wall * time.Duration(runtime.GOMAXPROCS(0))).Round(time.Millisecond),
+		100*float64(healthy.cpu)/float64(healthy.wall*time.Duration(runtime.GOMAXPROCS(0))),
+		float64(healthy.cpu)/float64(floor*time.Duration(runtime.GOMAXPROCS(0))))
 	if !degraded {
 		return nil
 	}
-	bad, err := scenario(key, signer, hosts, followers, workers, 0.10, 0.05, profiler{})
+	bad, err := scenario(key, signer, hosts, followers, tune, 0.10, 0.05, profiler{})
 	if err != nil {
 		return fmt.Errorf("degraded scenario: %w", err)
 	}
@@ -208,7 +226,14 @@ func activity(n int) []byte {
 }
 
 type result struct {
-	wall               time.Duration
+	wall time.Duration
+	// Milestones from the start: followers' inboxes read, deliveries
+	// durable in the queue, first delivery verified by its server.
+	read, enqueued, first time.Duration
+	// cpu is the CPU time the process (crieur and the fake servers) used
+	// during wall, user and system.
+	cpu time.Duration
+
 	rssMiB, growthKiB  int64
 	verified, rejected int
 }
@@ -216,7 +241,7 @@ type result struct {
 // scenario runs one fan-out; failing and silent are the fractions of
 // servers that answer 503 and never answer. wall is the time until every
 // other server verified the delivery. prof records that window.
-func scenario(key *rsa.PrivateKey, signer *signature.Signer, hosts, followers, workers int, failing, silent float64, prof profiler) (result, error) {
+func scenario(key *rsa.PrivateKey, signer *signature.Signer, hosts, followers int, tune tuning, failing, silent float64, prof profiler) (result, error) {
 	farm, err := inboxfarm.New(hosts, keyID, &key.PublicKey)
 	if err != nil {
 		return result{}, err
@@ -266,7 +291,8 @@ func scenario(key *rsa.PrivateKey, signer *signature.Signer, hosts, followers, w
 		DB:      db,
 		Client:  client,
 		Signer:  func(string) (*signature.Signer, bool) { return signer, true },
-		Workers: workers,
+		Workers: tune.workers,
+		Signers: tune.signers,
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
@@ -287,34 +313,43 @@ func scenario(key *rsa.PrivateKey, signer *signature.Signer, hosts, followers, w
 	if err != nil {
 		return result{}, err
 	}
+	cpuBefore := cpuTime()
 	start := time.Now()
 	inboxes, err := db.DeliveryInboxes(bot)
 	if err != nil {
 		return result{}, err
 	}
+	read := time.Since(start)
 	body := activity(1)
 	if err := d.Enqueue(ctx, bot, actorID+"/activities/bench-1", body, inboxes); err != nil {
 		return result{}, err
 	}
+	enqueued := time.Since(start)
 	activityID := actorID + "/activities/bench-1"
 	wait, stop := context.WithTimeout(ctx, 10*time.Minute)
 	defer stop()
-	err = farm.WaitFor(wait, func() bool {
-		got := farm.Delivered(activityID)
-		for _, in := range want {
-			if got[in] == 0 {
-				return false
-			}
-		}
-		return true
-	})
+	if err := farm.WaitFor(wait, func() bool { return farm.Reached(activityID) > 0 }); err != nil {
+		return result{}, fmt.Errorf("waiting for the first delivery: %w", err)
+	}
+	first := time.Since(start)
+	// Only the healthy servers can verify a delivery (the others answer
+	// 503 or nothing before looking at it), so counting the inboxes
+	// reached is enough to stop the clock; which ones is checked after.
+	err = farm.WaitFor(wait, func() bool { return farm.Reached(activityID) >= len(want) })
 	wall := time.Since(start)
+	cpu := cpuTime() - cpuBefore
 	if perr := stopProfile(); perr != nil {
 		return result{}, perr
 	}
 	stopProfile = func() error { return nil }
 	if err != nil {
 		return result{}, fmt.Errorf("waiting for %d inboxes: %w", len(want), err)
+	}
+	got := farm.Delivered(activityID)
+	for _, in := range want {
+		if got[in] == 0 {
+			return result{}, fmt.Errorf("%s never received the activity", in)
+		}
 	}
 	if failing == 0 && silent == 0 {
 		// Every acknowledgement is recorded: the queue is empty.
@@ -334,11 +369,24 @@ func scenario(key *rsa.PrivateKey, signer *signature.Signer, hosts, followers, w
 	}
 	return result{
 		wall:      wall,
+		read:      read,
+		enqueued:  enqueued,
+		first:     first,
+		cpu:       cpu,
 		rssMiB:    peakRSS() >> 20,
 		growthKiB: (sizeAfter - sizeBefore) >> 10,
 		verified:  farm.Verified(),
 		rejected:  len(farm.Rejected()),
 	}, nil
+}
+
+// cpuTime is the user and system CPU time the process used so far.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 func fileSize(path string) (int64, error) {

@@ -98,6 +98,7 @@ type Farm struct {
 
 	mu        sync.Mutex
 	delivered map[string]map[string]int // inbox URL -> activity id -> verified POSTs
+	reached   map[string]int            // activity id -> inboxes with at least one verified POST
 	rejected  []string
 	verified  atomic.Int64
 	inFlight  atomic.Int64
@@ -116,6 +117,7 @@ func New(n int, keyID string, key *rsa.PublicKey) (*Farm, error) {
 		keyID:     keyID,
 		byName:    make(map[string]*Host, n),
 		delivered: map[string]map[string]int{},
+		reached:   map[string]int{},
 		stop:      make(chan struct{}),
 		notify:    make(chan struct{}),
 	}
@@ -220,6 +222,9 @@ func (f *Farm) serve(w http.ResponseWriter, r *http.Request) {
 		m = map[string]int{}
 		f.delivered[inbox] = m
 	}
+	if m[act.ID] == 0 {
+		f.reached[act.ID]++
+	}
 	m[act.ID]++
 	close(f.notify)
 	f.notify = make(chan struct{})
@@ -267,6 +272,16 @@ func (f *Farm) Delivered(activity string) map[string]int {
 		}
 	}
 	return out
+}
+
+// Reached is how many distinct inboxes received at least one verified
+// POST of activity. It costs nothing whatever the number of inboxes, so a
+// benchmark can poll it after every delivery without the polling itself
+// showing in the measure (Delivered copies a map of every inbox).
+func (f *Farm) Reached(activity string) int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.reached[activity]
 }
 
 // Activities lists the ids of every activity some inbox received, sorted.

@@ -1,0 +1,97 @@
+package inboxfarm_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"crypto/rsa"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/zoomacom/crieur/federation/signature"
+	"github.com/zoomacom/crieur/internal/inboxfarm"
+)
+
+const (
+	actorID = "http://crieur.test/users/zoomacom-tips"
+	keyID   = actorID + "#main-key"
+)
+
+// TestReachedCountsDistinctVerifiedInboxes: Reached, which the fan-out
+// benchmark polls after every delivery, counts each inbox once however
+// many copies it verified, and never counts a POST that failed
+// verification or a host answering a fixed status.
+func TestReachedCountsDistinctVerifiedInboxes(t *testing.T) {
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stranger, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	farm, err := inboxfarm.New(3, keyID, &key.PublicKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(farm.Close)
+	farm.Hosts[2].SetStatus(http.StatusServiceUnavailable)
+	good, err := signature.NewSigner(keyID, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bad, err := signature.NewSigner(keyID, stranger)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const activityID = actorID + "/activities/1"
+	body := []byte(`{"id":"` + activityID + `","type":"Create","actor":"` + actorID + `","object":{"type":"Note","content":"<p>Astuce : Framadate remplace Doodle.</p>"}}`)
+	post := func(inbox string, s *signature.Signer) int {
+		t.Helper()
+		req, err := http.NewRequestWithContext(context.Background(), http.MethodPost, inbox, bytes.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Content-Type", "application/activity+json")
+		if err := s.Sign(req, body, time.Now()); err != nil {
+			t.Fatal(err)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	steps := []struct {
+		name        string
+		inbox       string
+		signer      *signature.Signer
+		wantStatus  int
+		wantReached int
+	}{
+		{"first copy to host 0", farm.Hosts[0].SharedInbox(), good, http.StatusAccepted, 1},
+		{"second copy to host 0", farm.Hosts[0].SharedInbox(), good, http.StatusAccepted, 1},
+		{"bad signature to host 1", farm.Hosts[1].SharedInbox(), bad, http.StatusUnauthorized, 1},
+		{"failing host 2", farm.Hosts[2].SharedInbox(), good, http.StatusServiceUnavailable, 1},
+		{"personal inbox on host 1", farm.Hosts[1].Inbox("membre1"), good, http.StatusAccepted, 2},
+		{"shared inbox of host 1", farm.Hosts[1].SharedInbox(), good, http.StatusAccepted, 3},
+	}
+	for _, st := range steps {
+		t.Run(st.name, func(t *testing.T) {
+			if got := post(st.inbox, st.signer); got != st.wantStatus {
+				t.Errorf("status = %d, want %d", got, st.wantStatus)
+			}
+			if got := farm.Reached(activityID); got != st.wantReached {
+				t.Errorf("Reached = %d, want %d", got, st.wantReached)
+			}
+		})
+	}
+	if got := farm.Reached(actorID + "/activities/other"); got != 0 {
+		t.Errorf("Reached of an activity never sent = %d", got)
+	}
+	if got := farm.Count(farm.Hosts[0].SharedInbox(), activityID); got != 2 {
+		t.Errorf("Count = %d, want 2", got)
+	}
+}
