@@ -1,10 +1,10 @@
 package store
 
 import (
+	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"net/url"
-	"sort"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -71,13 +71,79 @@ func putFollowerTx(tx *bolt.Tx, bot string, f content.Follower) (created bool, e
 	}
 	if found {
 		f.FollowedAt = old.FollowedAt
+		if err := countInboxTx(tx, bot, old, -1); err != nil {
+			return false, err
+		}
 	} else {
 		created = true
 		if err := idx.Put(timeIDKey(f.FollowedAt, []byte(f.ActorID)), nil); err != nil {
 			return false, fmt.Errorf("index follower %s: %w", f.ActorID, err)
 		}
 	}
+	if err := countInboxTx(tx, bot, f, +1); err != nil {
+		return false, err
+	}
 	return created, putJSON(b, []byte(f.ActorID), f)
+}
+
+// countInboxTx adds delta to the number of followers of bot that receive
+// posts at f's delivery inbox (if f receives posts at all), in the index
+// DeliveryInboxes reads; an inbox nobody receives at leaves the index.
+func countInboxTx(tx *bolt.Tx, bot string, f content.Follower, delta int) error {
+	if followerState(f) != content.FollowerAccepted || f.NoBot {
+		return nil
+	}
+	idx, err := botBucketW(tx, bot, botInboxes)
+	if err != nil {
+		return err
+	}
+	key := []byte(f.DeliveryInbox())
+	n := int64(0)
+	if v := idx.Get(key); len(v) == 8 {
+		n = int64(binary.BigEndian.Uint64(v))
+	}
+	if n += int64(delta); n <= 0 {
+		return idx.Delete(key)
+	}
+	return idx.Put(key, u64(uint64(n)))
+}
+
+// buildInboxIndexes builds every bot's delivery-inbox index from its
+// followers (schema 1 to 2).
+func buildInboxIndexes(tx *bolt.Tx) error {
+	bots := bucket(tx, bucketBots)
+	var names []string
+	if err := bots.ForEach(func(k, v []byte) error {
+		if v == nil {
+			names = append(names, string(k))
+		}
+		return nil
+	}); err != nil {
+		return err
+	}
+	for _, bot := range names {
+		b := botBucket(tx, bot, botFollowers)
+		if b == nil {
+			continue
+		}
+		var list []content.Follower
+		if err := b.ForEach(func(k, v []byte) error {
+			var f content.Follower
+			if err := json.Unmarshal(v, &f); err != nil {
+				return fmt.Errorf("decode follower %s: %w", k, err)
+			}
+			list = append(list, f)
+			return nil
+		}); err != nil {
+			return err
+		}
+		for _, f := range list {
+			if err := countInboxTx(tx, bot, f, +1); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // Follower returns the follower actorID of bot; ok is false when the actor
@@ -106,6 +172,9 @@ func (db *DB) RemoveFollower(bot, actorID string) (removed bool, err error) {
 		}
 		if err := b.Delete([]byte(actorID)); err != nil {
 			return fmt.Errorf("delete: %w", err)
+		}
+		if err := countInboxTx(tx, bot, f, -1); err != nil {
+			return err
 		}
 		if idx := botBucket(tx, bot, botFollowersByTime); idx != nil {
 			if err := idx.Delete(timeIDKey(f.FollowedAt, []byte(actorID))); err != nil {
@@ -210,21 +279,23 @@ func followerState(f content.Follower) content.FollowerState {
 // post of bot must go to: one per shared inbox, the personal inbox of
 // followers without one. Pending and #nobot followers get nothing.
 func (db *DB) DeliveryInboxes(bot string) ([]string, error) {
-	seen := make(map[string]struct{})
-	err := db.forEachFollower(bot, func(f content.Follower) {
-		if followerState(f) != content.FollowerAccepted || f.NoBot {
-			return
+	var out []string
+	err := db.bolt.View(func(tx *bolt.Tx) error {
+		idx := botBucket(tx, bot, botInboxes)
+		if idx == nil {
+			return nil
 		}
-		seen[f.DeliveryInbox()] = struct{}{}
+		return idx.ForEach(func(k, _ []byte) error {
+			out = append(out, string(k))
+			return nil
+		})
 	})
 	if err != nil {
 		return nil, fmt.Errorf("delivery inboxes of %s: %w", bot, err)
 	}
-	out := make([]string, 0, len(seen))
-	for in := range seen {
-		out = append(out, in)
+	if out == nil {
+		out = []string{}
 	}
-	sort.Strings(out)
 	return out, nil
 }
 

@@ -3,8 +3,11 @@ package store
 import (
 	"errors"
 	"reflect"
+	"slices"
 	"testing"
 	"time"
+
+	bolt "go.etcd.io/bbolt"
 
 	"github.com/zoomacom/crieur/content"
 )
@@ -227,5 +230,73 @@ func TestAcceptFollowerQueuesAcceptAtomically(t *testing.T) {
 	}
 	if n, _ := db.QueueDepth(); n != 1 {
 		t.Fatalf("queue depth = %d, want 1 (the Accept)", n)
+	}
+}
+
+// The delivery-inbox index follows every change of followers: a shared
+// inbox stays while one follower there remains, and state changes count.
+func TestDeliveryInboxesIndexFollowsChanges(t *testing.T) {
+	db, _ := openTest(t, Options{})
+	a, b := follower(1, t0), follower(2, t0)
+	a.SharedInbox, b.SharedInbox = "https://asso.example/inbox", "https://asso.example/inbox"
+	for _, f := range []content.Follower{a, b} {
+		if _, err := db.PutFollower(bot, f); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want := func(step string, inboxes ...string) {
+		t.Helper()
+		got, err := db.DeliveryInboxes(bot)
+		mustNoErr(t, err)
+		if !slices.Equal(got, inboxes) {
+			t.Fatalf("%s: DeliveryInboxes = %q, want %q", step, got, inboxes)
+		}
+	}
+	want("two followers on one server", "https://asso.example/inbox")
+	if _, err := db.RemoveFollower(bot, a.ActorID); err != nil {
+		t.Fatal(err)
+	}
+	want("one of them left", "https://asso.example/inbox")
+	b.State = content.FollowerPending
+	if _, err := db.PutFollower(bot, b); err != nil {
+		t.Fatal(err)
+	}
+	want("the other one pending")
+	b.State = content.FollowerAccepted
+	b.SharedInbox = ""
+	if _, err := db.PutFollower(bot, b); err != nil {
+		t.Fatal(err)
+	}
+	want("accepted again, personal inbox only", b.Inbox)
+}
+
+// A file of schema 1 (no inbox index) gets its index built when opened.
+func TestMigrationBuildsInboxIndex(t *testing.T) {
+	db, path := openTest(t, Options{})
+	for i := range 3 {
+		if _, err := db.PutFollower(bot, follower(i, t0)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := db.DeliveryInboxes(bot)
+	mustNoErr(t, err)
+	// Make it a schema-1 file: no index, version 1.
+	mustNoErr(t, db.bolt.Update(func(tx *bolt.Tx) error {
+		if err := tx.Bucket([]byte(bucketBots)).Bucket([]byte(bot)).DeleteBucket([]byte(botInboxes)); err != nil {
+			return err
+		}
+		return tx.Bucket([]byte(bucketMeta)).Put([]byte(keySchema), u64(1))
+	}))
+	mustNoErr(t, db.Close())
+	if _, err := Open(path, Options{ReadOnly: true}); !errors.Is(err, ErrNeedsMigration) {
+		t.Fatalf("read-only open of a schema-1 file: %v, want ErrNeedsMigration", err)
+	}
+	db2, err := Open(path, Options{})
+	mustNoErr(t, err)
+	defer db2.Close()
+	got, err := db2.DeliveryInboxes(bot)
+	mustNoErr(t, err)
+	if len(want) != 3 || !slices.Equal(got, want) {
+		t.Fatalf("after migration DeliveryInboxes = %q, want %q", got, want)
 	}
 }

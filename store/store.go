@@ -46,7 +46,7 @@ var (
 )
 
 // SchemaVersion is the schema this code reads and writes.
-const SchemaVersion = 1
+const SchemaVersion = 2
 
 // Defaults applied by Open when an Options field is zero.
 const (
@@ -126,6 +126,10 @@ func migration(v int) (func(tx *bolt.Tx) error, bool) {
 	switch v {
 	case 0:
 		return func(*bolt.Tx) error { return nil }, true
+	case 1:
+		// Version 2 indexes the delivery inboxes of each bot, so a fan-out
+		// does not decode every follower.
+		return buildInboxIndexes, true
 	}
 	return nil, false
 }
@@ -270,6 +274,7 @@ const (
 	botObjectIndex     = "publications_by_object"
 	botOutbox          = "outbox"
 	botActivities      = "activity_stats"
+	botInboxes         = "delivery_inboxes"
 )
 
 // botBucket returns the nested bucket name of bot, or nil when it does not
