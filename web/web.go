@@ -1,6 +1,12 @@
 // Package web renders the human-readable pages a browser gets at the same
 // URLs as the ActivityPub documents: the bot's profile and its posts, in
 // French, the language of the people who read them.
+//
+// The readers are association volunteers who clicked a link, often on a
+// phone, and who may never have heard of the Fediverse: every page says
+// whose it is, dates are written the French way in the bot's timezone, and
+// the profile explains in plain words how to follow the account from one's
+// own Mastodon (or other) account.
 package web
 
 import (
@@ -8,26 +14,49 @@ import (
 	"embed"
 	"fmt"
 	"html/template"
+	"strings"
 	"time"
+	_ "time/tzdata" // Europe/Paris must load on hosts without /usr/share/zoneinfo
+	"unicode"
+	"unicode/utf8"
+
+	"golang.org/x/net/html"
 )
 
 //go:embed templates/*.html
 var templateFiles embed.FS
 
+// DefaultTimezone is the zone dates are written in when a page's data
+// gives no Location: the bot serves French associations.
+const DefaultTimezone = "Europe/Paris"
+
 // Pages renders crieur's HTML pages.
 type Pages struct {
 	tmpl *template.Template
+	// defaultLoc is DefaultTimezone loaded once; pages whose data carries
+	// no Location use it rather than UTC, which would show readers in
+	// France times one or two hours off.
+	defaultLoc *time.Location
 }
 
 // New parses the embedded templates.
 func New() (*Pages, error) {
+	loc, err := time.LoadLocation(DefaultTimezone)
+	if err != nil {
+		return nil, fmt.Errorf("load timezone %s: %w", DefaultTimezone, err)
+	}
+	p := &Pages{defaultLoc: loc}
 	t, err := template.New("").Funcs(template.FuncMap{
-		"date": func(t time.Time) string { return t.Format("02/01/2006 15:04") },
+		"date":      p.date,
+		"isodate":   isoDate,
+		"followers": followersPhrase,
+		"handle":    breakableHandle,
 	}).ParseFS(templateFiles, "templates/*.html")
 	if err != nil {
 		return nil, fmt.Errorf("parse templates: %w", err)
 	}
-	return &Pages{tmpl: t}, nil
+	p.tmpl = t
+	return p, nil
 }
 
 // ProfileField is a profile table row; Value is sanitised HTML.
@@ -36,7 +65,7 @@ type ProfileField struct {
 	Value template.HTML
 }
 
-// PostSummary is a post as the profile page lists it.
+// PostSummary is a post as the profile and tag pages list it.
 type PostSummary struct {
 	URL       string
 	Published time.Time
@@ -45,30 +74,66 @@ type PostSummary struct {
 
 // Profile is what the profile page shows.
 type Profile struct {
+	// Name is the display name; Handle is user@host, without the leading @.
 	Name, Handle, ActorURL string
-	Avatar, Header         string
-	Summary                template.HTML
-	Fields                 []ProfileField
-	Followers              int
-	Posts                  []PostSummary
-	Language               string
+	// Avatar and Header are image URLs; empty hides them.
+	Avatar, Header string
+	Summary        template.HTML
+	Fields         []ProfileField
+	Followers      int
+	Posts          []PostSummary
+	Language       string
+	// Location is the bot's timezone; nil means DefaultTimezone.
+	Location *time.Location
 }
 
 // Post is what a post's page shows.
 type Post struct {
-	Title     string
+	// Title is the page title; Description a plain-text excerpt for the
+	// link previews other sites build from the page (Open Graph).
+	Title       string
+	Description string
+	// Name, Avatar, Profile and Handle present the author: display name,
+	// avatar URL, profile page URL and user@host without the leading @.
+	Name      string
+	Avatar    string
 	Profile   string
 	Handle    string
 	Published time.Time
-	Content   template.HTML
-	Images    []Image
-	ObjectURL string
-	ICS       string
-	Language  string
+	// Heading, When, Where and Link describe an event on its own page
+	// (the Event object, whose content is only the description): its
+	// title, its date written in French, its place and its web page.
+	// Empty ones are left out; a Note carries all this in its Content.
+	Heading, When, Where, Link string
+	Content                    template.HTML
+	Images                     []Image
+	ObjectURL                  string
+	// ICS is the calendar file of the event the post announces, if any.
+	ICS      string
+	Language string
+	// Location is the bot's timezone; nil means DefaultTimezone.
+	Location *time.Location
 }
 
 // Image is an attachment with its alt text.
 type Image struct{ URL, Alt string }
+
+// TagPage is what a hashtag's page shows.
+type TagPage struct {
+	// Tag is the hashtag without "#"; Handle is user@host without "@".
+	Tag, Handle, Profile string
+	Posts                []PostSummary
+	Language             string
+	// Location is the bot's timezone; nil means DefaultTimezone.
+	Location *time.Location
+}
+
+// Gone is what the page of a removed post shows: whose it was, so the
+// reader can go on to the rest of the account. Every field may be empty.
+type Gone struct {
+	Name, Handle, Profile string
+	Language              string
+}
 
 // RenderProfile renders the profile page.
 func (p *Pages) RenderProfile(data Profile) ([]byte, error) { return p.render("profile.html", data) }
@@ -76,18 +141,15 @@ func (p *Pages) RenderProfile(data Profile) ([]byte, error) { return p.render("p
 // RenderPost renders a post's page.
 func (p *Pages) RenderPost(data Post) ([]byte, error) { return p.render("post.html", data) }
 
-// TagPage is what a hashtag's page shows.
-type TagPage struct {
-	Tag, Handle, Profile string
-	Posts                []PostSummary
-	Language             string
-}
-
 // RenderTag renders a hashtag's page.
 func (p *Pages) RenderTag(data TagPage) ([]byte, error) { return p.render("tag.html", data) }
 
-// RenderTombstone renders the page of a removed post.
-func (p *Pages) RenderTombstone() ([]byte, error) { return p.render("gone.html", nil) }
+// RenderGone renders the page of a removed post (served with 410 Gone).
+func (p *Pages) RenderGone(data Gone) ([]byte, error) { return p.render("gone.html", data) }
+
+// RenderTombstone renders the page of a removed post without naming its
+// author; prefer RenderGone.
+func (p *Pages) RenderTombstone() ([]byte, error) { return p.RenderGone(Gone{}) }
 
 func (p *Pages) render(name string, data any) ([]byte, error) {
 	var buf bytes.Buffer
@@ -95,4 +157,114 @@ func (p *Pages) render(name string, data any) ([]byte, error) {
 		return nil, fmt.Errorf("render %s: %w", name, err)
 	}
 	return buf.Bytes(), nil
+}
+
+// frMonth is the French name of m; an array literal rather than a package
+// variable, so nothing global can be changed.
+func frMonth(m time.Month) string {
+	return [...]string{"janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre", "octobre", "novembre", "décembre"}[m-1]
+}
+
+// date writes t as a French reader expects it, in loc (the bot's
+// timezone, DefaultTimezone when nil): "1er mars 2027 à 9 h 05". The
+// spaces around "h" and after the day are non-breaking so a narrow phone
+// screen never leaves "h 05" alone on a line.
+func (p *Pages) date(t time.Time, loc *time.Location) string {
+	if t.IsZero() {
+		return ""
+	}
+	if loc == nil {
+		loc = p.defaultLoc
+	}
+	t = t.In(loc)
+	day := fmt.Sprint(t.Day())
+	if t.Day() == 1 {
+		day = "1er"
+	}
+	return fmt.Sprintf("%s\u00a0%s %d à %d\u00a0h\u00a0%02d", day, frMonth(t.Month()), t.Year(), t.Hour(), t.Minute())
+}
+
+// isoDate is the machine-readable form for <time datetime>.
+func isoDate(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format(time.RFC3339)
+}
+
+// followersPhrase writes the follower count with the right French
+// agreement: "0 abonné·e", "1 abonné·e", "12 abonné·e·s".
+func followersPhrase(n int) string {
+	if n <= 1 {
+		return fmt.Sprintf("%d abonné·e", max(n, 0))
+	}
+	return fmt.Sprintf("%d abonné·e·s", n)
+}
+
+// breakableHandle writes user@host with a line-break opportunity before
+// the second "@": on a narrow phone the address then wraps as
+// "@zoomacom-tips" / "@example.org" rather than at the hyphen. <wbr> adds
+// nothing to copied text, so the address still pastes whole.
+func breakableHandle(handle string) template.HTML {
+	user, host, ok := strings.Cut(handle, "@")
+	if !ok {
+		return template.HTML(template.HTMLEscapeString(handle))
+	}
+	return template.HTML(template.HTMLEscapeString(user) + "<wbr>@" + template.HTMLEscapeString(host))
+}
+
+// PlainText turns a post's HTML into text for titles and link previews:
+// tags dropped, entities decoded, paragraphs and <br> as new lines, runs
+// of spaces collapsed. The result is plain text, to be escaped again by
+// whatever writes it.
+func PlainText(fragment string) string {
+	var b strings.Builder
+	z := html.NewTokenizer(strings.NewReader(fragment))
+	for {
+		switch z.Next() {
+		case html.ErrorToken:
+			return tidyLines(b.String())
+		case html.TextToken:
+			b.Write(z.Text())
+		case html.StartTagToken, html.EndTagToken, html.SelfClosingTagToken:
+			name, _ := z.TagName()
+			switch string(name) {
+			case "br", "p", "li", "div", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "pre":
+				b.WriteByte('\n')
+			}
+		}
+	}
+}
+
+// tidyLines collapses spaces inside lines and drops empty lines. No-break
+// spaces are kept: they hold French punctuation to its word.
+func tidyLines(s string) string {
+	var lines []string
+	for _, line := range strings.Split(s, "\n") {
+		if line = strings.Join(strings.FieldsFunc(line, breakingSpace), " "); line != "" {
+			lines = append(lines, line)
+		}
+	}
+	return strings.Join(lines, "\n")
+}
+
+// breakingSpace reports whether r is a space a line may break at.
+func breakingSpace(r rune) bool {
+	return unicode.IsSpace(r) && r != '\u00a0' && r != '\u202f'
+}
+
+// Excerpt shortens text to at most max characters (runes), cutting at a
+// word boundary and ending with "…" when it had to cut; new lines become
+// spaces.
+func Excerpt(text string, max int) string {
+	text = strings.Join(strings.FieldsFunc(text, breakingSpace), " ")
+	if max <= 0 || utf8.RuneCountInString(text) <= max {
+		return text
+	}
+	runes := []rune(text)
+	cut := string(runes[:max-1])
+	if i := strings.LastIndexByte(cut, ' '); i > len(cut)/2 {
+		cut = cut[:i]
+	}
+	return strings.TrimRightFunc(cut, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsPunct(r) && r != '?' && r != '!' }) + "…"
 }

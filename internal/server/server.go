@@ -171,7 +171,7 @@ func (s *Server) profilePage(w http.ResponseWriter, r *http.Request) {
 	}
 	data := web.Profile{
 		Name: p.Name, Handle: s.URLs.Handle(b.Username), ActorURL: s.URLs.Actor(b.Username),
-		Summary: template.HTML(p.SummaryHTML), Followers: followers, Language: p.Language,
+		Summary: template.HTML(p.SummaryHTML), Followers: followers, Language: p.Language, Location: p.Location,
 	}
 	if p.Avatar != "" {
 		data.Avatar = s.URLs.Media(b.Username, p.Avatar)
@@ -246,6 +246,7 @@ func (s *Server) tagPage(w http.ResponseWriter, r *http.Request) {
 		if data.Handle == "" {
 			b, _ := s.Bots.Get(name)
 			data.Handle, data.Profile, data.Language = s.URLs.Handle(name), s.URLs.Profile(name), b.Profile().Language
+			data.Location = b.Profile().Location
 		}
 	}
 	body, err := s.Pages.RenderTag(data)
