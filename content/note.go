@@ -77,7 +77,7 @@ func whenPhrase(start, now time.Time, loc *time.Location) string {
 	}
 	switch d := daysBetween(now.In(loc), start.In(loc)); d {
 	case 0:
-		return "aujourd'hui"
+		return "aujourd’hui"
 	case 1:
 		return "demain"
 	default:
@@ -118,7 +118,8 @@ func (p *Post) location() *time.Location {
 }
 
 // NoteMarkdown is the full text of the post as followers read it, in
-// Markdown, for one publication kind:
+// Markdown, for one publication kind (French typography: no-break space
+// before ":" and "!", typographic apostrophe):
 //   - tips: the body, what it replaces, the link, then the tags not already
 //     written as #hashtags in the text;
 //   - events (PubAnnounce, PubUpdate): title, French date and time in the
@@ -135,7 +136,7 @@ func (p *Post) NoteMarkdown(kind PublicationKind, now time.Time) string {
 	if p.Event == nil {
 		parts = append(parts, p.Body)
 		if len(p.Replaces) > 0 {
-			parts = append(parts, "Remplace : "+escapeMarkdown(strings.Join(p.Replaces, ", ")))
+			parts = append(parts, "Remplace\u00a0: "+escapeMarkdown(strings.Join(p.Replaces, ", ")))
 		}
 		if p.Link != "" {
 			parts = append(parts, "🔗 <"+p.Link+">")
@@ -146,7 +147,7 @@ func (p *Post) NoteMarkdown(kind PublicationKind, now time.Time) string {
 			parts = append(parts, p.Body)
 		}
 		if p.Event.URL != "" {
-			parts = append(parts, "🔗 Plus d'infos : <"+p.Event.URL+">")
+			parts = append(parts, "🔗 Plus d’infos\u00a0: <"+p.Event.URL+">")
 		}
 	}
 	if extra := p.missingTags(); len(extra) > 0 {
@@ -165,10 +166,10 @@ func (p *Post) eventHead(kind PublicationKind, now time.Time) string {
 		if now.IsZero() {
 			now = ev.Start.Add(-d)
 		}
-		lines = append(lines, "**Rappel : c'est "+whenPhrase(ev.Start, now, loc)+" !**")
+		lines = append(lines, "**Rappel\u00a0: c’est "+whenPhrase(ev.Start, now, loc)+"\u00a0!**")
 	}
 	if ev.Cancelled {
-		lines = append(lines, "**ANNULÉ : "+escapeMarkdown(ev.Title)+"**", "Cet événement est annulé.")
+		lines = append(lines, "**ANNULÉ\u00a0: "+escapeMarkdown(ev.Title)+"**", "Cet événement est annulé.")
 	} else {
 		lines = append(lines, "**"+escapeMarkdown(ev.Title)+"**")
 	}
@@ -183,7 +184,7 @@ func (p *Post) eventHead(kind PublicationKind, now time.Time) string {
 		lines = append(lines, "📍 "+strings.Join(place, ", "))
 	}
 	if ev.Location.OnlineURL != "" {
-		lines = append(lines, "💻 En ligne : <"+ev.Location.OnlineURL+">")
+		lines = append(lines, "💻 En ligne\u00a0: <"+ev.Location.OnlineURL+">")
 	}
 	return strings.Join(lines, "\\\n")
 }

@@ -48,11 +48,11 @@ func TestEventNoteReminders(t *testing.T) {
 		now  time.Time
 		want string
 	}{
-		{"7 days", ReminderKind(7 * 24 * time.Hour), time.Time{}, "Rappel : c'est dans 7 jours !"},
-		{"1 day", ReminderKind(24 * time.Hour), time.Time{}, "Rappel : c'est demain !"},
-		{"2 hours", ReminderKind(2 * time.Hour), time.Time{}, "Rappel : c'est dans 2 heures !"},
-		{"late 7-day reminder tells the truth", ReminderKind(7 * 24 * time.Hour), start.Add(-3 * 24 * time.Hour), "Rappel : c'est dans 3 jours !"},
-		{"same day morning", ReminderKind(24 * time.Hour), time.Date(2026, 12, 5, 5, 0, 0, 0, loc), "Rappel : c'est aujourd'hui !"},
+		{"7 days", ReminderKind(7 * 24 * time.Hour), time.Time{}, "Rappel\u00a0: c’est dans 7 jours\u00a0!"},
+		{"1 day", ReminderKind(24 * time.Hour), time.Time{}, "Rappel\u00a0: c’est demain\u00a0!"},
+		{"2 hours", ReminderKind(2 * time.Hour), time.Time{}, "Rappel\u00a0: c’est dans 2 heures\u00a0!"},
+		{"late 7-day reminder tells the truth", ReminderKind(7 * 24 * time.Hour), start.Add(-3 * 24 * time.Hour), "Rappel\u00a0: c’est dans 3 jours\u00a0!"},
+		{"same day morning", ReminderKind(24 * time.Hour), time.Date(2026, 12, 5, 5, 0, 0, 0, loc), "Rappel\u00a0: c’est aujourd’hui\u00a0!"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

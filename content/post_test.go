@@ -48,7 +48,7 @@ func TestParseTip(t *testing.T) {
 	for _, want := range []string{
 		`<a href="https://bot.example/tags/doodle" class="mention hashtag" rel="tag">#<span>Doodle</span></a>`,
 		`<span class="h-card"><a href="https://example.org/@alice" class="u-url mention">@<span>alice</span></a></span>`,
-		`Remplace : Doodle`,
+		"Remplace\u00a0: Doodle",
 		`<a href="https://framadate.org" rel="nofollow noopener noreferrer" target="_blank">https://framadate.org</a>`,
 		// Tags only in the front matter are appended so they federate.
 		`#<span>Sondage</span>`,

@@ -222,7 +222,7 @@ func TestPublishLifecycle(t *testing.T) {
 		t.Errorf("object: type %q attributedTo %q id %q", tip.Type, tip.AttributedTo, tip.ID)
 	}
 	checkHTML(t, tip.Content)
-	for _, want := range []string{"<strong>Framadate</strong>", "Remplace : Doodle", `href="https://framadate.org"`, `href="` + baseURL + `/tags/framadate"`} {
+	for _, want := range []string{"<strong>Framadate</strong>", "Remplace\u00a0: Doodle", `href="https://framadate.org"`, `href="` + baseURL + `/tags/framadate"`} {
 		if !strings.Contains(tip.Content, want) {
 			t.Errorf("content lacks %q:\n%s", want, tip.Content)
 		}
