@@ -233,7 +233,7 @@ func (d *Deliverer) Run(ctx context.Context) error {
 	defer timer.Stop()
 	var (
 		queue []job  // due, read from the store, not yet claimed
-		more  bool   // the last read hit its limit: more may be due
+		more  bool   // the last read hit its limit or skipped a full host: more may be due
 		dirty = true // queue must be read again from the store
 	)
 	for {
@@ -273,7 +273,10 @@ func (d *Deliverer) Run(ctx context.Context) error {
 
 // load reads the due deliveries that are neither in flight nor to a host
 // at its cap, earliest first, with their activity bodies. more reports
-// whether the read was cut at its limit.
+// whether the store may hold due work that ready lacks: the read was cut
+// at its limit, or it left out deliveries whose host was at its cap (they
+// can start as soon as a slot of that host frees, and nothing else would
+// read them again before the next poll).
 func (d *Deliverer) load() (ready []job, more bool, err error) {
 	d.mu.Lock()
 	// In-flight deliveries are still in the due index (they leave it when
@@ -286,7 +289,13 @@ func (d *Deliverer) load() (ready []job, more bool, err error) {
 	d.finished = map[uint64]bool{}
 	d.mu.Unlock()
 	limit := 2 * d.Workers
-	due, err := d.DB.DueDeliveriesExcept(d.Now(), limit, d.hostFull, func(id uint64) bool { return busy[id] })
+	skipped := false
+	full := func(host string) bool {
+		f := d.hostFull(host)
+		skipped = skipped || f
+		return f
+	}
+	due, err := d.DB.DueDeliveriesExcept(d.Now(), limit, full, func(id uint64) bool { return busy[id] })
 	var bodies map[string][]byte
 	if err == nil && len(due) > 0 {
 		ids := make([]string, 0, 1)
@@ -312,7 +321,7 @@ func (d *Deliverer) load() (ready []job, more bool, err error) {
 			ready = append(ready, job{Delivery: dl, body: bodies[dl.ActivityID]})
 		}
 	}
-	return ready, len(due) == limit, nil
+	return ready, len(due) == limit || skipped, nil
 }
 
 // fill hands the signers every job of ready it may start now and returns

@@ -366,6 +366,42 @@ func TestPerHostCap(t *testing.T) {
 	}
 }
 
+// TestCappedHostKeepsItsSlotsBusy: a host with more due deliveries than
+// its cap gets a new one as soon as one of its slots frees, with no pause;
+// a periodic re-read of the queue taken while the host was at its cap must
+// not leave its backlog idle until the next re-read.
+func TestCappedHostKeepsItsSlotsBusy(t *testing.T) {
+	r := newRig(t, 1)
+	host := r.farm.Hosts[0]
+	const n, delay = 10, 200 * time.Millisecond
+	host.SetDelay(delay)
+	d := r.deliverer(10*time.Second, func(d *outbox.Deliverer) { d.PerHost = 1 })
+	run(t, d)
+	var inboxes []string
+	for i := range n {
+		inboxes = append(inboxes, host.Inbox(fmt.Sprintf("membre%d", i)))
+	}
+	id := r.enqueue(d, 1, inboxes)
+	// One request at a time, 200 ms each: a delivery completes every
+	// 200 ms. The dispatcher re-reads the queue every second, so a pause
+	// of most of a second shows a backlog forgotten by a re-read.
+	last, done, longest := time.Now(), 0, time.Duration(0)
+	deadline := time.Now().Add(waitLong)
+	for done < n && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+		if got := len(r.farm.Delivered(id)); got != done {
+			longest = max(longest, time.Since(last))
+			last, done = time.Now(), got
+		}
+	}
+	if done != n {
+		t.Fatalf("%d of %d inboxes served within %s", done, n, waitLong)
+	}
+	if longest > 3*delay {
+		t.Errorf("longest pause between two deliveries to the capped host: %s, want about %s", longest.Round(time.Millisecond), delay)
+	}
+}
+
 // TestNewWorkNotStarvedByRetries: a backlog of overdue retries to failing
 // hosts does not hold up a new post to healthy ones.
 func TestNewWorkNotStarvedByRetries(t *testing.T) {
