@@ -77,7 +77,11 @@ type Deliverer struct {
 	// finished collects the deliveries released while load reads the
 	// store: its snapshot may predate their outcome, and they must not be
 	// sent again. nil when no load is running.
-	finished    map[uint64]bool
+	finished map[uint64]bool
+	// parked holds deliveries whose outcome could not be recorded (the
+	// store failed, e.g. a full disk), until when they are left alone, so
+	// a peer is not sent the same activity every second meanwhile.
+	parked      map[uint64]time.Time
 	hosts       map[string]*hostState
 	failingBusy int // attempts in flight to failing hosts
 }
@@ -282,9 +286,17 @@ func (d *Deliverer) load() (ready []job, more bool, err error) {
 	// In-flight deliveries are still in the due index (they leave it when
 	// their outcome is recorded): the read skips them without decoding
 	// them, from a snapshot so the store is never read under d.mu.
-	busy := make(map[uint64]bool, len(d.inflight))
+	busy := make(map[uint64]bool, len(d.inflight)+len(d.parked))
 	for id := range d.inflight {
 		busy[id] = true
+	}
+	now := d.Now()
+	for id, until := range d.parked {
+		if now.Before(until) {
+			busy[id] = true
+		} else {
+			delete(d.parked, id)
+		}
 	}
 	d.finished = map[uint64]bool{}
 	d.mu.Unlock()
@@ -549,7 +561,15 @@ func (d *Deliverer) hostFailed(host string, now time.Time) bool {
 
 func (d *Deliverer) finish(job store.Delivery, result string, err error) {
 	if err != nil {
-		d.Log.Error("record delivery result", "id", job.ID, "inbox", job.Inbox, "result", result, "err", err)
+		d.Log.Error("record delivery result; leaving it alone for a while", "id", job.ID, "inbox", job.Inbox, "result", result, "err", err, "for", parkFor)
+		if !errors.Is(err, store.ErrNotFound) { // not found: nothing left to resend
+			d.mu.Lock()
+			if d.parked == nil {
+				d.parked = map[uint64]time.Time{}
+			}
+			d.parked[job.ID] = d.Now().Add(parkFor)
+			d.mu.Unlock()
+		}
 		return
 	}
 	if d.Metrics != nil {
@@ -564,6 +584,10 @@ func (d *Deliverer) finish(job store.Delivery, result string, err error) {
 	}
 	d.Log.Log(context.Background(), level, "delivery", "result", result, "inbox", job.Inbox, "activity", job.ActivityID, "attempts", job.Attempts+1)
 }
+
+// parkFor is how long a delivery whose outcome could not be recorded is
+// left alone before it is tried again.
+const parkFor = time.Minute
 
 // hostSucceeded clears the host's failure record, once per process
 // lifetime unless it fails again, so healthy fan-outs cost no extra write.

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"image"
@@ -150,6 +151,9 @@ func (f *fixture) activities() map[string][]map[string]any {
 	out := map[string][]map[string]any{}
 	for _, s := range stats {
 		body, err := f.db.ActivityBody(s.ActivityID)
+		if errors.Is(err, store.ErrNotFound) && s.Pending == 0 && !s.InOutbox {
+			continue // delivered or given up (a retracted post's Create), then collected
+		}
 		if err != nil {
 			f.t.Fatalf("activity %s: %v", s.ActivityID, err)
 		}

@@ -486,6 +486,11 @@ func (db *DB) ApplyChanges(bot string, p Publication, changes []Change, inboxes 
 					} else if found && !origin.Deleted {
 						origin.Deleted = true
 						origin.UpdatedAt = now
+						// A Create still being retried must not land after
+						// the Delete and bring the post back.
+						if err := giveUpActivityTx(tx, origin.ActivityID, "post retracted before delivery"); err != nil {
+							return err
+						}
 						if err := removeFromOutboxTx(tx, bot, origin); err != nil {
 							return err
 						}

@@ -245,3 +245,38 @@ func TestUpdateAndDeleteObject(t *testing.T) {
 		}
 	}
 }
+
+// Retracting a post gives up the deliveries of its Create still queued (a
+// retry landing after the Delete would bring the post back), while the
+// Delete itself is queued to everyone.
+func TestRetractionCancelsPendingCreate(t *testing.T) {
+	db, _ := openTest(t, Options{})
+	p := tipPublication()
+	obj, act := note(objID, "Astuce : Framadate.")
+	in := inboxes(3)
+	mustNoErr(t, db.Publish(bot, p, obj, act, in, t0))
+	due, err := db.DueDeliveries(t0, 10, nil)
+	mustNoErr(t, err)
+	mustNoErr(t, db.Ack(due[0].ID)) // one inbox already has the post
+	del := []byte(`{"id":"` + objID + `/delete","type":"Delete"}`)
+	changes := []Change{{ObjectID: objID, Object: []byte(`{"id":"` + objID + `","type":"Tombstone"}`), ActivityID: objID + "/delete", Activity: del, Deleted: true}}
+	mustNoErr(t, db.ApplyChanges(bot, Publication{Key: "tips/framadate#delete", PostID: p.PostID, Kind: "delete"}, changes, in, t0.Add(time.Minute)))
+
+	left, err := db.DueDeliveries(t0.Add(time.Hour), 10, nil)
+	mustNoErr(t, err)
+	if len(left) != 3 {
+		t.Fatalf("queue after retraction: %d deliveries, want the 3 Deletes", len(left))
+	}
+	for _, d := range left {
+		if d.ActivityID != objID+"/delete" {
+			t.Errorf("delivery of %s still queued after the retraction", d.ActivityID)
+		}
+	}
+	stats, err := db.DeliveryStats(bot)
+	mustNoErr(t, err)
+	for _, st := range stats {
+		if st.ActivityID == p.ActivityID && (st.Acked != 1 || st.GivenUp != 2 || st.Pending != 0) {
+			t.Errorf("Create stats = %+v, want 1 acked, 2 given up, 0 pending", st)
+		}
+	}
+}

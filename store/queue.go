@@ -325,6 +325,31 @@ func (db *DB) ActivityBody(activityID string) ([]byte, error) {
 
 // finishTx removes delivery id from the queue and counts it as acked or
 // given up.
+// giveUpActivityTx gives up every pending delivery of activityID. It scans
+// the queue, which is fine for what calls it: retracting a post.
+func giveUpActivityTx(tx *bolt.Tx, activityID, reason string) error {
+	var ids []uint64
+	err := bucket(tx, bucketDeliveries).ForEach(func(k, v []byte) error {
+		var d Delivery
+		if err := json.Unmarshal(v, &d); err != nil {
+			return fmt.Errorf("decode delivery %x: %w", k, err)
+		}
+		if d.ActivityID == activityID {
+			ids = append(ids, d.ID)
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	for _, id := range ids {
+		if err := finishTx(tx, id, false, reason); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 func finishTx(tx *bolt.Tx, id uint64, acked bool, reason string) error {
 	deliveries := bucket(tx, bucketDeliveries)
 	var d Delivery
