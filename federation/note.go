@@ -71,21 +71,7 @@ func Note(in NoteInput) (Document, error) {
 		return nil, err
 	}
 	to, cc := addressing(!in.Unlisted, in.Followers, in.Mentions)
-	doc["attributedTo"] = in.AttributedTo
-	doc["to"] = to
-	doc["cc"] = cc
-	doc["published"] = in.Published.UTC().Format(time.RFC3339)
-	if !in.Updated.IsZero() {
-		doc["updated"] = in.Updated.UTC().Format(time.RFC3339)
-	}
-	doc["url"] = in.ID
-	if in.URL != "" {
-		doc["url"] = in.URL
-	}
-	doc["content"] = in.ContentHTML
-	if in.Language != "" {
-		doc["contentMap"] = map[string]string{in.Language: in.ContentHTML}
-	}
+	doc.setCommon(in.AttributedTo, to, cc, in.Published, in.Updated, firstNonEmpty(in.URL, in.ID), in.ContentHTML, in.Language)
 	doc["sensitive"] = in.Sensitive
 	if in.Summary != "" {
 		doc["summary"] = in.Summary
@@ -142,24 +128,11 @@ func Event(in EventInput) (Document, error) {
 		return nil, err
 	}
 	to, cc := addressing(!in.Unlisted, in.Followers, nil)
-	doc["attributedTo"] = in.AttributedTo
-	doc["to"], doc["cc"] = to, cc
+	doc.setCommon(in.AttributedTo, to, cc, in.Published, in.Updated, firstNonEmpty(in.URL, in.ID), in.ContentHTML, in.Language)
 	doc["name"] = in.Name
-	doc["content"] = in.ContentHTML
-	if in.Language != "" {
-		doc["contentMap"] = map[string]string{in.Language: in.ContentHTML}
-	}
 	doc["startTime"] = in.Start.UTC().Format(time.RFC3339)
 	doc["endTime"] = in.End.UTC().Format(time.RFC3339)
 	doc["timezone"] = in.Timezone
-	doc["published"] = in.Published.UTC().Format(time.RFC3339)
-	if !in.Updated.IsZero() {
-		doc["updated"] = in.Updated.UTC().Format(time.RFC3339)
-	}
-	doc["url"] = in.ID
-	if in.URL != "" {
-		doc["url"] = in.URL
-	}
 	if in.PlaceName != "" || in.Address != "" {
 		place := map[string]any{"type": "Place", "name": firstNonEmpty(in.PlaceName, in.Address)}
 		if in.Address != "" {
@@ -176,6 +149,22 @@ func Event(in EventInput) (Document, error) {
 	}
 	doc["ical:status"] = status
 	return doc, nil
+}
+
+// setCommon sets what every post object carries: author, addressing,
+// dates, page, and the HTML content with its language map.
+func (d Document) setCommon(author string, to, cc []string, published, updated time.Time, url, html, lang string) {
+	d["attributedTo"] = author
+	d["to"], d["cc"] = to, cc
+	d["published"] = published.UTC().Format(time.RFC3339)
+	if !updated.IsZero() {
+		d["updated"] = updated.UTC().Format(time.RFC3339)
+	}
+	d["url"] = url
+	d["content"] = html
+	if lang != "" {
+		d["contentMap"] = map[string]string{lang: html}
+	}
 }
 
 func firstNonEmpty(ss ...string) string {
