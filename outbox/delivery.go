@@ -440,7 +440,7 @@ func (d *Deliverer) unavailable(host string) bool {
 		return u
 	}
 	d.mu.Unlock()
-	u, err := d.DB.HostUnavailable(host)
+	u, recorded, err := d.DB.HostHealth(host)
 	if err != nil {
 		d.Log.Error("read host health", "host", host, "err", err)
 		return false
@@ -448,7 +448,9 @@ func (d *Deliverer) unavailable(host string) bool {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if !h.checked {
-		h.checked, h.unavailable = true, u
+		// With no failure on record, a success has nothing to clear: the
+		// first delivery to a healthy host costs one read, not two.
+		h.checked, h.unavailable, h.cleared = true, u, !recorded
 		if u {
 			h.failing = true
 		}

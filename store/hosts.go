@@ -87,16 +87,24 @@ func (db *DB) RecordHostSuccess(host string) error {
 
 // HostUnavailable reports whether host is marked unavailable.
 func (db *DB) HostUnavailable(host string) (bool, error) {
+	unavailable, _, err := db.HostHealth(host)
+	return unavailable, err
+}
+
+// HostHealth reads host's failure record: unavailable as HostUnavailable,
+// recorded whether any failure is on record (a success then has something
+// to clear).
+func (db *DB) HostHealth(host string) (unavailable, recorded bool, err error) {
 	host = normalizeHost(host)
 	var h hostHealth
-	err := db.bolt.View(func(tx *bolt.Tx) error {
-		_, err := getJSON(bucket(tx, bucketHosts), []byte(host), &h)
+	err = db.bolt.View(func(tx *bolt.Tx) error {
+		recorded, err = getJSON(bucket(tx, bucketHosts), []byte(host), &h)
 		return err
 	})
 	if err != nil {
-		return false, fmt.Errorf("host health of %s: %w", host, err)
+		return false, false, fmt.Errorf("host health of %s: %w", host, err)
 	}
-	return h.unavailable(), nil
+	return h.unavailable(), recorded, nil
 }
 
 // UnavailableHosts lists the hosts marked unavailable, sorted.
