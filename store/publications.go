@@ -58,6 +58,20 @@ func validatePublication(p Publication) error {
 	return nil
 }
 
+// unusedKeyTx returns bot's publications bucket after checking that key
+// was never recorded: the exactly-once check every recording write starts
+// with.
+func unusedKeyTx(tx *bolt.Tx, bot, key string) (*bolt.Bucket, error) {
+	pubs, err := botBucketW(tx, bot, botPublications)
+	if err != nil {
+		return nil, err
+	}
+	if pubs.Get([]byte(key)) != nil {
+		return nil, ErrAlreadyPublished
+	}
+	return pubs, nil
+}
+
 // postIndexKey lists a bot's publications of one post under a prefix.
 func postIndexKey(postID, key string) []byte { return []byte(postID + "\x00" + key) }
 
@@ -104,12 +118,8 @@ func (db *DB) Publish(bot string, p Publication, object, activity []byte, inboxe
 		p.PublishedAt = now
 	}
 	err := db.bolt.Update(func(tx *bolt.Tx) error {
-		pubs, err := botBucketW(tx, bot, botPublications)
-		if err != nil {
+		if _, err := unusedKeyTx(tx, bot, p.Key); err != nil {
 			return err
-		}
-		if pubs.Get([]byte(p.Key)) != nil {
-			return ErrAlreadyPublished
 		}
 		objects := bucket(tx, bucketObjects)
 		if objects.Get([]byte(p.ObjectID)) != nil {
@@ -173,12 +183,9 @@ func (db *DB) UpdateObject(bot string, p Publication, object, activity []byte, i
 		p.PublishedAt = now
 	}
 	err := db.bolt.Update(func(tx *bolt.Tx) error {
-		pubs, err := botBucketW(tx, bot, botPublications)
+		pubs, err := unusedKeyTx(tx, bot, p.Key)
 		if err != nil {
 			return err
-		}
-		if pubs.Get([]byte(p.Key)) != nil {
-			return ErrAlreadyPublished
 		}
 		var originKey []byte
 		if idx := botBucket(tx, bot, botObjectIndex); idx != nil {
@@ -462,12 +469,9 @@ func (db *DB) ApplyChanges(bot string, p Publication, changes []Change, inboxes 
 		p.PublishedAt = now
 	}
 	err := db.bolt.Update(func(tx *bolt.Tx) error {
-		pubs, err := botBucketW(tx, bot, botPublications)
+		pubs, err := unusedKeyTx(tx, bot, p.Key)
 		if err != nil {
 			return err
-		}
-		if pubs.Get([]byte(p.Key)) != nil {
-			return ErrAlreadyPublished
 		}
 		objects := bucket(tx, bucketObjects)
 		idx := botBucket(tx, bot, botObjectIndex)
