@@ -210,6 +210,21 @@ func DeleteActivity(id, actor string, tomb Document, to, cc any, now time.Time) 
 	return act.Marshal()
 }
 
+// StripContext returns a stored document without its @context, as an item
+// embedded in a collection; a document that does not parse is returned as
+// is (we stored it, so it does).
+func StripContext(raw []byte) json.RawMessage {
+	d, err := Embedded(raw)
+	if err != nil {
+		return raw
+	}
+	b, err := d.MarshalEmbedded()
+	if err != nil {
+		return raw
+	}
+	return b
+}
+
 // Embedded re-reads a stored document as a Document, without @context.
 func Embedded(raw []byte) (Document, error) {
 	var d Document

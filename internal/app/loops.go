@@ -172,7 +172,7 @@ func (a *App) featured(bot string) []json.RawMessage {
 		switch {
 		case pub.Kind == outbox.KindIntro:
 			if obj, ok, _ := a.db.Object(pub.ObjectID); ok {
-				items = append(items, stripContext(obj))
+				items = append(items, federation.StripContext(obj))
 			}
 		case content.PublicationKind(pub.Kind) == content.PubAnnounce:
 			post := folder.Post(pub.PostID)
@@ -186,23 +186,12 @@ func (a *App) featured(bot string) []json.RawMessage {
 	}
 	if next != nil {
 		if obj, ok, _ := a.db.Object(nextObj); ok {
-			items = append(items, stripContext(obj))
+			items = append(items, federation.StripContext(obj))
 		}
 	}
 	return items
 }
 
-func stripContext(raw []byte) json.RawMessage {
-	d, err := federation.Embedded(raw)
-	if err != nil {
-		return raw
-	}
-	b, err := d.MarshalEmbedded()
-	if err != nil {
-		return raw
-	}
-	return b
-}
 
 // eventRoutes serves BASE/events/ID.ics, the calendar file of an event
 // announced by a bot (ID is the token of its Event object).

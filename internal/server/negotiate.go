@@ -1,7 +1,6 @@
 package server
 
 import (
-	"encoding/json"
 	"mime"
 	"net/http"
 	"strings"
@@ -40,16 +39,3 @@ func WantsHTML(r *http.Request) bool {
 
 func parseTime(s string) (time.Time, error) { return time.Parse(time.RFC3339, s) }
 
-// stripContext removes @context from an activity embedded in a collection.
-func stripContext(raw []byte) json.RawMessage {
-	var m map[string]json.RawMessage
-	if json.Unmarshal(raw, &m) != nil {
-		return raw
-	}
-	delete(m, "@context")
-	b, err := json.Marshal(m)
-	if err != nil {
-		return raw
-	}
-	return b
-}

@@ -366,7 +366,7 @@ func (s *Server) outbox(w http.ResponseWriter, r *http.Request) {
 	}
 	items := make([]json.RawMessage, 0, len(acts))
 	for _, a := range acts {
-		items = append(items, stripContext(a))
+		items = append(items, federation.StripContext(a))
 	}
 	body, err := federation.OrderedCollectionPage(id, n, total, items)
 	s.writeAS(w, body, err)
