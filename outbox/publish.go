@@ -422,14 +422,9 @@ func (p *Publisher) create(ctx context.Context, bot string, prof *content.Profil
 	if err != nil {
 		return err
 	}
-	activityID := p.activityID(bot)
-	activity, err := federation.Wrap("Create", activityID, p.URLs.Actor(bot), note, now)
+	activityID, activity, noteJSON, err := p.encode("Create", bot, post.ID, note, now)
 	if err != nil {
-		return fmt.Errorf("wrap note of %s: %w", post.ID, err)
-	}
-	noteJSON, err := note.Marshal()
-	if err != nil {
-		return fmt.Errorf("encode note of %s: %w", post.ID, err)
+		return err
 	}
 	var related []store.Object
 	if eventID != "" && pub.Kind == content.PubAnnounce {
@@ -448,6 +443,20 @@ func (p *Publisher) create(ctx context.Context, bot string, prof *content.Profil
 		Hash: post.Hash, PublishedAt: now,
 	}
 	return p.DB.Publish(bot, rec, noteJSON, activity, aud.inboxes, now, related...)
+}
+
+// encode wraps a Note in a new activity of type typ (Create, Update) and
+// encodes both: the activity to deliver and the Note to serve.
+func (p *Publisher) encode(typ, bot, postID string, note federation.Document, now time.Time) (activityID string, activity, noteJSON []byte, err error) {
+	activityID = p.activityID(bot)
+	activity, err = federation.Wrap(typ, activityID, p.URLs.Actor(bot), note, now)
+	if err != nil {
+		return "", nil, nil, fmt.Errorf("wrap %s of %s: %w", typ, postID, err)
+	}
+	if noteJSON, err = note.Marshal(); err != nil {
+		return "", nil, nil, fmt.Errorf("encode note of %s: %w", postID, err)
+	}
+	return activityID, activity, noteJSON, nil
 }
 
 // origins are a post's own publications (not updates), newest first.
@@ -593,14 +602,9 @@ func (p *Publisher) updateNote(bot string, post *content.Post, o store.Publicati
 	if err != nil {
 		return err
 	}
-	activityID := p.activityID(bot)
-	activity, err := federation.Wrap("Update", activityID, p.URLs.Actor(bot), note, now)
+	activityID, activity, noteJSON, err := p.encode("Update", bot, post.ID, note, now)
 	if err != nil {
-		return fmt.Errorf("wrap update of %s: %w", post.ID, err)
-	}
-	noteJSON, err := note.Marshal()
-	if err != nil {
-		return fmt.Errorf("encode note of %s: %w", post.ID, err)
+		return err
 	}
 	rec := store.Publication{Key: key, PostID: post.ID, Kind: string(content.PubUpdate), ObjectID: o.ObjectID, ActivityID: activityID, Hash: hash, PublishedAt: now}
 	return p.DB.UpdateObject(bot, rec, noteJSON, activity, aud.inboxes, now)
