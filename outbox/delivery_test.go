@@ -572,3 +572,32 @@ func TestBlockedRecipientGetsOnlyReject(t *testing.T) {
 		t.Errorf("create stats = %+v, want 1 acked, 1 given up as blocked", st)
 	}
 }
+
+// When the outcome of an attempt cannot be recorded (the store refuses
+// writes: a full disk, here a read-only file), the delivery is left alone
+// for a while rather than sent to the peer again at every poll.
+func TestUnrecordableOutcomeIsNotResentEverySecond(t *testing.T) {
+	r := newRig(t, 1)
+	h := r.farm.Hosts[0]
+	d := r.deliverer(5*time.Second, nil)
+	id := r.enqueue(d, 1, []string{h.SharedInbox()})
+	if err := r.db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	ro, err := store.Open(r.path, store.Options{ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.db = ro
+	d = r.deliverer(5*time.Second, nil)
+	stop := run(t, d)
+	r.waitFor("first attempt", func() bool { return r.farm.Count(h.SharedInbox(), id) >= 1 })
+	time.Sleep(3 * pollIntervalForTest) // several polls: without parking, several resends
+	stop()
+	if n := r.farm.Count(h.SharedInbox(), id); n != 1 {
+		t.Errorf("peer got the activity %d times while its ack could not be recorded, want 1", n)
+	}
+}
+
+// pollIntervalForTest is the deliverer's poll interval (one second).
+const pollIntervalForTest = time.Second
