@@ -192,7 +192,6 @@ func (a *App) featured(bot string) []json.RawMessage {
 	return items
 }
 
-
 // eventRoutes serves BASE/events/ID.ics, the calendar file of an event
 // announced by a bot (ID is the token of its Event object).
 func (a *App) eventRoutes(r *mux.Router) {

@@ -38,4 +38,3 @@ func WantsHTML(r *http.Request) bool {
 }
 
 func parseTime(s string) (time.Time, error) { return time.Parse(time.RFC3339, s) }
-
