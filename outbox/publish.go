@@ -316,9 +316,12 @@ func (p *Publisher) publish(ctx context.Context, bot string, prof *content.Profi
 // audience is who receives a post beyond its followers: the accounts it
 // mentions, resolved once per publication (WebFinger is slow and remote).
 type audience struct {
-	inboxes  []string
+	inboxes  []string          // followers and mentioned accounts
 	links    map[string]string // handle -> profile URL, for the HTML
 	mentions []federation.Mention
+	// mentionInboxes are the mentioned accounts' inboxes alone, recorded
+	// with the publication so its Updates and Delete reach them too.
+	mentionInboxes []string
 }
 
 func (p *Publisher) audience(ctx context.Context, bot string, post *content.Post) (audience, error) {
@@ -339,9 +342,11 @@ func (p *Publisher) audience(ctx context.Context, bot string, post *content.Post
 			a.links[handle] = m.ProfileURL
 			a.mentions = append(a.mentions, federation.Mention{Href: m.ActorID, Name: handle})
 			inboxes = append(inboxes, m.Inbox)
+			a.mentionInboxes = append(a.mentionInboxes, m.Inbox)
 		}
 	}
 	a.inboxes = dedupe(inboxes)
+	a.mentionInboxes = dedupe(a.mentionInboxes)
 	return a, nil
 }
 
@@ -440,7 +445,7 @@ func (p *Publisher) create(ctx context.Context, bot string, prof *content.Profil
 	}
 	rec := store.Publication{
 		Key: pub.Key, PostID: post.ID, Kind: string(pub.Kind), ObjectID: noteID, ActivityID: activityID,
-		Hash: post.Hash, PublishedAt: now,
+		Hash: post.Hash, PublishedAt: now, MentionInboxes: aud.mentionInboxes,
 	}
 	return p.DB.Publish(bot, rec, noteJSON, activity, aud.inboxes, now, related...)
 }
@@ -539,6 +544,13 @@ func subKey(key, objectID string) string {
 // its repeats) is replaced and an Update sent for each, and for an event
 // its structured Event too, so a cancellation reaches calendar servers.
 //
+// Each Update also goes to the accounts the Note mentioned before the
+// edit (the store remembers them and adds them in the same transaction),
+// as Mastodon does: an account dropped from the text still sees the
+// corrected post rather than a stale copy. The Event's Update, which the
+// store cannot trace to a Note, is sent to every Note's remembered
+// mentions here.
+//
 // The newest Note's Update is recorded under pub.Key, with the new hash,
 // last; the others under sub-keys without a hash. A crash in between
 // leaves the post's hash unchanged, so the update is planned again and
@@ -566,7 +578,11 @@ func (p *Publisher) update(ctx context.Context, bot string, prof *content.Profil
 		eventID, _ = p.eventOf(bot, post.ID)
 	}
 	if eventID != "" {
-		if err := p.updateEvent(bot, prof, post, eventID, subKey(pub.Key, eventID), aud.inboxes); err != nil && !errors.Is(err, store.ErrAlreadyPublished) {
+		var mentioned []string
+		for _, o := range live {
+			mentioned = append(mentioned, o.MentionInboxes...)
+		}
+		if err := p.updateEvent(bot, prof, post, eventID, subKey(pub.Key, eventID), aud.inboxes, dedupe(mentioned)); err != nil && !errors.Is(err, store.ErrAlreadyPublished) {
 			return err
 		}
 	}
@@ -606,7 +622,7 @@ func (p *Publisher) updateNote(bot string, post *content.Post, o store.Publicati
 	if err != nil {
 		return err
 	}
-	rec := store.Publication{Key: key, PostID: post.ID, Kind: string(content.PubUpdate), ObjectID: o.ObjectID, ActivityID: activityID, Hash: hash, PublishedAt: now}
+	rec := store.Publication{Key: key, PostID: post.ID, Kind: string(content.PubUpdate), ObjectID: o.ObjectID, ActivityID: activityID, Hash: hash, PublishedAt: now, MentionInboxes: aud.mentionInboxes}
 	return p.DB.UpdateObject(bot, rec, noteJSON, activity, aud.inboxes, now)
 }
 
@@ -614,7 +630,8 @@ func (p *Publisher) updateNote(bot string, post *content.Post, o store.Publicati
 // exactly once under key. The store has no single-object update for
 // objects published beside a Note, so it goes through ApplyChanges with a
 // change that is not a deletion: the same one-transaction guarantee.
-func (p *Publisher) updateEvent(bot string, prof *content.Profile, post *content.Post, eventID, key string, inboxes []string) error {
+// mentioned are the inboxes the post's Notes mentioned before this edit.
+func (p *Publisher) updateEvent(bot string, prof *content.Profile, post *content.Post, eventID, key string, inboxes, mentioned []string) error {
 	published, lastUpdated, err := p.sentTimes(eventID)
 	if err != nil {
 		return err
@@ -633,13 +650,16 @@ func (p *Publisher) updateEvent(bot string, prof *content.Profile, post *content
 	if err != nil {
 		return fmt.Errorf("wrap event update of %s: %w", post.ID, err)
 	}
-	change := store.Change{ObjectID: eventID, Object: evJSON, ActivityID: activityID, Activity: activity}
+	change := store.Change{ObjectID: eventID, Object: evJSON, ActivityID: activityID, Activity: activity, Inboxes: mentioned}
 	return p.DB.ApplyChanges(bot, store.Publication{Key: key, PostID: post.ID, Kind: string(content.PubUpdate), PublishedAt: now}, []store.Change{change}, inboxes, now)
 }
 
 // retract deletes every object a post published (its Notes, reminders
 // included, and its Event): each becomes a Tombstone (410 Gone) and one
-// Delete per object goes to the followers, all in one transaction.
+// Delete per object goes to the followers and to the accounts the Note
+// mentioned in any version sent, all in one transaction. The store adds a
+// Note's remembered mention inboxes itself; an Event's are passed along
+// from the Note it was published with.
 func (p *Publisher) retract(bot string, post *content.Post, pub content.Publication) error {
 	origins, err := p.origins(bot, post.ID)
 	if err != nil {
@@ -653,7 +673,7 @@ func (p *Publisher) retract(bot string, post *content.Post, pub content.Publicat
 	actor := p.URLs.Actor(bot)
 	to, cc := []string{federation.Public}, []string{p.URLs.Followers(bot)}
 	var changes []store.Change
-	tombstone := func(id, formerType string, deleted bool) error {
+	tombstone := func(id, formerType string, deleted bool, mentioned []string) error {
 		tomb := federation.Tombstone(id, formerType, now)
 		tombJSON, err := tomb.Marshal()
 		if err != nil {
@@ -664,20 +684,20 @@ func (p *Publisher) retract(bot string, post *content.Post, pub content.Publicat
 		if err != nil {
 			return fmt.Errorf("build delete of %s: %w", id, err)
 		}
-		changes = append(changes, store.Change{ObjectID: id, Object: tombJSON, ActivityID: actID, Activity: act, Deleted: deleted})
+		changes = append(changes, store.Change{ObjectID: id, Object: tombJSON, ActivityID: actID, Activity: act, Deleted: deleted, Inboxes: mentioned})
 		return nil
 	}
 	for _, o := range origins {
 		if o.Deleted {
 			continue
 		}
-		if err := tombstone(o.ObjectID, "Note", true); err != nil {
+		if err := tombstone(o.ObjectID, "Note", true, nil); err != nil {
 			return err
 		}
 		// The Event was imported by calendar servers: they need their
 		// own Delete, the Note's does not name it.
 		for _, id := range o.Related {
-			if err := tombstone(id, "Event", false); err != nil {
+			if err := tombstone(id, "Event", false, o.MentionInboxes); err != nil {
 				return err
 			}
 		}

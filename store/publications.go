@@ -35,6 +35,14 @@ type Publication struct {
 	// Related are the ids of the other objects published with this one
 	// (an event's structured Event beside its readable Note).
 	Related []string `json:"related,omitempty"`
+	// MentionInboxes are the inboxes of the accounts the object mentioned,
+	// beyond the followers. Its Updates and Delete must reach them too, as
+	// Mastodon sends them to everyone who received the Create; otherwise a
+	// mentioned account's server keeps the post and its notification. On
+	// the record made by Publish it is the union over every version sent
+	// (an edit that drops a mention still owes that account the Update and
+	// the Delete). Records written before it existed have none.
+	MentionInboxes []string `json:"mentionInboxes,omitempty"`
 }
 
 // Object is a document stored under its id and served by GET.
@@ -55,7 +63,30 @@ func validatePublication(p Publication) error {
 	if p.Key == "" || p.ObjectID == "" || p.ActivityID == "" {
 		return fmt.Errorf("%w: publication needs a key, an object id and an activity id", ErrInvalid)
 	}
+	// Checked here, not only when queued: a remembered inbox that is not
+	// a URL would make every later Update and Delete of the object fail.
+	for _, in := range p.MentionInboxes {
+		if !validInboxURL(in) {
+			return fmt.Errorf("%w: publication %s has mention inbox %q", ErrInvalid, p.Key, in)
+		}
+	}
 	return nil
+}
+
+// union returns the distinct non-empty strings of lists, in first-seen
+// order, in a new slice (the callers' slices are never written to).
+func union(lists ...[]string) []string {
+	var out []string
+	seen := map[string]bool{}
+	for _, l := range lists {
+		for _, s := range l {
+			if s != "" && !seen[s] {
+				seen[s] = true
+				out = append(out, s)
+			}
+		}
+	}
+	return out
 }
 
 // unusedKeyTx returns bot's publications bucket after checking that key
@@ -99,7 +130,8 @@ func putPublicationTx(tx *bolt.Tx, bot string, rec pubRecord) error {
 
 // Publish records publication p of bot in one transaction, exactly once:
 // the record, the object JSON (served by Object), the activity JSON, an
-// entry at the top of the bot's outbox, and one delivery per inbox. If
+// entry at the top of the bot's outbox, and one delivery per inbox of
+// inboxes and of p.MentionInboxes (remembered for the Update and Delete). If
 // p.Key was already published it writes nothing and returns an error
 // wrapping ErrAlreadyPublished. A crash before it returns leaves either
 // all of it or none of it.
@@ -114,6 +146,7 @@ func (db *DB) Publish(bot string, p Publication, object, activity []byte, inboxe
 	for _, r := range related {
 		p.Related = append(p.Related, r.ID)
 	}
+	p.MentionInboxes = union(p.MentionInboxes)
 	if p.PublishedAt.IsZero() {
 		p.PublishedAt = now
 	}
@@ -154,7 +187,7 @@ func (db *DB) Publish(bot string, p Publication, object, activity []byte, inboxe
 		if err := outbox.Put(u64(seq), []byte(p.ActivityID)); err != nil {
 			return fmt.Errorf("write outbox entry: %w", err)
 		}
-		if err := enqueueTx(tx, bot, p.ActivityID, activity, inboxes, now, p.PostID, true); err != nil {
+		if err := enqueueTx(tx, bot, p.ActivityID, activity, union(inboxes, p.MentionInboxes), now, p.PostID, true); err != nil {
 			return err
 		}
 		return putPublicationTx(tx, bot, pubRecord{Publication: p, Origin: true, OutboxSeq: seq})
@@ -169,8 +202,11 @@ func (db *DB) Publish(bot string, p Publication, object, activity []byte, inboxe
 // already published, exactly once under p.Key, in one transaction: the
 // stored object is replaced (by a Tombstone on delete), the original
 // publication gets UpdatedAt, Hash and Deleted, and the activity is queued
-// to inboxes. On update, the Create listed in the outbox is rewritten to
-// embed the new object; on delete it leaves the outbox. It returns an
+// to inboxes, to p.MentionInboxes (the accounts the new version mentions)
+// and to the mention inboxes remembered on the original publication (those
+// earlier versions mentioned), which then keeps the union of both. On
+// update, the Create listed in the outbox is rewritten to embed the new
+// object; on delete it leaves the outbox. It returns an
 // error wrapping ErrAlreadyPublished when p.Key exists, and ErrNotFound
 // when the object is unknown or already deleted.
 //
@@ -179,6 +215,7 @@ func (db *DB) UpdateObject(bot string, p Publication, object, activity []byte, i
 	if err := validatePublication(p); err != nil {
 		return err
 	}
+	p.MentionInboxes = union(p.MentionInboxes)
 	if p.PublishedAt.IsZero() {
 		p.PublishedAt = now
 	}
@@ -217,6 +254,10 @@ func (db *DB) UpdateObject(bot string, p Publication, object, activity []byte, i
 		if p.Hash != "" {
 			origin.Hash = p.Hash
 		}
+		// Read before the union: the accounts earlier versions mentioned
+		// get this activity even if the new text no longer names them.
+		recipients := union(inboxes, p.MentionInboxes, origin.MentionInboxes)
+		origin.MentionInboxes = union(origin.MentionInboxes, p.MentionInboxes)
 		if p.Deleted {
 			origin.Deleted = true
 			if err := removeFromOutboxTx(tx, bot, origin); err != nil {
@@ -231,8 +272,8 @@ func (db *DB) UpdateObject(bot string, p Publication, object, activity []byte, i
 		if p.PostID == "" {
 			p.PostID = origin.PostID
 		}
-		if len(inboxes) > 0 {
-			if err := enqueueTx(tx, bot, p.ActivityID, activity, inboxes, now, p.PostID, false); err != nil {
+		if len(recipients) > 0 {
+			if err := enqueueTx(tx, bot, p.ActivityID, activity, recipients, now, p.PostID, false); err != nil {
 				return err
 			}
 		}
@@ -454,13 +495,20 @@ type Change struct {
 	ActivityID string
 	Activity   []byte
 	Deleted    bool
+	// Inboxes are recipients of this change's Activity beyond the shared
+	// inboxes given to ApplyChanges: the accounts mentioned by the Note an
+	// Event was published with (the store does not index an Event under
+	// the publication that owns it, so it cannot find them itself).
+	Inboxes []string
 }
 
 // ApplyChanges records p (exactly once under p.Key: a retraction, or the
 // update of related objects) and applies every change in one transaction:
 // objects replaced, those Deleted marking the publications that owned them
 // deleted and leaving the outbox, and each change's activity queued to
-// inboxes.
+// inboxes, to the change's own Inboxes and, for an object published by
+// Publish, to the mention inboxes remembered on its publication, so a
+// Delete reaches every account that received the Create.
 func (db *DB) ApplyChanges(bot string, p Publication, changes []Change, inboxes []string, now time.Time) error {
 	if p.Key == "" {
 		return fmt.Errorf("%w: retraction needs a key", ErrInvalid)
@@ -482,12 +530,18 @@ func (db *DB) ApplyChanges(bot string, p Publication, changes []Change, inboxes 
 			if err := objects.Put([]byte(c.ObjectID), c.Object); err != nil {
 				return fmt.Errorf("write object: %w", err)
 			}
-			if idx != nil && c.Deleted {
+			recipients := union(inboxes, c.Inboxes)
+			if idx != nil {
 				if originKey := clone(idx.Get([]byte(c.ObjectID))); originKey != nil {
 					var origin pubRecord
-					if found, err := getJSON(pubs, originKey, &origin); err != nil {
+					found, err := getJSON(pubs, originKey, &origin)
+					if err != nil {
 						return err
-					} else if found && !origin.Deleted {
+					}
+					if found {
+						recipients = union(recipients, origin.MentionInboxes)
+					}
+					if found && c.Deleted && !origin.Deleted {
 						origin.Deleted = true
 						origin.UpdatedAt = now
 						// A Create still being retried must not land after
@@ -504,8 +558,8 @@ func (db *DB) ApplyChanges(bot string, p Publication, changes []Change, inboxes 
 					}
 				}
 			}
-			if c.Activity != nil && len(inboxes) > 0 {
-				if err := enqueueTx(tx, bot, c.ActivityID, c.Activity, inboxes, now, p.PostID, false); err != nil {
+			if c.Activity != nil && len(recipients) > 0 {
+				if err := enqueueTx(tx, bot, c.ActivityID, c.Activity, recipients, now, p.PostID, false); err != nil {
 					return err
 				}
 			}
