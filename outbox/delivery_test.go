@@ -179,6 +179,31 @@ func TestFanOutDeliversOncePerInbox(t *testing.T) {
 	}
 }
 
+// TestConnectionKeptOnlyForMoreWork: the last delivery handed out for a
+// host asks the server to close the connection (in a fan-out most hosts
+// get one, and an idle pooled connection would hold resources on both
+// ends for 90 s), while a host with more deliveries waiting keeps it.
+func TestConnectionKeptOnlyForMoreWork(t *testing.T) {
+	r := newRig(t, 2)
+	d := r.deliverer(5*time.Second, nil)
+	busy, single := r.farm.Hosts[0], r.farm.Hosts[1]
+	inboxes := []string{single.SharedInbox()}
+	for i := range 6 {
+		inboxes = append(inboxes, busy.Inbox(fmt.Sprintf("membre%d", i)))
+	}
+	r.enqueue(d, 1, inboxes)
+	run(t, d)
+	r.waitQueue(0)
+	if n := single.Closing(); n != 1 {
+		t.Errorf("host with one delivery: %d of its requests asked to close, want 1", n)
+	}
+	// Six deliveries, at most four at once: all but the last of each
+	// batch handed out keep the connection.
+	if got, closing := busy.Requests(), busy.Closing(); got != 6 || closing > 2 {
+		t.Errorf("host with six deliveries: %d requests, %d asked to close; want 6 requests, at most 2 closing", got, closing)
+	}
+}
+
 // TestFanOutWithFewSignersOrWorkers: whatever the split between signing
 // goroutines and network workers, even one of each, every inbox gets each
 // activity exactly once, verified, and the queue empties.

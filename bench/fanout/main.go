@@ -41,6 +41,7 @@ import (
 	"github.com/zoomacom/crieur/content"
 	"github.com/zoomacom/crieur/federation/safehttp"
 	"github.com/zoomacom/crieur/federation/signature"
+	"github.com/zoomacom/crieur/internal/gctune"
 	"github.com/zoomacom/crieur/internal/inboxfarm"
 	"github.com/zoomacom/crieur/outbox"
 	"github.com/zoomacom/crieur/store"
@@ -61,8 +62,10 @@ func main() {
 	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the all-healthy fan-out (enqueue to last acknowledgement) to this file")
 	traceFile := flag.String("trace", "", "write an execution trace of the all-healthy fan-out to this file")
 	flag.Parse()
+	// The same collector settings as crieur serve.
+	gc := gctune.Apply(os.Getenv)
 	prof := profiler{cpu: *cpuProfile, trace: *traceFile}
-	if err := run(*hosts, *followers, tuning{workers: *workers, signers: *signers}, !*skipDegraded, prof, os.Stdout); err != nil {
+	if err := run(*hosts, *followers, tuning{workers: *workers, signers: *signers}, gc, !*skipDegraded, prof, os.Stdout); err != nil {
 		fmt.Fprintln(os.Stderr, "fanout:", err)
 		os.Exit(1)
 	}
@@ -120,7 +123,7 @@ type tuning struct {
 	workers, signers int
 }
 
-func run(hosts, followers int, tune tuning, degraded bool, prof profiler, out io.Writer) error {
+func run(hosts, followers int, tune tuning, gc gctune.Settings, degraded bool, prof profiler, out io.Writer) error {
 	key, err := rsa.GenerateKey(rand.Reader, 2048)
 	if err != nil {
 		return fmt.Errorf("generate key: %w", err)
@@ -143,6 +146,11 @@ func run(hosts, followers int, tune tuning, degraded bool, prof profiler, out io
 	}
 	fmt.Fprintf(out, "crieur fan-out benchmark: %d servers × %d followers (shared inboxes: %d deliveries), %d cores (GOMAXPROCS), RSA-2048\n",
 		hosts, followers, hosts, runtime.GOMAXPROCS(0))
+	gcPercent := "GOGC from the environment"
+	if gc.Percent != 0 {
+		gcPercent = fmt.Sprintf("GOGC=%d as crieur serve (set GOGC to compare)", gc.Percent)
+	}
+	fmt.Fprintf(out, "garbage collector: %s, memory limit %d MiB\n", gcPercent, gc.MemoryLimit>>20)
 	fmt.Fprintf(out, "signing floor: %d sequential signatures ÷ %d cores = %s\n", hosts, runtime.GOMAXPROCS(0), floor.Round(time.Millisecond))
 	par, err := parallelSigning(signer, hosts)
 	if err != nil {

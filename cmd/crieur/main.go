@@ -27,6 +27,7 @@ import (
 	"github.com/zoomacom/crieur/content"
 	"github.com/zoomacom/crieur/examples"
 	"github.com/zoomacom/crieur/internal/app"
+	"github.com/zoomacom/crieur/internal/gctune"
 	"github.com/zoomacom/crieur/internal/ratelimit"
 )
 
@@ -158,6 +159,8 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	cfg.Log = logger
+	gc := gctune.Apply(os.Getenv)
+	logger.Debug("garbage collector", "gogc_set", gc.Percent, "memory_limit_bytes", gc.MemoryLimit)
 	a, err := app.New(cfg)
 	if err != nil {
 		fmt.Fprintln(stderr, "crieur serve:", err)

@@ -157,13 +157,24 @@ func ParseSignatureHeader(h string) (SignatureParams, error) {
 // its unescaped content and the number of bytes consumed. Only visible ASCII,
 // space and tab are allowed: nothing legitimate in a signature needs more.
 func parseQuoted(s string) (string, int, error) {
-	var b strings.Builder
+	// Signature values never hold escapes in practice: the common case
+	// is a substring of the header, with no copy. An escape switches to
+	// building the unescaped value.
+	var b *strings.Builder
 	for i := 1; i < len(s); i++ {
 		c := s[i]
 		switch {
 		case c == '"':
+			if b == nil {
+				return s[1:i], i + 1, nil
+			}
 			return b.String(), i + 1, nil
 		case c == '\\':
+			if b == nil {
+				b = &strings.Builder{}
+				b.Grow(len(s))
+				b.WriteString(s[1:i])
+			}
 			i++
 			if i >= len(s) {
 				return "", 0, fmt.Errorf("unterminated escape")
@@ -173,7 +184,9 @@ func parseQuoted(s string) (string, int, error) {
 			}
 			b.WriteByte(s[i])
 		case c == '\t' || (c >= 0x20 && c <= 0x7e):
-			b.WriteByte(c)
+			if b != nil {
+				b.WriteByte(c)
+			}
 		default:
 			return "", 0, fmt.Errorf("invalid character 0x%02x in quoted string", c)
 		}

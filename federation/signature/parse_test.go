@@ -27,6 +27,7 @@ func TestParseSignatureHeader(t *testing.T) {
 			wantKeyID: "k", wantHeaders: []string{"(created)"}, wantCreated: 1402170695},
 		{name: "unknown parameter ignored", in: `keyId="k",foo="bar",signature="` + sig + `"`, wantKeyID: "k", wantHeaders: []string{"date"}},
 		{name: "escaped quote", in: `keyId="k\"x",signature="` + sig + `"`, wantKeyID: `k"x`, wantHeaders: []string{"date"}},
+		{name: "escapes amid text", in: `keyId="ab\"cd\\ef\gh",signature="` + sig + `"`, wantKeyID: `ab"cd\efgh`, wantHeaders: []string{"date"}},
 		{name: "unpadded base64", in: `keyId="k",signature="YQ"`, wantKeyID: "k", wantHeaders: []string{"date"}},
 
 		{name: "empty", in: ``, wantErr: true},

@@ -45,12 +45,17 @@ type Host struct {
 	hang       atomic.Bool  // accept the request and never answer
 	delay      atomic.Int64 // nanoseconds to wait before answering
 	requests   atomic.Int64
+	closing    atomic.Int64 // POSTs that asked to close the connection after the answer
 	inFlight   atomic.Int64
 	peak       atomic.Int64
 }
 
 // Requests counts the POSTs the host received, whatever it answered.
 func (h *Host) Requests() int { return int(h.requests.Load()) }
+
+// Closing counts the POSTs that asked for the connection to be closed
+// after the answer (Connection: close) rather than kept for reuse.
+func (h *Host) Closing() int { return int(h.closing.Load()) }
 
 // PeakInFlight is the largest number of POSTs the host served at once.
 func (h *Host) PeakInFlight() int { return int(h.peak.Load()) }
@@ -124,7 +129,10 @@ func New(n int, keyID string, key *rsa.PublicKey) (*Farm, error) {
 	f.srv = &http.Server{Handler: http.HandlerFunc(f.serve), ReadHeaderTimeout: 10 * time.Second}
 	for i := range n {
 		name := fmt.Sprintf("127.0.%d.%d", 1+i/250, 1+i%250)
-		l, err := net.Listen("tcp", name+":0")
+		// No TCP keep-alive probes on accepted connections: they live
+		// for one request or a short burst, and the three setsockopt
+		// calls per connection are CPU the benchmark would count.
+		l, err := (&net.ListenConfig{KeepAlive: -1}).Listen(context.Background(), "tcp", name+":0")
 		if err != nil {
 			f.Close()
 			return nil, fmt.Errorf("inboxfarm: listen on %s: %w", name, err)
@@ -164,6 +172,9 @@ func (f *Farm) serve(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h.requests.Add(1)
+	if r.Close {
+		h.closing.Add(1)
+	}
 	defer track(&f.inFlight, &f.peak)()
 	defer track(&h.inFlight, &h.peak)()
 	if h.hang.Load() {
