@@ -55,6 +55,16 @@ type Deliverer struct {
 	// PerHost caps concurrent deliveries to one host (default 4), so a
 	// slow host never takes every worker.
 	PerHost int
+	// RecordDelay is how long a finished attempt's outcome may wait to
+	// be written with others (default 40 ms). One goroutine writes the
+	// outcomes in batches, one transaction and one disk sync each: a
+	// fan-out syncs the disk a few dozen times instead of once per
+	// inbox, and network workers never wait on the disk. A delivery
+	// stays claimed until its outcome is written, so it is never sent
+	// twice in one process; a crash in the window resends it, which the
+	// at-least-once contract allows. The outcomes are written at once
+	// when no other attempt is under way.
+	RecordDelay time.Duration
 	// OnGone is told when an inbox answered 410 Gone.
 	OnGone func(bot, inbox string)
 	// Blocked reports an inbox the bot's blocklist covers: nothing but a
@@ -73,7 +83,7 @@ type Deliverer struct {
 	once  sync.Once
 
 	mu       sync.Mutex
-	inflight map[uint64]bool // value: counted in failingBusy
+	inflight map[uint64]claim // claimed deliveries, until their outcome is written
 	// finished collects the deliveries released while load reads the
 	// store: its snapshot may predate their outcome, and they must not be
 	// sent again. nil when no load is running.
@@ -84,6 +94,16 @@ type Deliverer struct {
 	parked      map[uint64]time.Time
 	hosts       map[string]*hostState
 	failingBusy int // attempts in flight to failing hosts
+}
+
+// claim is a delivery in flight: signing, on the wire, or its outcome
+// waiting to be written.
+type claim struct {
+	// hostSlot: it holds one of its host's PerHost slots (until the
+	// attempt is over, not until the outcome is written).
+	hostSlot bool
+	// failing: that slot is counted in failingBusy.
+	failing bool
 }
 
 // hostState is what the deliverer remembers of one host in this process.
@@ -104,7 +124,7 @@ func (d *Deliverer) init() {
 	d.once.Do(func() {
 		d.wake = make(chan struct{}, 1)
 		d.freed = make(chan struct{}, 1)
-		d.inflight = map[uint64]bool{}
+		d.inflight = map[uint64]claim{}
 		d.hosts = map[string]*hostState{}
 		if d.Workers <= 0 {
 			d.Workers = 128
@@ -114,6 +134,9 @@ func (d *Deliverer) init() {
 		}
 		if d.Signers <= 0 {
 			d.Signers = runtime.GOMAXPROCS(0)
+		}
+		if d.RecordDelay <= 0 {
+			d.RecordDelay = 40 * time.Millisecond
 		}
 		if d.Now == nil {
 			d.Now = time.Now
@@ -199,19 +222,21 @@ type signed struct {
 // attempt is cut half-way; what was not attempted stays queued for the
 // next start.
 //
-// A delivery goes through three stages: the dispatcher reads due
+// A delivery goes through four stages: the dispatcher reads due
 // deliveries (with their activity bodies) from the store and claims them;
 // one of Signers goroutines builds and signs the request with a fresh
-// Date; one of Workers goroutines sends it and records the outcome. At
-// most Workers deliveries are claimed at once, so a signed request always
-// finds a free network worker and never waits with its Date ageing.
+// Date; one of Workers goroutines sends it; the recorder writes its
+// outcome with others' (see RecordDelay). At most Workers deliveries are
+// claimed at once, so a signed request always finds a free network worker
+// and never waits with its Date ageing.
 func (d *Deliverer) Run(ctx context.Context) error {
 	d.init()
 	// Buffered to Workers: the dispatcher only sends what it claimed, and
 	// it never claims more than Workers, so sends never block.
 	jobs := make(chan job, d.Workers)
 	ready := make(chan signed, d.Workers)
-	var signers, senders sync.WaitGroup
+	outcomes := make(chan outcome, d.Workers)
+	var signers, senders, recorder sync.WaitGroup
 	// Attempts use a context that outlives ctx: shutdown stops dispatch,
 	// not the requests already on the wire.
 	attemptCtx := context.WithoutCancel(ctx)
@@ -226,15 +251,20 @@ func (d *Deliverer) Run(ctx context.Context) error {
 	for range d.Workers {
 		senders.Go(func() {
 			for s := range ready {
-				d.attempt(s)
+				o := d.attempt(s)
+				d.attemptOver(s.Delivery)
+				outcomes <- o
 			}
 		})
 	}
+	recorder.Go(func() { d.record(outcomes) })
 	defer func() {
 		close(jobs)
 		signers.Wait()
 		close(ready)
 		senders.Wait()
+		close(outcomes)
+		recorder.Wait()
 	}()
 	timer := time.NewTimer(pollInterval)
 	defer timer.Stop()
@@ -418,7 +448,7 @@ func (d *Deliverer) claim(job store.Delivery) bool {
 	if _, busy := d.inflight[job.ID]; busy || len(d.inflight) >= d.Workers || d.fullLocked(h) {
 		return false
 	}
-	d.inflight[job.ID] = h.failing
+	d.inflight[job.ID] = claim{hostSlot: true, failing: h.failing}
 	h.busy++
 	if h.failing {
 		d.failingBusy++
@@ -426,10 +456,12 @@ func (d *Deliverer) claim(job store.Delivery) bool {
 	return true
 }
 
+// release ends a claim: the delivery's outcome is written (or it never
+// started), so the dispatcher may read it again.
 func (d *Deliverer) release(job store.Delivery) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	failing, ok := d.inflight[job.ID]
+	c, ok := d.inflight[job.ID]
 	if !ok {
 		return
 	}
@@ -437,8 +469,28 @@ func (d *Deliverer) release(job store.Delivery) {
 	if d.finished != nil {
 		d.finished[job.ID] = true
 	}
+	d.freeHostSlotLocked(job, c)
+}
+
+// attemptOver frees the host slot of a delivery whose attempt is over,
+// while it stays claimed until its outcome is written: the next delivery
+// to that host need not wait for the disk.
+func (d *Deliverer) attemptOver(job store.Delivery) {
+	d.mu.Lock()
+	if c, ok := d.inflight[job.ID]; ok {
+		d.freeHostSlotLocked(job, c)
+		d.inflight[job.ID] = claim{}
+	}
+	d.mu.Unlock()
+	signal(d.freed)
+}
+
+func (d *Deliverer) freeHostSlotLocked(job store.Delivery, c claim) {
+	if !c.hostSlot {
+		return
+	}
 	d.host(job.Host).busy--
-	if failing {
+	if c.failing {
 		d.failingBusy--
 	}
 }
@@ -488,54 +540,53 @@ func activityType(body []byte) string {
 	return a.Type
 }
 
+// outcome is the result of one attempt on its way to the store.
+type outcome struct {
+	job store.Delivery
+	rec store.Outcome
+	// result labels it in the metrics and the log: delivered, retry,
+	// final, gone or gave_up.
+	result string
+}
+
 // attempt sends one signed POST (or takes the local failure that kept it
-// from being signed) and records its outcome. The delivery is released
-// only after the store has the outcome, so the dispatcher cannot pick it
-// up twice.
-func (d *Deliverer) attempt(s signed) {
+// from being signed) and decides its outcome; the recorder writes it.
+func (d *Deliverer) attempt(s signed) outcome {
 	job := s.Delivery
-	defer func() {
-		d.release(job)
-		signal(d.freed)
-	}()
+	giveUp := func(result, reason string) outcome {
+		return outcome{job: job, result: result, rec: store.Outcome{ID: job.ID, Kind: store.GivenUp, Reason: reason}}
+	}
+	retryAt := func(next time.Time, reason string) outcome {
+		return outcome{job: job, result: "retry", rec: store.Outcome{ID: job.ID, Kind: store.Retrying, Reason: reason, Next: next}}
+	}
 	status, retryAfter, err := 0, time.Duration(0), s.err
 	if err == nil {
 		status, retryAfter, err = d.send(s.req)
 	}
 	now := d.Now()
 	if errors.Is(err, errBlocked) {
-		d.finish(job, "final", d.DB.GiveUp(job.ID, "recipient blocked"))
-		return
+		return giveUp("final", "recipient blocked")
 	}
 	if errors.Is(err, errLocal) {
 		if errors.Is(err, store.ErrNotFound) {
 			// The body is gone (nothing can bring it back): drop it.
-			d.finish(job, "final", d.DB.GiveUp(job.ID, describe(status, err)))
-			return
+			return giveUp("final", describe(status, err))
 		}
 		wait := NextWait(job.Attempts+1, 0, rand.New(rand.NewPCG(job.ID, uint64(now.UnixNano()))))
-		d.finish(job, "retry", d.DB.Retry(job.ID, now.Add(wait), describe(status, err)))
-		return
+		return retryAt(now.Add(wait), describe(status, err))
 	}
-	outcome := Classify(status, err)
 	if err == nil && status < 500 {
 		// Any answer but a 5xx, even a final 4xx, proves the server is
 		// alive (as Mastodon counts it).
-		defer d.hostSucceeded(job.Host)
+		d.hostSucceeded(job.Host)
 	}
-	switch outcome {
+	switch Classify(status, err) {
 	case Delivered:
-		d.finish(job, "delivered", d.DB.Ack(job.ID))
-		return
+		return outcome{job: job, result: "delivered", rec: store.Outcome{ID: job.ID, Kind: store.Acked}}
 	case Gone:
-		d.finish(job, "gone", d.DB.GiveUp(job.ID, "410 Gone"))
-		if d.OnGone != nil {
-			d.OnGone(job.Bot, job.Inbox)
-		}
-		return
+		return giveUp("gone", "410 Gone")
 	case Final:
-		d.finish(job, "final", d.DB.GiveUp(job.ID, describe(status, err)))
-		return
+		return giveUp("final", describe(status, err))
 	}
 	// Retry: count the failure against the host, then reschedule or give up.
 	dead := false
@@ -545,13 +596,68 @@ func (d *Deliverer) attempt(s signed) {
 	attempts := job.Attempts + 1
 	switch {
 	case dead:
-		d.finish(job, "gave_up", d.DB.GiveUp(job.ID, "host marked unavailable (failures on 7 distinct days): "+describe(status, err)))
+		return giveUp("gave_up", "host marked unavailable (failures on 7 distinct days): "+describe(status, err))
 	case attempts >= MaxAttempts:
-		d.finish(job, "gave_up", d.DB.GiveUp(job.ID, "retries exhausted: "+describe(status, err)))
-	default:
-		wait := NextWait(attempts, retryAfter, rand.New(rand.NewPCG(job.ID, uint64(now.UnixNano()))))
-		d.finish(job, "retry", d.DB.Retry(job.ID, now.Add(wait), describe(status, err)))
+		return giveUp("gave_up", "retries exhausted: "+describe(status, err))
 	}
+	wait := NextWait(attempts, retryAfter, rand.New(rand.NewPCG(job.ID, uint64(now.UnixNano()))))
+	return retryAt(now.Add(wait), describe(status, err))
+}
+
+// record writes the outcomes of finished attempts until in is closed:
+// it gathers them for up to RecordDelay after the first (less when no
+// other attempt is under way), writes them in one transaction, then ends
+// their claims.
+func (d *Deliverer) record(in <-chan outcome) {
+	batch := make([]outcome, 0, d.Workers)
+	for first := range in {
+		batch = append(batch[:0], first)
+		window := time.NewTimer(d.RecordDelay)
+	gather:
+		for !d.allFinished(len(batch)) {
+			select {
+			case o, ok := <-in:
+				if !ok {
+					break gather
+				}
+				batch = append(batch, o)
+			case <-window.C:
+				break gather
+			}
+		}
+		window.Stop()
+		d.write(batch)
+	}
+}
+
+// allFinished reports whether every claimed delivery is among the n
+// outcomes gathered: nothing else can join the batch.
+func (d *Deliverer) allFinished(n int) bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return n >= len(d.inflight)
+}
+
+// write records a batch of outcomes, then ends their claims; an outcome
+// the store could not take is parked (see finish).
+func (d *Deliverer) write(batch []outcome) {
+	recs := make([]store.Outcome, len(batch))
+	for i, o := range batch {
+		recs[i] = o.rec
+	}
+	errs, err := d.DB.RecordOutcomes(recs)
+	for i, o := range batch {
+		oerr := err
+		if oerr == nil {
+			oerr = errs[i]
+		}
+		d.finish(o.job, o.result, oerr)
+		if o.result == "gone" && d.OnGone != nil {
+			d.OnGone(o.job.Bot, o.job.Inbox)
+		}
+		d.release(o.job)
+	}
+	signal(d.freed)
 }
 
 // hostFailed records a failure of host (network error, timeout, 5xx) and

@@ -204,6 +204,26 @@ func TestConnectionKeptOnlyForMoreWork(t *testing.T) {
 	}
 }
 
+// TestOutcomesWrittenAtOnceWhenNothingElseRuns: outcomes wait up to
+// RecordDelay to share a disk sync only while other attempts may still
+// join them; once every claimed delivery has finished they are written at
+// once, so a quiet bot's Accept is not held back and the queue empties.
+func TestOutcomesWrittenAtOnceWhenNothingElseRuns(t *testing.T) {
+	r := newRig(t, 5)
+	d := r.deliverer(5*time.Second, func(d *outbox.Deliverer) { d.RecordDelay = time.Hour })
+	run(t, d)
+	id := r.enqueue(d, 1, sharedInboxes(r.farm.Hosts))
+	r.waitQueue(0) // fails after waitLong if the hour-long window were waited
+	if st := r.stats(id); st.Acked != 5 || st.Pending != 0 {
+		t.Errorf("stats = %+v, want 5 acked", st)
+	}
+	id = r.enqueue(d, 2, sharedInboxes(r.farm.Hosts)[:1])
+	r.waitQueue(0)
+	if st := r.stats(id); st.Acked != 1 {
+		t.Errorf("lone delivery: stats = %+v, want 1 acked", st)
+	}
+}
+
 // TestFanOutWithFewSignersOrWorkers: whatever the split between signing
 // goroutines and network workers, even one of each, every inbox gets each
 // activity exactly once, verified, and the queue empties.

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/url"
 	"sort"
@@ -323,8 +324,6 @@ func (db *DB) ActivityBody(activityID string) ([]byte, error) {
 	return body, nil
 }
 
-// finishTx removes delivery id from the queue and counts it as acked or
-// given up.
 // giveUpActivityTx gives up every pending delivery of activityID. It scans
 // the queue, which is fine for what calls it: retracting a post.
 func giveUpActivityTx(tx *bolt.Tx, activityID, reason string) error {
@@ -342,41 +341,102 @@ func giveUpActivityTx(tx *bolt.Tx, activityID, reason string) error {
 	if err != nil {
 		return err
 	}
+	o := newOutcomeTx(tx)
 	for _, id := range ids {
-		if err := finishTx(tx, id, false, reason); err != nil {
+		if err := o.finish(id, false, reason); err != nil {
 			return err
 		}
 	}
-	return nil
+	return o.flush()
 }
 
+// finishTx removes delivery id from the queue and counts it as acked or
+// given up.
 func finishTx(tx *bolt.Tx, id uint64, acked bool, reason string) error {
-	deliveries := bucket(tx, bucketDeliveries)
-	var d Delivery
-	found, err := getJSON(deliveries, u64(id), &d)
-	if err != nil {
+	o := newOutcomeTx(tx)
+	if err := o.finish(id, acked, reason); err != nil {
 		return err
+	}
+	return o.flush()
+}
+
+// outcomeTx applies delivery outcomes inside one write transaction. The
+// activity statistics and the queue counter they change are kept in
+// memory and written once by flush: a batch of acknowledgements of one
+// fan-out decodes and encodes its activity's record once, not once per
+// inbox.
+type outcomeTx struct {
+	tx         *bolt.Tx
+	deliveries *bolt.Bucket
+	due        *bolt.Bucket
+	stats      map[statsKey]*ActivityStats
+	order      []statsKey // flush order: first touched first, deterministic
+	queued     int        // change of the queue counter
+}
+
+type statsKey struct{ bot, activityID string }
+
+func newOutcomeTx(tx *bolt.Tx) *outcomeTx {
+	return &outcomeTx{
+		tx:         tx,
+		deliveries: bucket(tx, bucketDeliveries),
+		due:        bucket(tx, bucketDueIndex),
+		stats:      map[statsKey]*ActivityStats{},
+	}
+}
+
+// load reads delivery id, or reports it gone with ErrNotFound.
+func (o *outcomeTx) load(id uint64) (Delivery, error) {
+	var d Delivery
+	found, err := getJSON(o.deliveries, u64(id), &d)
+	if err != nil {
+		return d, err
 	}
 	if !found {
-		return fmt.Errorf("delivery %d: %w", id, ErrNotFound)
+		return d, fmt.Errorf("delivery %d: %w", id, ErrNotFound)
 	}
-	if err := deliveries.Delete(u64(id)); err != nil {
-		return fmt.Errorf("delete delivery %d: %w", id, err)
+	return d, nil
+}
+
+// statsOf returns the statistics of d's activity, read once per batch.
+func (o *outcomeTx) statsOf(d Delivery) (*ActivityStats, error) {
+	k := statsKey{d.Bot, d.ActivityID}
+	if st, ok := o.stats[k]; ok {
+		return st, nil
 	}
-	if err := bucket(tx, bucketDueIndex).Delete(dueKey(d.NextAttempt, id)); err != nil {
-		return fmt.Errorf("unindex delivery %d: %w", id, err)
+	statsB, err := botBucketW(o.tx, d.Bot, botActivities)
+	if err != nil {
+		return nil, err
 	}
-	if err := addCounter(tx, keyQueueN, -1); err != nil {
-		return err
+	st := &ActivityStats{ActivityID: d.ActivityID}
+	if _, err := getJSON(statsB, []byte(d.ActivityID), st); err != nil {
+		return nil, err
 	}
-	statsB, err := botBucketW(tx, d.Bot, botActivities)
+	o.stats[k] = st
+	o.order = append(o.order, k)
+	return st, nil
+}
+
+// finish removes delivery id from the queue and counts it as acked or
+// given up (with reason).
+func (o *outcomeTx) finish(id uint64, acked bool, reason string) error {
+	d, err := o.load(id)
 	if err != nil {
 		return err
 	}
-	st := ActivityStats{ActivityID: d.ActivityID}
-	if _, err := getJSON(statsB, []byte(d.ActivityID), &st); err != nil {
+	// The statistics are read before anything is deleted, so that a
+	// failure leaves this delivery untouched.
+	st, err := o.statsOf(d)
+	if err != nil {
 		return err
 	}
+	if err := o.deliveries.Delete(u64(id)); err != nil {
+		return fmt.Errorf("delete delivery %d: %w", id, err)
+	}
+	if err := o.due.Delete(dueKey(d.NextAttempt, id)); err != nil {
+		return fmt.Errorf("unindex delivery %d: %w", id, err)
+	}
+	o.queued--
 	if st.Pending > 0 {
 		st.Pending--
 	}
@@ -386,10 +446,117 @@ func finishTx(tx *bolt.Tx, id uint64, acked bool, reason string) error {
 		st.GivenUp++
 		st.LastError = truncate(reason, maxErrorLen)
 	}
-	if err := putJSON(statsB, []byte(d.ActivityID), st); err != nil {
+	return nil
+}
+
+// retry counts a failed attempt of delivery id and makes it due at next.
+func (o *outcomeTx) retry(id uint64, next time.Time, lastErr string) error {
+	d, err := o.load(id)
+	if err != nil {
 		return err
 	}
-	return gcActivityTx(tx, st)
+	if err := o.due.Delete(dueKey(d.NextAttempt, id)); err != nil {
+		return fmt.Errorf("unindex delivery %d: %w", id, err)
+	}
+	d.Attempts++
+	d.NextAttempt = next
+	d.LastError = truncate(lastErr, maxErrorLen)
+	if err := putJSON(o.deliveries, u64(id), d); err != nil {
+		return err
+	}
+	if err := o.due.Put(dueKey(next, id), nil); err != nil {
+		return fmt.Errorf("index delivery %d: %w", id, err)
+	}
+	return nil
+}
+
+// flush writes the statistics and the queue counter the batch changed,
+// and deletes the activity bodies nothing needs any more.
+func (o *outcomeTx) flush() error {
+	for _, k := range o.order {
+		st := o.stats[k]
+		statsB, err := botBucketW(o.tx, k.bot, botActivities)
+		if err != nil {
+			return err
+		}
+		if err := putJSON(statsB, []byte(k.activityID), st); err != nil {
+			return err
+		}
+		if err := gcActivityTx(o.tx, *st); err != nil {
+			return err
+		}
+	}
+	if o.queued != 0 {
+		return addCounter(o.tx, keyQueueN, o.queued)
+	}
+	return nil
+}
+
+// OutcomeKind is what became of one delivery attempt.
+type OutcomeKind int
+
+const (
+	// Acked: the inbox accepted the activity; the delivery leaves the
+	// queue and counts as acknowledged.
+	Acked OutcomeKind = iota + 1
+	// GivenUp: a final failure; the delivery leaves the queue and counts
+	// as given up, with its Reason.
+	GivenUp
+	// Retrying: a failure worth another attempt at Next; Reason is kept
+	// as the delivery's last error.
+	Retrying
+)
+
+// Outcome is the result of one attempt of delivery ID, for RecordOutcomes.
+type Outcome struct {
+	ID     uint64
+	Kind   OutcomeKind
+	Reason string
+	Next   time.Time
+}
+
+// RecordOutcomes writes the outcomes of many attempts in one transaction,
+// so one disk sync serves them all: a deliverer records what its workers
+// finished in the last few milliseconds at once, where a write per
+// attempt would sync the disk hundreds of times per fan-out. errs[i] is
+// outcome i's own failure (wrapping ErrNotFound when the delivery is
+// already gone; nothing is written for it, the others are). err is the
+// failure of the whole transaction: then nothing at all was written.
+func (db *DB) RecordOutcomes(outcomes []Outcome) (errs []error, err error) {
+	if len(outcomes) == 0 {
+		return nil, nil
+	}
+	err = db.bolt.Update(func(tx *bolt.Tx) error {
+		errs = make([]error, len(outcomes))
+		o := newOutcomeTx(tx)
+		for i, out := range outcomes {
+			var err error
+			switch out.Kind {
+			case Acked:
+				err = o.finish(out.ID, true, "")
+			case GivenUp:
+				err = o.finish(out.ID, false, out.Reason)
+			case Retrying:
+				err = o.retry(out.ID, out.Next, out.Reason)
+			default:
+				err = fmt.Errorf("%w: outcome kind %d of delivery %d", ErrInvalid, out.Kind, out.ID)
+			}
+			if err != nil {
+				// Each step checks before it writes, so an outcome that
+				// fails here has written nothing; any other failure
+				// (the file) aborts the transaction.
+				if !errors.Is(err, ErrNotFound) && !errors.Is(err, ErrInvalid) {
+					return err
+				}
+				errs[i] = err
+			}
+		}
+		return o.flush()
+	})
+	if err != nil {
+		return nil, fmt.Errorf("record %d delivery outcomes: %w", len(outcomes), err)
+	}
+	return errs, nil
 }
 
 // Ack removes a delivered delivery. Many workers call it at once: their
@@ -415,29 +582,7 @@ func (db *DB) GiveUp(id uint64, reason string) error {
 // next. Batched like Ack.
 func (db *DB) Retry(id uint64, next time.Time, lastErr string) error {
 	err := db.bolt.Batch(func(tx *bolt.Tx) error {
-		deliveries := bucket(tx, bucketDeliveries)
-		due := bucket(tx, bucketDueIndex)
-		var d Delivery
-		found, err := getJSON(deliveries, u64(id), &d)
-		if err != nil {
-			return err
-		}
-		if !found {
-			return fmt.Errorf("delivery %d: %w", id, ErrNotFound)
-		}
-		if err := due.Delete(dueKey(d.NextAttempt, id)); err != nil {
-			return fmt.Errorf("unindex delivery %d: %w", id, err)
-		}
-		d.Attempts++
-		d.NextAttempt = next
-		d.LastError = truncate(lastErr, maxErrorLen)
-		if err := putJSON(deliveries, u64(id), d); err != nil {
-			return err
-		}
-		if err := due.Put(dueKey(next, id), nil); err != nil {
-			return fmt.Errorf("index delivery %d: %w", id, err)
-		}
-		return nil
+		return newOutcomeTx(tx).retry(id, next, lastErr)
 	})
 	if err != nil {
 		return fmt.Errorf("retry: %w", err)

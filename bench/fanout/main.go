@@ -58,6 +58,7 @@ func main() {
 	followers := flag.Int("followers", 10, "followers per server (sharing its inbox)")
 	workers := flag.Int("workers", 0, "Deliverer.Workers (0: its default)")
 	signers := flag.Int("signers", 0, "Deliverer.Signers (0: its default, GOMAXPROCS)")
+	recordDelay := flag.Duration("record-delay", 0, "Deliverer.RecordDelay (0: its default)")
 	skipDegraded := flag.Bool("healthy-only", false, "skip the 503/silent scenario")
 	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the all-healthy fan-out (enqueue to last acknowledgement) to this file")
 	traceFile := flag.String("trace", "", "write an execution trace of the all-healthy fan-out to this file")
@@ -65,7 +66,7 @@ func main() {
 	// The same collector settings as crieur serve.
 	gc := gctune.Apply(os.Getenv)
 	prof := profiler{cpu: *cpuProfile, trace: *traceFile}
-	if err := run(*hosts, *followers, tuning{workers: *workers, signers: *signers}, gc, !*skipDegraded, prof, os.Stdout); err != nil {
+	if err := run(*hosts, *followers, tuning{workers: *workers, signers: *signers, recordDelay: *recordDelay}, gc, !*skipDegraded, prof, os.Stdout); err != nil {
 		fmt.Fprintln(os.Stderr, "fanout:", err)
 		os.Exit(1)
 	}
@@ -121,6 +122,7 @@ func (p profiler) start() (stop func() error, err error) {
 // values keep its defaults.
 type tuning struct {
 	workers, signers int
+	recordDelay      time.Duration
 }
 
 func run(hosts, followers int, tune tuning, gc gctune.Settings, degraded bool, prof profiler, out io.Writer) error {
@@ -301,6 +303,8 @@ func scenario(key *rsa.PrivateKey, signer *signature.Signer, hosts, followers in
 		Signer:  func(string) (*signature.Signer, bool) { return signer, true },
 		Workers: tune.workers,
 		Signers: tune.signers,
+
+		RecordDelay: tune.recordDelay,
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
