@@ -15,7 +15,6 @@ import (
 	"net"
 	"net/http"
 	"runtime"
-	"strings"
 	"sync"
 	"time"
 
@@ -180,7 +179,9 @@ func (d *Deliverer) HostAlive(host string) {
 	if h, _, err := net.SplitHostPort(host); err == nil {
 		host = h
 	}
-	host = strings.TrimSuffix(strings.ToLower(host), ".")
+	// The queue's form: a signed request may name the host in Unicode
+	// where the inbox URL had punycode, or the other way round.
+	host = store.NormalizeHost(host)
 	if host == "" {
 		return
 	}
@@ -353,6 +354,12 @@ func (d *Deliverer) load() (ready []job, more bool, err error) {
 		}
 		bodies, err = d.DB.ActivityBodies(ids)
 	}
+	if err == nil && len(due) > 0 {
+		if herr := d.readHostHealth(due); herr != nil {
+			// Not fatal: unavailable asks again host by host.
+			d.Log.Error("read host health", "err", herr)
+		}
+	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	finished := d.finished
@@ -495,8 +502,54 @@ func (d *Deliverer) freeHostSlotLocked(job store.Delivery, c claim) {
 	}
 }
 
+// readHostHealth learns, in one store read, the health of the hosts of
+// due that this process has not met yet: a fan-out meets hundreds of new
+// hosts at once, and one read each would cost more than the reading.
+func (d *Deliverer) readHostHealth(due []store.Delivery) error {
+	d.mu.Lock()
+	var unknown []string
+	seen := map[string]bool{}
+	for _, dl := range due {
+		if h := d.hosts[dl.Host]; (h == nil || !h.checked) && !seen[dl.Host] {
+			seen[dl.Host] = true
+			unknown = append(unknown, dl.Host)
+		}
+	}
+	d.mu.Unlock()
+	if len(unknown) == 0 {
+		return nil
+	}
+	health, err := d.DB.HostsHealth(unknown)
+	if err != nil {
+		return err
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for _, name := range unknown {
+		if st, ok := health[name]; ok {
+			d.learnHealthLocked(d.host(name), st)
+		}
+	}
+	return nil
+}
+
+// learnHealthLocked sets what the store says of a host not checked yet;
+// call with d.mu held.
+func (d *Deliverer) learnHealthLocked(h *hostState, st store.HostState) {
+	if h.checked {
+		return
+	}
+	// With no failure on record, a success has nothing to clear: the
+	// first delivery to a healthy host costs no write.
+	h.checked, h.unavailable, h.cleared = true, st.Unavailable, !st.Recorded
+	if st.Unavailable {
+		h.failing = true
+	}
+}
+
 // unavailable reports whether host is marked unavailable, reading the
-// store the first time a host is seen in this process.
+// store the first time a host is seen in this process (readHostHealth
+// usually read it with its batch).
 func (d *Deliverer) unavailable(host string) bool {
 	d.mu.Lock()
 	h := d.host(host)
@@ -513,14 +566,7 @@ func (d *Deliverer) unavailable(host string) bool {
 	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if !h.checked {
-		// With no failure on record, a success has nothing to clear: the
-		// first delivery to a healthy host costs one read, not two.
-		h.checked, h.unavailable, h.cleared = true, u, !recorded
-		if u {
-			h.failing = true
-		}
-	}
+	d.learnHealthLocked(h, store.HostState{Unavailable: u, Recorded: recorded})
 	return h.unavailable
 }
 

@@ -494,6 +494,24 @@ func TestNewWorkNotStarvedByRetries(t *testing.T) {
 	}
 }
 
+// TestHostAliveUnderTheOtherIDNForm: a server marked unavailable under
+// its punycode name (from its inbox URL) is revived by a signed request
+// whose key names it in Unicode, with any case, port and trailing dot.
+func TestHostAliveUnderTheOtherIDNForm(t *testing.T) {
+	r := newRig(t, 1)
+	now := time.Now()
+	for day := range store.UnavailableAfterDays {
+		if _, err := r.db.RecordHostFailure("xn--bcher-kva.example", now.AddDate(0, 0, -day)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	d := r.deliverer(5*time.Second, nil)
+	d.HostAlive("BÜCHER.example.:8443")
+	if u, recorded, err := r.db.HostHealth("xn--bcher-kva.example"); err != nil || u || recorded {
+		t.Errorf("after HostAlive: unavailable %v, failure record %v, err %v; want both cleared", u, recorded, err)
+	}
+}
+
 // TestDeadHost: failures on 7 distinct days mark a host unavailable; its
 // deliveries are then dropped without a request, until a success or an
 // inbound signed request (HostAlive) proves it alive.

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	bolt "go.etcd.io/bbolt"
+	"golang.org/x/net/idna"
 )
 
 // UnavailableAfterDays is how many distinct UTC days with delivery failures
@@ -24,17 +25,30 @@ type hostHealth struct {
 
 func (h hostHealth) unavailable() bool { return len(h.Days) >= UnavailableAfterDays }
 
-// normalizeHost lowercases host and drops a trailing dot so that
-// "Example.ORG." and "example.org" share one record.
-func normalizeHost(host string) string {
-	return strings.TrimSuffix(strings.ToLower(host), ".")
+// NormalizeHost is the form a host name takes in the queue and in host
+// health records: lower case, no trailing dot, an internationalised name
+// as its punycode A-label. "Bücher.Example." and "xn--bcher-kva.example"
+// are one server, whether a delivery's inbox or a signed request's key
+// names it. A name IDNA refuses is only lowercased.
+func NormalizeHost(host string) string {
+	host = strings.TrimSuffix(strings.ToLower(host), ".")
+	for i := 0; i < len(host); i++ {
+		if host[i] >= 0x80 {
+			if a, err := idna.Lookup.ToASCII(host); err == nil {
+				return strings.TrimSuffix(a, ".")
+			}
+			break
+		}
+	}
+	return host
 }
+
 
 // RecordHostFailure notes a failed delivery to host at now. unavailable is
 // true once failures were seen on UnavailableAfterDays distinct UTC days
 // with no success in between. Concurrent calls share one disk sync.
 func (db *DB) RecordHostFailure(host string, now time.Time) (unavailable bool, err error) {
-	host = normalizeHost(host)
+	host = NormalizeHost(host)
 	if host == "" {
 		return false, fmt.Errorf("%w: empty host", ErrInvalid)
 	}
@@ -68,7 +82,7 @@ func (db *DB) RecordHostFailure(host string, now time.Time) (unavailable bool, e
 // contact) proves the server is alive. It writes only when there is a
 // record, so calling it after every delivery costs a read.
 func (db *DB) RecordHostSuccess(host string) error {
-	host = normalizeHost(host)
+	host = NormalizeHost(host)
 	var present bool
 	if err := db.bolt.View(func(tx *bolt.Tx) error {
 		present = bucket(tx, bucketHosts).Get([]byte(host)) != nil
@@ -95,16 +109,44 @@ func (db *DB) HostUnavailable(host string) (bool, error) {
 // recorded whether any failure is on record (a success then has something
 // to clear).
 func (db *DB) HostHealth(host string) (unavailable, recorded bool, err error) {
-	host = normalizeHost(host)
-	var h hostHealth
-	err = db.bolt.View(func(tx *bolt.Tx) error {
-		recorded, err = getJSON(bucket(tx, bucketHosts), []byte(host), &h)
-		return err
+	health, err := db.HostsHealth([]string{host})
+	if err != nil {
+		return false, false, err
+	}
+	st := health[NormalizeHost(host)]
+	return st.Unavailable, st.Recorded, nil
+}
+
+// HostState is what the store knows of a host's health.
+type HostState struct {
+	// Unavailable: marked unavailable, as HostUnavailable.
+	Unavailable bool
+	// Recorded: a failure is on record (a success has something to clear).
+	Recorded bool
+}
+
+// HostsHealth reads the health of many hosts in one read transaction (a
+// fan-out meets a thousand hosts at once), keyed by their normalised
+// names (NormalizeHost); a host with no record maps to the zero HostState.
+func (db *DB) HostsHealth(hosts []string) (map[string]HostState, error) {
+	out := make(map[string]HostState, len(hosts))
+	err := db.bolt.View(func(tx *bolt.Tx) error {
+		b := bucket(tx, bucketHosts)
+		for _, host := range hosts {
+			host = NormalizeHost(host)
+			var h hostHealth
+			recorded, err := getJSON(b, []byte(host), &h)
+			if err != nil {
+				return fmt.Errorf("host health of %s: %w", host, err)
+			}
+			out[host] = HostState{Unavailable: h.unavailable(), Recorded: recorded}
+		}
+		return nil
 	})
 	if err != nil {
-		return false, false, fmt.Errorf("host health of %s: %w", host, err)
+		return nil, err
 	}
-	return h.unavailable(), recorded, nil
+	return out, nil
 }
 
 // UnavailableHosts lists the hosts marked unavailable, sorted.

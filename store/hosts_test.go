@@ -58,3 +58,49 @@ func TestHostHealthSevenDistinctDays(t *testing.T) {
 	}
 	mustNoErr(t, db.RecordHostSuccess("never-failed.example"))
 }
+
+func TestNormalizeHost(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"Example.ORG.", "example.org"},
+		{"bücher.example", "xn--bcher-kva.example"},
+		{"BÜCHER.Example.", "xn--bcher-kva.example"},
+		{"xn--bcher-kva.example", "xn--bcher-kva.example"},
+		{"127.0.0.1", "127.0.0.1"},
+		{"", ""},
+	}
+	for _, tt := range tests {
+		if got := NormalizeHost(tt.in); got != tt.want {
+			t.Errorf("NormalizeHost(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}
+
+// TestHostHealthAcrossIDNForms: an internationalised server has one
+// health record whether its name came in Unicode (an inbox URL) or in
+// punycode (a signed request's key id), so contact under either form
+// revives it.
+func TestHostHealthAcrossIDNForms(t *testing.T) {
+	db, _ := openTest(t, Options{})
+	for d := range UnavailableAfterDays {
+		_, err := db.RecordHostFailure("bücher.example", t0.AddDate(0, 0, d))
+		mustNoErr(t, err)
+	}
+	health, err := db.HostsHealth([]string{"xn--bcher-kva.example", "other.example"})
+	mustNoErr(t, err)
+	if st := health["xn--bcher-kva.example"]; !st.Unavailable || !st.Recorded {
+		t.Errorf("punycode form: %+v, want unavailable and recorded", st)
+	}
+	if st, ok := health["other.example"]; !ok || st.Recorded {
+		t.Errorf("host never seen: %+v (present %v), want the zero state", st, ok)
+	}
+	mustNoErr(t, db.RecordHostSuccess("XN--BCHER-KVA.example."))
+	if u, recorded, err := db.HostHealth("Bücher.example"); err != nil || u || recorded {
+		t.Errorf("after a success under the other form: unavailable %v, recorded %v, err %v", u, recorded, err)
+	}
+	mustNoErr(t, db.Enqueue(bot, acceptID, acceptBody, []string{"https://Bücher.example/inbox"}, t0))
+	due, err := db.DueDeliveries(t0, 1, nil)
+	mustNoErr(t, err)
+	if len(due) != 1 || due[0].Host != "xn--bcher-kva.example" {
+		t.Errorf("queued delivery host = %+v, want xn--bcher-kva.example", due)
+	}
+}

@@ -82,7 +82,7 @@ func inboxHost(inbox string) (string, error) {
 	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Hostname() == "" {
 		return "", fmt.Errorf("%w: inbox %q is not an http(s) URL", ErrInvalid, inbox)
 	}
-	return normalizeHost(u.Hostname()), nil
+	return NormalizeHost(u.Hostname()), nil
 }
 
 // activityType reads the "type" of an activity; it is only a label for
