@@ -43,7 +43,6 @@ func NormalizeHost(host string) string {
 	return host
 }
 
-
 // RecordHostFailure notes a failed delivery to host at now. unavailable is
 // true once failures were seen on UnavailableAfterDays distinct UTC days
 // with no success in between. Concurrent calls share one disk sync.
