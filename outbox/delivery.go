@@ -83,6 +83,7 @@ type Deliverer struct {
 
 	mu       sync.Mutex
 	inflight map[uint64]claim // claimed deliveries, until their outcome is written
+	active   int              // claims signing or on the wire (at most Workers)
 	// finished collects the deliveries released while load reads the
 	// store: its snapshot may predate their outcome, and they must not be
 	// sent again. nil when no load is running.
@@ -98,9 +99,10 @@ type Deliverer struct {
 // claim is a delivery in flight: signing, on the wire, or its outcome
 // waiting to be written.
 type claim struct {
-	// hostSlot: it holds one of its host's PerHost slots (until the
-	// attempt is over, not until the outcome is written).
-	hostSlot bool
+	// active: signing or on the wire. An active claim holds one of the
+	// Workers and one of its host's PerHost slots; once the attempt is
+	// over it holds neither while its outcome waits to be written.
+	active bool
 	// failing: that slot is counted in failingBusy.
 	failing bool
 }
@@ -228,12 +230,14 @@ type signed struct {
 // one of Signers goroutines builds and signs the request with a fresh
 // Date; one of Workers goroutines sends it; the recorder writes its
 // outcome with others' (see RecordDelay). At most Workers deliveries are
-// claimed at once, so a signed request always finds a free network worker
-// and never waits with its Date ageing.
+// signing or on the wire at once, so a signed request always finds a free
+// network worker and never waits with its Date ageing; deliveries whose
+// outcome waits to be written stay claimed without holding a worker.
 func (d *Deliverer) Run(ctx context.Context) error {
 	d.init()
 	// Buffered to Workers: the dispatcher only sends what it claimed, and
-	// it never claims more than Workers, so sends never block.
+	// at most Workers claims are active, so sends never block. The
+	// recorder empties outcomes as they come, except while it writes.
 	jobs := make(chan job, d.Workers)
 	ready := make(chan signed, d.Workers)
 	outcomes := make(chan outcome, d.Workers)
@@ -414,7 +418,7 @@ func (d *Deliverer) fill(ready []job, jobs chan<- job) (rest []job, sent int) {
 func (d *Deliverer) free() int {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	return d.Workers - len(d.inflight)
+	return d.Workers - d.active
 }
 
 // host returns the state of host, creating it; call with d.mu held.
@@ -452,10 +456,11 @@ func (d *Deliverer) claim(job store.Delivery) bool {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	h := d.host(job.Host)
-	if _, busy := d.inflight[job.ID]; busy || len(d.inflight) >= d.Workers || d.fullLocked(h) {
+	if _, busy := d.inflight[job.ID]; busy || d.active >= d.Workers || d.fullLocked(h) {
 		return false
 	}
-	d.inflight[job.ID] = claim{hostSlot: true, failing: h.failing}
+	d.inflight[job.ID] = claim{active: true, failing: h.failing}
+	d.active++
 	h.busy++
 	if h.failing {
 		d.failingBusy++
@@ -476,26 +481,27 @@ func (d *Deliverer) release(job store.Delivery) {
 	if d.finished != nil {
 		d.finished[job.ID] = true
 	}
-	d.freeHostSlotLocked(job, c)
+	d.freeSlotsLocked(job, c)
 }
 
-// attemptOver frees the host slot of a delivery whose attempt is over,
-// while it stays claimed until its outcome is written: the next delivery
-// to that host need not wait for the disk.
+// attemptOver frees the worker and host slot of a delivery whose attempt
+// is over, while it stays claimed until its outcome is written: the next
+// deliveries need not wait for the disk.
 func (d *Deliverer) attemptOver(job store.Delivery) {
 	d.mu.Lock()
 	if c, ok := d.inflight[job.ID]; ok {
-		d.freeHostSlotLocked(job, c)
+		d.freeSlotsLocked(job, c)
 		d.inflight[job.ID] = claim{}
 	}
 	d.mu.Unlock()
 	signal(d.freed)
 }
 
-func (d *Deliverer) freeHostSlotLocked(job store.Delivery, c claim) {
-	if !c.hostSlot {
+func (d *Deliverer) freeSlotsLocked(job store.Delivery, c claim) {
+	if !c.active {
 		return
 	}
+	d.active--
 	d.host(job.Host).busy--
 	if c.failing {
 		d.failingBusy--
@@ -655,12 +661,12 @@ func (d *Deliverer) attempt(s signed) outcome {
 // other attempt is under way), writes them in one transaction, then ends
 // their claims.
 func (d *Deliverer) record(in <-chan outcome) {
-	batch := make([]outcome, 0, d.Workers)
+	batch := make([]outcome, 0, maxRecordBatch)
 	for first := range in {
 		batch = append(batch[:0], first)
 		window := time.NewTimer(d.RecordDelay)
 	gather:
-		for !d.allFinished(len(batch)) {
+		for len(batch) < maxRecordBatch && !d.allFinished(len(batch)) {
 			select {
 			case o, ok := <-in:
 				if !ok {
@@ -675,6 +681,9 @@ func (d *Deliverer) record(in <-chan outcome) {
 		d.write(batch)
 	}
 }
+
+// maxRecordBatch bounds the outcomes written in one transaction.
+const maxRecordBatch = 1024
 
 // allFinished reports whether every claimed delivery is among the n
 // outcomes gathered: nothing else can join the batch.
