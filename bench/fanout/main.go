@@ -394,14 +394,14 @@ func scenario(key *rsa.PrivateKey, signer *signature.Signer, hosts, followers in
 	activityID := actorID + "/activities/bench-1"
 	wait, stop := context.WithTimeout(ctx, 10*time.Minute)
 	defer stop()
-	if err := farm.WaitFor(wait, func() bool { return farm.Reached(activityID) > 0 }); err != nil {
+	if err := farm.WaitReached(wait, activityID, 1); err != nil {
 		return result{}, fmt.Errorf("waiting for the first delivery: %w", err)
 	}
 	first := time.Since(start)
 	// Only the healthy servers can verify a delivery (the others answer
 	// 503 or nothing before looking at it), so counting the inboxes
 	// reached is enough to stop the clock; which ones is checked after.
-	err = farm.WaitFor(wait, func() bool { return farm.Reached(activityID) >= len(want) })
+	err = farm.WaitReached(wait, activityID, len(want))
 	wall := time.Since(start)
 	cpu := cpuTime() - cpuBefore
 	if perr := stopProfile(); perr != nil {

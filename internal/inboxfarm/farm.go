@@ -105,10 +105,17 @@ type Farm struct {
 	delivered map[string]map[string]int // inbox URL -> activity id -> verified POSTs
 	reached   map[string]int            // activity id -> inboxes with at least one verified POST
 	rejected  []string
+	waiters   map[string][]waiter // activity id -> WaitReached calls
 	verified  atomic.Int64
 	inFlight  atomic.Int64
 	peak      atomic.Int64
 	notify    chan struct{}
+}
+
+// waiter is a WaitReached call: ch is closed once n inboxes are reached.
+type waiter struct {
+	n  int
+	ch chan struct{}
 }
 
 // New starts n hosts on 127.0.{1+i/250}.{1+i%250} that accept only POSTs
@@ -123,6 +130,7 @@ func New(n int, keyID string, key *rsa.PublicKey) (*Farm, error) {
 		byName:    make(map[string]*Host, n),
 		delivered: map[string]map[string]int{},
 		reached:   map[string]int{},
+		waiters:   map[string][]waiter{},
 		stop:      make(chan struct{}),
 		notify:    make(chan struct{}),
 	}
@@ -235,6 +243,7 @@ func (f *Farm) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	if m[act.ID] == 0 {
 		f.reached[act.ID]++
+		f.wakeLocked(act.ID)
 	}
 	m[act.ID]++
 	close(f.notify)
@@ -324,6 +333,55 @@ func (f *Farm) Rejected() []string {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return append([]string(nil), f.rejected...)
+}
+
+// wakeLocked releases the WaitReached calls on activity whose count is
+// reached; call with f.mu held.
+func (f *Farm) wakeLocked(activity string) {
+	ws := f.waiters[activity]
+	kept := ws[:0]
+	for _, w := range ws {
+		if f.reached[activity] >= w.n {
+			close(w.ch)
+		} else {
+			kept = append(kept, w)
+		}
+	}
+	if len(kept) == 0 {
+		delete(f.waiters, activity)
+	} else {
+		f.waiters[activity] = kept
+	}
+}
+
+// WaitReached blocks until n distinct inboxes received a verified POST of
+// activity, or ctx ends. Unlike WaitFor it wakes once, when the count is
+// reached: a benchmark timing a fan-out does not spend a wake-up of its
+// own per delivery, CPU the measure would count against the sender.
+func (f *Farm) WaitReached(ctx context.Context, activity string, n int) error {
+	f.mu.Lock()
+	if f.reached[activity] >= n {
+		f.mu.Unlock()
+		return nil
+	}
+	w := waiter{n: n, ch: make(chan struct{})}
+	f.waiters[activity] = append(f.waiters[activity], w)
+	f.mu.Unlock()
+	select {
+	case <-w.ch:
+		return nil
+	case <-ctx.Done():
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	ws := f.waiters[activity]
+	for i := range ws {
+		if ws[i].ch == w.ch {
+			f.waiters[activity] = append(ws[:i], ws[i+1:]...)
+			break
+		}
+	}
+	return fmt.Errorf("%w: %d inboxes reached by %s, want %d: %w", ErrTimeout, f.reached[activity], activity, n, ctx.Err())
 }
 
 // ErrTimeout is returned by WaitFor when the deadline passes first.

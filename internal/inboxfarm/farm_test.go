@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/rsa"
+	"errors"
 	"net/http"
 	"testing"
 	"time"
@@ -78,6 +79,9 @@ func TestReachedCountsDistinctVerifiedInboxes(t *testing.T) {
 		{"personal inbox on host 1", farm.Hosts[1].Inbox("membre1"), good, http.StatusAccepted, 2},
 		{"shared inbox of host 1", farm.Hosts[1].SharedInbox(), good, http.StatusAccepted, 3},
 	}
+	// WaitReached wakes when the third inbox is reached, not before.
+	waited := make(chan error, 1)
+	go func() { waited <- farm.WaitReached(context.Background(), activityID, 3) }()
 	for _, st := range steps {
 		t.Run(st.name, func(t *testing.T) {
 			if got := post(st.inbox, st.signer); got != st.wantStatus {
@@ -86,7 +90,27 @@ func TestReachedCountsDistinctVerifiedInboxes(t *testing.T) {
 			if got := farm.Reached(activityID); got != st.wantReached {
 				t.Errorf("Reached = %d, want %d", got, st.wantReached)
 			}
+			if st.wantReached < 3 {
+				select {
+				case err := <-waited:
+					t.Fatalf("WaitReached(3) returned (%v) with %d inboxes reached", err, st.wantReached)
+				default:
+				}
+			}
 		})
+	}
+	select {
+	case err := <-waited:
+		if err != nil {
+			t.Errorf("WaitReached(3) = %v", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Error("WaitReached(3) did not return once 3 inboxes were reached")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	if err := farm.WaitReached(ctx, activityID, 4); !errors.Is(err, inboxfarm.ErrTimeout) {
+		t.Errorf("WaitReached(4) with 3 reached = %v, want ErrTimeout", err)
 	}
 	if got := farm.Reached(actorID + "/activities/other"); got != 0 {
 		t.Errorf("Reached of an activity never sent = %d", got)
