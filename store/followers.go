@@ -170,22 +170,69 @@ func (db *DB) RemoveFollower(bot, actorID string) (removed bool, err error) {
 		if err != nil || !found {
 			return err
 		}
-		if err := b.Delete([]byte(actorID)); err != nil {
-			return fmt.Errorf("delete: %w", err)
-		}
-		if err := countInboxTx(tx, bot, f, -1); err != nil {
-			return err
-		}
-		if idx := botBucket(tx, bot, botFollowersByTime); idx != nil {
-			if err := idx.Delete(timeIDKey(f.FollowedAt, []byte(actorID))); err != nil {
-				return fmt.Errorf("delete index: %w", err)
-			}
-		}
 		removed = true
-		return nil
+		return removeFollowerTx(tx, bot, f)
 	})
 	if err != nil {
 		return false, fmt.Errorf("remove follower %s of %s: %w", actorID, bot, err)
+	}
+	return removed, nil
+}
+
+// removeFollowerTx deletes follower f of bot with its index entries.
+func removeFollowerTx(tx *bolt.Tx, bot string, f content.Follower) error {
+	if err := botBucket(tx, bot, botFollowers).Delete([]byte(f.ActorID)); err != nil {
+		return fmt.Errorf("delete: %w", err)
+	}
+	if err := countInboxTx(tx, bot, f, -1); err != nil {
+		return err
+	}
+	if idx := botBucket(tx, bot, botFollowersByTime); idx != nil {
+		if err := idx.Delete(timeIDKey(f.FollowedAt, []byte(f.ActorID))); err != nil {
+			return fmt.Errorf("delete index: %w", err)
+		}
+	}
+	return nil
+}
+
+// RemoveFollowersAt deletes, in one transaction, the followers of bot
+// whose personal inbox is inbox (it answered 410 Gone: the account is
+// gone) and returns their actor ids. Followers reached through a shared
+// inbox are not touched: a shared inbox speaks for a whole server. It
+// scans the followers in the transaction (a 410 is rare, and pending or
+// opted-out followers, whom the delivery-inbox index leaves out, may be
+// the ones gone) without building the whole list in memory.
+func (db *DB) RemoveFollowersAt(bot, inbox string) (removed []string, err error) {
+	err = db.bolt.Update(func(tx *bolt.Tx) error {
+		removed = nil
+		b := botBucket(tx, bot, botFollowers)
+		if b == nil {
+			return nil
+		}
+		var gone []content.Follower
+		err := b.ForEach(func(k, v []byte) error {
+			var f content.Follower
+			if err := json.Unmarshal(v, &f); err != nil {
+				return fmt.Errorf("decode follower %s: %w", k, err)
+			}
+			if f.Inbox == inbox {
+				gone = append(gone, f)
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		for _, f := range gone {
+			if err := removeFollowerTx(tx, bot, f); err != nil {
+				return err
+			}
+			removed = append(removed, f.ActorID)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("remove followers of %s at %s: %w", bot, inbox, err)
 	}
 	return removed, nil
 }

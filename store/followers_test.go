@@ -161,6 +161,57 @@ func TestRemoveFollower(t *testing.T) {
 	}
 }
 
+// TestRemoveFollowersAt: a 410 from a personal inbox removes the
+// followers behind it (pending and opted-out ones too) in one go, with
+// their index entries; the same URL as someone's shared inbox removes no
+// one.
+func TestRemoveFollowersAt(t *testing.T) {
+	db, _ := openTest(t, Options{})
+	shared := "https://mastodon.example/inbox"
+	gone := "https://gts.example/users/c/inbox"
+	fs := []content.Follower{
+		{ActorID: "https://mastodon.example/users/a", Inbox: "https://mastodon.example/users/a/inbox", SharedInbox: shared, State: content.FollowerAccepted},
+		{ActorID: "https://gts.example/users/c", Inbox: gone, State: content.FollowerAccepted},
+		{ActorID: "https://gts.example/users/c2", Inbox: gone, State: content.FollowerPending}, // an alias on the same inbox
+		{ActorID: "https://gts.example/users/d", Inbox: "https://gts.example/users/d/inbox", State: content.FollowerAccepted},
+	}
+	for i, f := range fs {
+		f.FollowedAt = t0.Add(time.Duration(i) * time.Minute)
+		_, err := db.PutFollower(bot, f)
+		mustNoErr(t, err)
+	}
+	tests := []struct {
+		inbox       string
+		wantRemoved []string
+		wantLeft    int
+	}{
+		{shared, nil, 4},
+		{gone, []string{"https://gts.example/users/c", "https://gts.example/users/c2"}, 2},
+		{gone, nil, 2},
+	}
+	for _, tt := range tests {
+		removed, err := db.RemoveFollowersAt(bot, tt.inbox)
+		mustNoErr(t, err)
+		slices.Sort(removed)
+		if !slices.Equal(removed, tt.wantRemoved) {
+			t.Errorf("RemoveFollowersAt(%s) = %v, want %v", tt.inbox, removed, tt.wantRemoved)
+		}
+		if n, _ := db.CountFollowers(bot, ""); n != tt.wantLeft {
+			t.Errorf("after RemoveFollowersAt(%s): %d followers, want %d", tt.inbox, n, tt.wantLeft)
+		}
+	}
+	got, err := db.DeliveryInboxes(bot)
+	mustNoErr(t, err)
+	if want := []string{"https://gts.example/users/d/inbox", shared}; !reflect.DeepEqual(got, want) {
+		t.Errorf("DeliveryInboxes = %v, want %v", got, want)
+	}
+	list, err := db.ListFollowers(bot, 0, 10)
+	mustNoErr(t, err)
+	if len(list) != 2 {
+		t.Errorf("ListFollowers = %d entries, want 2 (time index cleaned)", len(list))
+	}
+}
+
 func TestCountFollowersAndDeliveryInboxes(t *testing.T) {
 	db, _ := openTest(t, Options{})
 	shared := "https://mastodon.example/inbox"

@@ -357,19 +357,13 @@ func (a *App) wire() error {
 
 // removeGone drops followers whose inbox answered 410 Gone.
 func (a *App) removeGone(bot, inboxURL string) {
-	list, err := a.db.ListFollowers(bot, 0, 1<<30)
+	removed, err := a.db.RemoveFollowersAt(bot, inboxURL)
 	if err != nil {
-		a.log.Error("list followers", "err", err)
+		a.log.Error("remove gone followers", "bot", bot, "inbox", inboxURL, "err", err)
 		return
 	}
-	for _, f := range list {
-		if f.Inbox == inboxURL {
-			if _, err := a.db.RemoveFollower(bot, f.ActorID); err != nil {
-				a.log.Error("remove gone follower", "actor", f.ActorID, "err", err)
-				continue
-			}
-			a.log.Info("follower gone (410), removed", "bot", bot, "actor", f.ActorID)
-		}
+	for _, actor := range removed {
+		a.log.Info("follower gone (410), removed", "bot", bot, "actor", actor)
 	}
 }
 
