@@ -27,7 +27,12 @@ func NodeInfoContentType(version string) string {
 }
 
 // NodeInfo is the NodeInfo document of schema version "2.0" or "2.1".
-func NodeInfo(version, softwareVersion string, usage NodeInfoUsage) ([]byte, error) {
+// nodeName is how instance lists and server software name the site (the
+// bot's display name when it serves one bot); empty gives "crieur".
+func NodeInfo(version, softwareVersion, nodeName string, usage NodeInfoUsage) ([]byte, error) {
+	if nodeName == "" {
+		nodeName = "crieur"
+	}
 	software := map[string]any{"name": "crieur", "version": softwareVersion}
 	switch version {
 	case "2.0":
@@ -51,7 +56,7 @@ func NodeInfo(version, softwareVersion string, usage NodeInfoUsage) ([]byte, err
 			},
 			"localPosts": usage.LocalPosts,
 		},
-		"metadata": map[string]any{"nodeName": "crieur"},
+		"metadata": map[string]any{"nodeName": nodeName},
 	}
 	return json.Marshal(doc)
 }

@@ -128,7 +128,14 @@ func (s *Server) nodeInfo(w http.ResponseWriter, r *http.Request) {
 		}
 		usage.LocalPosts += n
 	}
-	body, err := federation.NodeInfo(version, s.Version, usage)
+	// One bot: the site is that bot, and its name is what people know.
+	nodeName := ""
+	if names := s.Bots.Names(); len(names) == 1 {
+		if b, ok := s.Bots.Get(names[0]); ok {
+			nodeName = b.Profile().Name
+		}
+	}
+	body, err := federation.NodeInfo(version, s.Version, nodeName, usage)
 	s.write(w, federation.NodeInfoContentType(version), body, err)
 }
 
