@@ -58,7 +58,8 @@ type Deliverer struct {
 	// be written with others (default 40 ms). One goroutine writes the
 	// outcomes in batches, one transaction and one disk sync each: a
 	// fan-out syncs the disk a few dozen times instead of once per
-	// inbox, and network workers never wait on the disk. A delivery
+	// inbox, and network workers do not wait on the disk (a failure
+	// still records the host's health on the spot). A delivery
 	// stays claimed until its outcome is written, so it is never sent
 	// twice in one process; a crash in the window resends it, which the
 	// at-least-once contract allows. The outcomes are written at once
@@ -292,7 +293,7 @@ func (d *Deliverer) Run(ctx context.Context) error {
 			dirty, fresh = false, true
 		}
 		var sent int
-		queue, sent = d.fill(queue, jobs)
+		queue, sent = d.fill(queue, jobs, outcomes)
 		// Workers are free and the store may hold due work that queue
 		// lacks (it was beyond the last read, or behind a full host):
 		// read again, unless a read just now found nothing to send.
@@ -382,8 +383,9 @@ func (d *Deliverer) load() (ready []job, more bool, err error) {
 
 // fill hands the signers every job of ready it may start now and returns
 // those it could not (their host is at its cap, or no worker is free), in
-// order.
-func (d *Deliverer) fill(ready []job, jobs chan<- job) (rest []job, sent int) {
+// order. A job for a host marked unavailable goes straight to the
+// recorder, given up.
+func (d *Deliverer) fill(ready []job, jobs chan<- job, outcomes chan<- outcome) (rest []job, sent int) {
 	waiting := make(map[string]int, len(ready))
 	for _, j := range ready {
 		waiting[j.Host]++
@@ -398,8 +400,12 @@ func (d *Deliverer) fill(ready []job, jobs chan<- job) (rest []job, sent int) {
 			continue
 		}
 		if d.unavailable(j.Host) {
-			d.release(j.Delivery)
-			d.finish(j.Delivery, "gave_up", d.DB.GiveUp(j.ID, "host marked unavailable (failures on 7 distinct days)"))
+			// Through the recorder like any outcome: a dead host's
+			// backlog costs a share of a batched write, not a disk
+			// sync per delivery with everything else waiting.
+			d.attemptOver(j.Delivery)
+			outcomes <- outcome{job: j.Delivery, result: "gave_up", rec: store.Outcome{
+				ID: j.ID, Kind: store.GivenUp, Reason: "host marked unavailable (failures on 7 distinct days)"}}
 			continue
 		}
 		waiting[j.Host]--

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"encoding/json"
 	"fmt"
 	"slices"
 	"sort"
@@ -41,6 +42,75 @@ func NormalizeHost(host string) string {
 		}
 	}
 	return host
+}
+
+// normalizeHostNames rewrites what schema 2 stored under a host name that
+// NormalizeHost now spells otherwise (an IDN in Unicode): host health
+// records move to the A-label, merged with any record already there, and
+// queued deliveries get the A-label as Host. Otherwise an old failure
+// record could never be cleared and one server would be two hosts to the
+// deliverer (schema 2 to 3).
+func normalizeHostNames(tx *bolt.Tx) error {
+	hosts := bucket(tx, bucketHosts)
+	var renamed [][]byte
+	err := hosts.ForEach(func(k, _ []byte) error {
+		if NormalizeHost(string(k)) != string(k) {
+			renamed = append(renamed, clone(k))
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("scan host records: %w", err)
+	}
+	for _, k := range renamed {
+		var old, cur hostHealth
+		if _, err := getJSON(hosts, k, &old); err != nil {
+			return err
+		}
+		to := []byte(NormalizeHost(string(k)))
+		if _, err := getJSON(hosts, to, &cur); err != nil {
+			return err
+		}
+		for _, day := range old.Days {
+			if i, found := slices.BinarySearch(cur.Days, day); !found {
+				cur.Days = slices.Insert(cur.Days, i, day)
+			}
+		}
+		if len(cur.Days) > UnavailableAfterDays {
+			cur.Days = cur.Days[len(cur.Days)-UnavailableAfterDays:]
+		}
+		if old.LastFailure.After(cur.LastFailure) {
+			cur.LastFailure = old.LastFailure
+		}
+		if err := putJSON(hosts, to, cur); err != nil {
+			return err
+		}
+		if err := hosts.Delete(k); err != nil {
+			return fmt.Errorf("delete host record %s: %w", k, err)
+		}
+	}
+	deliveries := bucket(tx, bucketDeliveries)
+	var fixed []Delivery
+	err = deliveries.ForEach(func(k, v []byte) error {
+		var d Delivery
+		if err := json.Unmarshal(v, &d); err != nil {
+			return fmt.Errorf("decode delivery %x: %w", k, err)
+		}
+		if h := NormalizeHost(d.Host); h != d.Host {
+			d.Host = h
+			fixed = append(fixed, d)
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("scan deliveries: %w", err)
+	}
+	for _, d := range fixed {
+		if err := putJSON(deliveries, u64(d.ID), d); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // RecordHostFailure notes a failed delivery to host at now. unavailable is

@@ -1,9 +1,13 @@
 package store
 
 import (
+	"encoding/json"
 	"reflect"
+	"slices"
 	"testing"
 	"time"
+
+	bolt "go.etcd.io/bbolt"
 )
 
 func TestHostHealthSevenDistinctDays(t *testing.T) {
@@ -102,5 +106,68 @@ func TestHostHealthAcrossIDNForms(t *testing.T) {
 	mustNoErr(t, err)
 	if len(due) != 1 || due[0].Host != "xn--bcher-kva.example" {
 		t.Errorf("queued delivery host = %+v, want xn--bcher-kva.example", due)
+	}
+}
+
+// TestMigrationNormalisesIDNHosts: a schema-2 file named IDN servers in
+// Unicode (in host health records and queued deliveries). After the
+// upgrade one server is one host: its old failure record is merged into
+// the punycode one, so a success in any spelling clears it, and its queued
+// deliveries carry the punycode name like new ones.
+func TestMigrationNormalisesIDNHosts(t *testing.T) {
+	db, path := openTest(t, Options{})
+	mustNoErr(t, db.Enqueue(bot, acceptID, acceptBody, []string{"https://bücher.example/inbox", "https://plain.example/inbox"}, t0))
+	var days []string
+	for i := range UnavailableAfterDays - 1 {
+		days = append(days, t0.AddDate(0, 0, -i-1).Format(time.DateOnly))
+	}
+	slices.Sort(days)
+	// What schema 2 wrote: the Unicode name as key and as Host, next to
+	// a punycode record with the one other failure day.
+	mustNoErr(t, db.bolt.Update(func(tx *bolt.Tx) error {
+		if err := putJSON(bucket(tx, bucketHosts), []byte("bücher.example"), hostHealth{Days: days, LastFailure: t0.AddDate(0, 0, -1)}); err != nil {
+			return err
+		}
+		if err := putJSON(bucket(tx, bucketHosts), []byte("xn--bcher-kva.example"), hostHealth{Days: []string{t0.Format(time.DateOnly)}, LastFailure: t0}); err != nil {
+			return err
+		}
+		b := bucket(tx, bucketDeliveries)
+		return b.ForEach(func(k, v []byte) error {
+			var d Delivery
+			if err := json.Unmarshal(v, &d); err != nil {
+				return err
+			}
+			if d.Host == "xn--bcher-kva.example" {
+				d.Host = "bücher.example"
+				return putJSON(b, k, d)
+			}
+			return nil
+		})
+	}))
+	mustNoErr(t, db.bolt.Update(func(tx *bolt.Tx) error {
+		return bucket(tx, bucketMeta).Put([]byte(keySchema), u64(2))
+	}))
+	mustNoErr(t, db.Close())
+
+	db, err := Open(path, Options{})
+	mustNoErr(t, err)
+	defer db.Close()
+	hosts, err := db.UnavailableHosts()
+	mustNoErr(t, err)
+	if !slices.Equal(hosts, []string{"xn--bcher-kva.example"}) {
+		t.Errorf("UnavailableHosts after migration = %q, want the merged punycode record (6 + 1 days)", hosts)
+	}
+	due, err := db.DueDeliveries(t0, 10, nil)
+	mustNoErr(t, err)
+	got := map[string]bool{}
+	for _, d := range due {
+		got[d.Host] = true
+	}
+	if !reflect.DeepEqual(got, map[string]bool{"xn--bcher-kva.example": true, "plain.example": true}) {
+		t.Errorf("queued delivery hosts after migration = %v", got)
+	}
+	mustNoErr(t, db.RecordHostSuccess("BÜCHER.example."))
+	if hosts, _ := db.UnavailableHosts(); len(hosts) != 0 {
+		t.Errorf("after a success, UnavailableHosts = %q", hosts)
 	}
 }

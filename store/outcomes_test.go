@@ -5,6 +5,8 @@ import (
 	"reflect"
 	"testing"
 	"time"
+
+	bolt "go.etcd.io/bbolt"
 )
 
 // TestRecordOutcomesMatchesOneByOne: a batch of outcomes leaves exactly
@@ -114,5 +116,31 @@ func TestRecordOutcomesOnReadOnlyStoreWritesNothing(t *testing.T) {
 	}
 	if n, _ := ro.QueueDepth(); n != 2 {
 		t.Errorf("QueueDepth = %d, want 2", n)
+	}
+}
+
+// TestRecordOutcomesRetryThenAckOfOneDelivery: a retry and an ack of the
+// same delivery in one batch leave neither a due-index entry nor the
+// activity body behind.
+func TestRecordOutcomesRetryThenAckOfOneDelivery(t *testing.T) {
+	db, _ := openTest(t, Options{})
+	mustNoErr(t, db.Enqueue(bot, acceptID, acceptBody, inboxes(1), t0))
+	errs, err := db.RecordOutcomes([]Outcome{
+		{ID: 1, Kind: Retrying, Next: t0.Add(time.Hour), Reason: "HTTP 503 Service Unavailable"},
+		{ID: 1, Kind: Acked},
+	})
+	mustNoErr(t, err)
+	if errs[0] != nil || errs[1] != nil {
+		t.Fatalf("errors = %v", errs)
+	}
+	keys := 0
+	mustNoErr(t, db.bolt.View(func(tx *bolt.Tx) error {
+		return bucket(tx, bucketDueIndex).ForEach(func(_, _ []byte) error { keys++; return nil })
+	}))
+	if n, _ := db.QueueDepth(); n != 0 || keys != 0 {
+		t.Errorf("queue depth %d, due-index keys %d; want 0, 0", n, keys)
+	}
+	if _, err := db.ActivityBody(acceptID); !errors.Is(err, ErrNotFound) {
+		t.Errorf("body after its last delivery was acked: %v, want ErrNotFound", err)
 	}
 }

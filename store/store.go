@@ -46,7 +46,7 @@ var (
 )
 
 // SchemaVersion is the schema this code reads and writes.
-const SchemaVersion = 2
+const SchemaVersion = 3
 
 // Defaults applied by Open when an Options field is zero.
 const (
@@ -130,6 +130,10 @@ func migration(v int) (func(tx *bolt.Tx) error, bool) {
 		// Version 2 indexes the delivery inboxes of each bot, so a fan-out
 		// does not decode every follower.
 		return buildInboxIndexes, true
+	case 2:
+		// Version 3 names internationalised hosts by their punycode
+		// A-label, in host health records and queued deliveries alike.
+		return normalizeHostNames, true
 	}
 	return nil, false
 }

@@ -84,7 +84,9 @@ func ParseSignatureHeader(h string) (SignatureParams, error) {
 		seen[name] = true
 		switch name {
 		case "keyId":
-			sp.KeyID = value
+			// Values are slices of the header (see parseQuoted); the key
+			// id outlives the request in caches, so it gets its own copy.
+			sp.KeyID = strings.Clone(value)
 		case "algorithm":
 			sp.Algorithm = value
 		case "headers":
