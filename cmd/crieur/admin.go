@@ -78,6 +78,10 @@ func withOffline(sf staffFlags, readOnly bool, fn func(a *app.App) error) error 
 		if errors.Is(err, store.ErrLocked) {
 			return fmt.Errorf("the database is in use but the daemon does not answer on %s: %w", filepath.Join(sf.data, app.AdminSocket), err)
 		}
+		if errors.Is(err, store.ErrNeedsMigration) {
+			// A new crieur, an old file: only the daemon upgrades it.
+			return fmt.Errorf("%w; start `crieur serve` once with this version, it upgrades the file", err)
+		}
 		return err
 	}
 	defer a.Close()
