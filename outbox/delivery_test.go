@@ -664,3 +664,131 @@ func TestUnrecordableOutcomeIsNotResentEverySecond(t *testing.T) {
 
 // pollIntervalForTest is the deliverer's poll interval (one second).
 const pollIntervalForTest = time.Second
+
+// TestCountersSettleOnEveryPath drives every outcome path at once (2xx,
+// 503 retry, unavailable host given up in fill, blocked recipient, unknown
+// bot = local failure, 410) while HostAlive flips the failing host's
+// state, then stops Run and checks that every slot and counter is free
+// again: a drifting counter would slowly starve a long-running bot.
+func TestCountersSettleOnEveryPath(t *testing.T) {
+	r := newRig(t, 6)
+	db, farm := r.db, r.farm
+	ok1, ok2, failing, dead, gone, blockedH := farm.Hosts[0], farm.Hosts[1], farm.Hosts[2], farm.Hosts[3], farm.Hosts[4], farm.Hosts[5]
+	failing.SetStatus(503)
+	gone.SetStatus(410)
+	ok1.SetDelay(20 * time.Millisecond)
+	now := time.Now()
+	for day := range store.UnavailableAfterDays {
+		if _, err := db.RecordHostFailure(dead.Name, now.AddDate(0, 0, -day)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	d := r.deliverer(5*time.Second, func(d *outbox.Deliverer) {
+		d.Workers, d.PerHost, d.Signers = 3, 2, 2
+		d.Blocked = func(_, inbox string) bool { return inbox == blockedH.SharedInbox() }
+		d.RecordDelay = 30 * time.Millisecond
+	})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- d.Run(ctx) }()
+	var inboxes []string
+	for _, h := range []*inboxfarm.Host{ok1, ok2, failing, dead, gone, blockedH} {
+		for u := range 4 {
+			inboxes = append(inboxes, h.Inbox(fmt.Sprintf("u%d", u)))
+		}
+	}
+	for n := range 5 {
+		id, body := activity(n)
+		if err := d.Enqueue(context.Background(), botName, id, body, inboxes); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// An activity of a bot with no key: errLocal, retried.
+	id, body := activity(99)
+	if err := d.Enqueue(context.Background(), "nobody", id, body, []string{ok2.SharedInbox()}); err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	stopFlip := make(chan struct{})
+	wg.Go(func() {
+		for {
+			select {
+			case <-stopFlip:
+				return
+			default:
+			}
+			d.HostAlive(failing.Name)
+			time.Sleep(time.Millisecond)
+		}
+	})
+	// Expected to remain: the failing host's 4 inboxes x 5 activities
+	// (retrying) and the unknown bot's one.
+	want := 4*5 + 1
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		n, _ := db.QueueDepth()
+		idle := d.InFlight() == 0
+		if n == want && idle {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("queue depth %d (want %d), inflight idle %v", n, want, idle)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	close(stopFlip)
+	wg.Wait()
+	cancel()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("Run did not return")
+	}
+	if busy := d.StillCounted(); len(busy) > 0 {
+		t.Errorf("with nothing in flight, still counted: %q", busy)
+	}
+}
+
+// TestShutdownWritesEveryOutcome: with a long RecordDelay and attempts
+// on the wire at cancel time, Run returns once they finish, and every
+// delivery a peer acknowledged has left the queue (none is resent after
+// a graceful restart).
+func TestShutdownWritesEveryOutcome(t *testing.T) {
+	r := newRig(t, 4)
+	db, farm := r.db, r.farm
+	for _, h := range farm.Hosts {
+		h.SetDelay(150 * time.Millisecond)
+	}
+	d := r.deliverer(5*time.Second, func(d *outbox.Deliverer) {
+		d.Workers, d.PerHost = 4, 1
+		d.RecordDelay = time.Hour
+	})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- d.Run(ctx) }()
+	var inboxes []string
+	for _, h := range farm.Hosts {
+		for u := range 6 {
+			inboxes = append(inboxes, h.Inbox(fmt.Sprintf("u%d", u)))
+		}
+	}
+	id, body := activity(1)
+	if err := d.Enqueue(context.Background(), botName, id, body, inboxes); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(400 * time.Millisecond)
+	cancel()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("Run did not return within 10 s of cancel")
+	}
+	if busy := d.StillCounted(); len(busy) > 0 {
+		t.Errorf("with nothing in flight, still counted: %q", busy)
+	}
+	depth, _ := db.QueueDepth()
+	reached := farm.Reached(id)
+	if reached+depth != len(inboxes) {
+		t.Errorf("%d inboxes reached + %d still queued != %d: an acknowledged outcome was not written, or lost", reached, depth, len(inboxes))
+	}
+}
