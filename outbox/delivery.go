@@ -514,9 +514,10 @@ func (d *Deliverer) freeSlotsLocked(job store.Delivery, c claim) {
 	}
 }
 
-// readHostHealth learns, in one store read, the health of the hosts of
-// due that this process has not met yet: a fan-out meets hundreds of new
-// hosts at once, and one read each would cost more than the reading.
+// readHostHealth learns, in one read transaction, the health of the
+// hosts of due that this process has not met yet: a fan-out meets
+// hundreds of new hosts at once, and a transaction each showed in its CPU
+// profile.
 func (d *Deliverer) readHostHealth(due []store.Delivery) error {
 	d.mu.Lock()
 	var unknown []string
