@@ -387,6 +387,63 @@ func TestEditUpdatesEveryNote(t *testing.T) {
 	}
 }
 
+// crash stands for the process dying: a panic raised between two of an
+// update's transactions.
+type crash struct{}
+
+// TestEditSurvivesCrashBetweenParts: an edit of an event is one Update
+// per object (the Event, the reminder's Note, the announcement's Note),
+// each its own transaction. A crash after any of them and a restart send
+// the missing ones and never one twice, and the post then counts as
+// updated (a further pass sends nothing).
+func TestEditSurvivesCrashBetweenParts(t *testing.T) {
+	for done := range 3 { // Updates recorded before the crash
+		t.Run(fmt.Sprintf("crash after %d of 3", done), func(t *testing.T) {
+			f := newFixture(t, map[string]string{"events/permanence.md": eventFile("2026-11-28 18:00", "")})
+			f.tick()
+			f.clock.Set(mustParse("2026-11-27T17:00:01Z"))
+			f.tick()
+			f.clock.Add(time.Minute)
+			f.write("events/permanence.md", eventFile("2026-11-28 18:00", "cancelled: true\n"))
+
+			// Each part takes a fresh activity id just before its
+			// transaction: dying on the id of part done+1 leaves
+			// exactly done parts written.
+			next := f.pub.NewToken
+			calls := 0
+			f.pub.NewToken = func() string {
+				if calls++; calls == done+1 {
+					panic(crash{})
+				}
+				return next()
+			}
+			func() {
+				defer func() {
+					if r := recover(); r != (crash{}) {
+						t.Fatalf("the pass did not crash where planned: %v", r)
+					}
+				}()
+				_ = f.pub.Tick(context.Background(), bot)
+			}()
+			if n := len(f.activities()["Update"]); n != done {
+				t.Fatalf("Updates written before the crash: %d, want %d", n, done)
+			}
+
+			f.pub.NewToken = next // the restart
+			f.tick()
+			f.tick()
+			ups := f.activities()["Update"]
+			objects := map[string]int{}
+			for _, u := range ups {
+				objects[objectOf(u)["id"].(string)]++
+			}
+			if len(ups) != 3 || len(objects) != 3 {
+				t.Errorf("after the restart: %d Updates for %d objects %v, want one for each of the 3 objects", len(ups), len(objects), objects)
+			}
+		})
+	}
+}
+
 // TestDeleteRetractsEveryObject: `deleted: true` on an event whose
 // reminder went out sends a Delete for both Notes and for the Event, and
 // all three answer with a Tombstone.
