@@ -40,6 +40,7 @@ import (
 	"github.com/zoomacom/crieur/federation/signature"
 	"github.com/zoomacom/crieur/inbox"
 	"github.com/zoomacom/crieur/internal/app"
+	"github.com/zoomacom/crieur/internal/gctune"
 	"github.com/zoomacom/crieur/internal/ratelimit"
 )
 
@@ -56,6 +57,7 @@ func main() {
 	perClient := flag.Bool("per-client-limit", true, "keep the per-client rate limit on (false: every attack request reaches signature verification)")
 	workers := flag.Int("workers", 64, "concurrent attacker connections")
 	flag.Parse()
+	gctune.Apply(os.Getenv) // the same collector settings as crieur serve
 	if err := run(*rate, *cycles, *duration, *perClient, *workers); err != nil {
 		fmt.Fprintln(os.Stderr, "flood:", err)
 		os.Exit(1)
