@@ -506,9 +506,17 @@ func TestHostAliveUnderTheOtherIDNForm(t *testing.T) {
 		}
 	}
 	d := r.deliverer(5*time.Second, nil)
+	// The deliverer met the host under its queue name (punycode) and
+	// knows it is unavailable: its deliveries would be dropped.
+	if !d.Unavailable("xn--bcher-kva.example") {
+		t.Fatal("host not known unavailable before HostAlive")
+	}
 	d.HostAlive("BÜCHER.example.:8443")
 	if u, recorded, err := r.db.HostHealth("xn--bcher-kva.example"); err != nil || u || recorded {
 		t.Errorf("after HostAlive: unavailable %v, failure record %v, err %v; want both cleared", u, recorded, err)
+	}
+	if d.Unavailable("xn--bcher-kva.example") {
+		t.Error("after HostAlive, the deliverer still drops the host's deliveries")
 	}
 }
 

@@ -38,3 +38,10 @@ func (d *Deliverer) InFlight() int {
 	defer d.mu.Unlock()
 	return len(d.inflight)
 }
+
+// Unavailable reports whether d drops host's deliveries as unavailable,
+// learning it from the store the first time, as dispatching does.
+func (d *Deliverer) Unavailable(host string) bool {
+	d.init()
+	return d.unavailable(host)
+}
