@@ -275,9 +275,10 @@ func (d *Deliverer) Run(ctx context.Context) error {
 	timer := time.NewTimer(pollInterval)
 	defer timer.Stop()
 	var (
-		queue []job  // due, read from the store, not yet claimed
-		more  bool   // the last read hit its limit or skipped a full host: more may be due
-		dirty = true // queue must be read again from the store
+		queue   []job          // due, read from the store, not yet claimed
+		waiting map[string]int // jobs of queue per host
+		more    bool           // the last read hit its limit or skipped a full host: more may be due
+		dirty   = true         // queue must be read again from the store
 	)
 	for {
 		if ctx.Err() != nil {
@@ -290,10 +291,14 @@ func (d *Deliverer) Run(ctx context.Context) error {
 			if err != nil {
 				d.Log.Error("delivery dispatch", "err", err)
 			}
+			waiting = make(map[string]int, len(queue))
+			for _, j := range queue {
+				waiting[j.Host]++
+			}
 			dirty, fresh = false, true
 		}
 		var sent int
-		queue, sent = d.fill(queue, jobs, outcomes)
+		queue, sent = d.fill(queue, waiting, jobs, outcomes)
 		// Workers are free and the store may hold due work that queue
 		// lacks (it was beyond the last read, or behind a full host):
 		// read again, unless a read just now found nothing to send.
@@ -383,13 +388,10 @@ func (d *Deliverer) load() (ready []job, more bool, err error) {
 
 // fill hands the signers every job of ready it may start now and returns
 // those it could not (their host is at its cap, or no worker is free), in
-// order. A job for a host marked unavailable goes straight to the
-// recorder, given up.
-func (d *Deliverer) fill(ready []job, jobs chan<- job, outcomes chan<- outcome) (rest []job, sent int) {
-	waiting := make(map[string]int, len(ready))
-	for _, j := range ready {
-		waiting[j.Host]++
-	}
+// order; waiting counts ready's jobs per host and loses those handed out.
+// A job for a host marked unavailable goes straight to the recorder,
+// given up.
+func (d *Deliverer) fill(ready []job, waiting map[string]int, jobs chan<- job, outcomes chan<- outcome) (rest []job, sent int) {
 	rest = ready[:0]
 	for i, j := range ready {
 		if d.free() <= 0 {
@@ -399,16 +401,16 @@ func (d *Deliverer) fill(ready []job, jobs chan<- job, outcomes chan<- outcome) 
 			rest = append(rest, j)
 			continue
 		}
+		waiting[j.Host]--
 		if d.unavailable(j.Host) {
 			// Through the recorder like any outcome: a dead host's
 			// backlog costs a share of a batched write, not a disk
 			// sync per delivery with everything else waiting.
 			d.attemptOver(j.Delivery)
 			outcomes <- outcome{job: j.Delivery, result: "gave_up", rec: store.Outcome{
-				ID: j.ID, Kind: store.GivenUp, Reason: "host marked unavailable (failures on 7 distinct days)"}}
+				ID: j.ID, Kind: store.GivenUp, Reason: reasonUnavailable}}
 			continue
 		}
-		waiting[j.Host]--
 		// Most hosts of a fan-out get one delivery: holding its
 		// connection idle (and a worker of the peer's server) for the
 		// pool's 90 s helps nobody, while closing it with the request
@@ -583,6 +585,9 @@ func (d *Deliverer) unavailable(host string) bool {
 	return h.unavailable
 }
 
+// reasonUnavailable is why deliveries to a dead host are given up.
+var reasonUnavailable = fmt.Sprintf("host marked unavailable (failures on %d distinct days)", store.UnavailableAfterDays)
+
 // errLocal marks a failure that is ours, not the peer's: it must not count
 // against the host's health.
 var errLocal = errors.New("local failure")
@@ -655,7 +660,7 @@ func (d *Deliverer) attempt(s signed) outcome {
 	attempts := job.Attempts + 1
 	switch {
 	case dead:
-		return giveUp("gave_up", "host marked unavailable (failures on 7 distinct days): "+describe(status, err))
+		return giveUp("gave_up", reasonUnavailable+": "+describe(status, err))
 	case attempts >= MaxAttempts:
 		return giveUp("gave_up", "retries exhausted: "+describe(status, err))
 	}
