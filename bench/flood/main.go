@@ -154,6 +154,12 @@ func post(ctx context.Context, c *http.Client, s *signature.Signer, body []byte)
 	if err := s.Sign(req, body, time.Now()); err != nil {
 		return 0, err
 	}
+	return status(c, req)
+}
+
+// status sends req and returns the answer's status, the body drained so
+// the connection can serve the next request.
+func status(c *http.Client, req *http.Request) (int, error) {
 	resp, err := c.Do(req)
 	if err != nil {
 		return 0, err
@@ -171,13 +177,7 @@ func replay(ctx context.Context, c *http.Client, body []byte, h http.Header) (in
 	}
 	req.Header = h.Clone()
 	req.Host = crieurHost
-	resp, err := c.Do(req)
-	if err != nil {
-		return 0, err
-	}
-	_, _ = io.Copy(io.Discard, resp.Body)
-	resp.Body.Close()
-	return resp.StatusCode, nil
+	return status(c, req)
 }
 
 func rssKiB() int64 {
