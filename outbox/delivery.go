@@ -829,9 +829,11 @@ func (d *Deliverer) prepare(ctx context.Context, j job) (*http.Request, error) {
 	return req, nil
 }
 
-// send makes the POST and reads the status and any Retry-After.
+// send makes the POST and reads the status and any Retry-After. A
+// redirect is not followed (see safehttp.Client.Send): it is retried like
+// any answer that is not a verdict on the delivery.
 func (d *Deliverer) send(req *http.Request) (status int, retryAfter time.Duration, err error) {
-	resp, err := d.Client.Do(req)
+	resp, err := d.Client.Send(req)
 	if err != nil {
 		return 0, 0, fmt.Errorf("deliver %s: %w", req.URL.Redacted(), err)
 	}

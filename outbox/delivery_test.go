@@ -288,6 +288,7 @@ func TestRetryOutcomes(t *testing.T) {
 		name       string
 		status     int
 		retryAfter string
+		redirect   bool          // the answer's Location is another host's inbox
 		wantQueued bool          // still in the queue, rescheduled
 		wantWait   time.Duration // minimum wait before the next attempt
 		wantError  string        // in the stats' LastError when given up
@@ -296,16 +297,22 @@ func TestRetryOutcomes(t *testing.T) {
 		{name: "503 is retried after the backoff", status: 503, wantQueued: true, wantWait: 15 * time.Second},
 		{name: "429 honours Retry-After", status: 429, retryAfter: "600", wantQueued: true, wantWait: 600 * time.Second},
 		{name: "401 is retried", status: 401, wantQueued: true, wantWait: 15 * time.Second},
+		// Followed, the 302 would turn into a GET of the other inbox,
+		// and the signature would not be valid there anyway.
+		{name: "a redirect is retried, not followed", status: 302, redirect: true, wantQueued: true, wantWait: 15 * time.Second},
 		{name: "403 is final", status: 403, wantError: "403"},
 		{name: "404 is final", status: 404, wantError: "404"},
 		{name: "410 drops the follower", status: 410, wantError: "410", wantGone: true},
 	}
 	for i, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			r := newRig(t, 1)
-			h := r.farm.Hosts[0]
+			r := newRig(t, 2)
+			h, other := r.farm.Hosts[0], r.farm.Hosts[1]
 			h.SetStatus(tt.status)
 			h.SetRetryAfter(tt.retryAfter)
+			if tt.redirect {
+				h.SetLocation(other.SharedInbox())
+			}
 			var gone []string
 			var mu sync.Mutex
 			d := r.deliverer(5*time.Second, func(d *outbox.Deliverer) {
@@ -337,6 +344,9 @@ func TestRetryOutcomes(t *testing.T) {
 				}
 				if h.Requests() != 1 {
 					t.Errorf("host got %d requests, want 1 (the retry is not due yet)", h.Requests())
+				}
+				if other.Requests() != 0 {
+					t.Errorf("the redirect's target got %d requests, want 0", other.Requests())
 				}
 				return
 			}

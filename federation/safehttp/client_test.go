@@ -415,3 +415,94 @@ func TestUserAgent(t *testing.T) {
 		})
 	}
 }
+
+// TestSendOneHop: a delivery is sent once, to its own URL, with the
+// client's protections; a redirect comes back as the answer, since the
+// signature would be worthless at the new location and a 302 would turn
+// the POST into a GET whose 200 proves nothing.
+func TestSendOneHop(t *testing.T) {
+	target := newCountingServer(t, okHandler)
+	var sawUA, sawMethod atomic.Value
+	srv := newCountingServer(t, func(w http.ResponseWriter, r *http.Request) {
+		sawUA.Store(r.Header.Get("User-Agent"))
+		sawMethod.Store(r.Method)
+		switch r.URL.Path {
+		case "/moved":
+			http.Redirect(w, r, target.URL+"/inbox", http.StatusFound)
+		case "/big":
+			_, _ = w.Write(make([]byte, 2<<20))
+		case "/silent":
+			// The server notices the client leaving only once the
+			// body is read.
+			_, _ = io.Copy(io.Discard, r.Body)
+			<-r.Context().Done()
+		default:
+			w.WriteHeader(http.StatusAccepted)
+		}
+	})
+	post := func(rawURL string) *http.Request {
+		req, err := http.NewRequestWithContext(context.Background(), http.MethodPost, rawURL, strings.NewReader(`{"type":"Create"}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return req
+	}
+	c := New(Options{AllowPrivate: true, Timeout: 300 * time.Millisecond})
+
+	t.Run("delivered", func(t *testing.T) {
+		resp, err := c.Send(post(srv.URL + "/inbox"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusAccepted || sawMethod.Load() != http.MethodPost || sawUA.Load() != DefaultUserAgent {
+			t.Fatalf("status %d, server saw %v with User-Agent %q", resp.StatusCode, sawMethod.Load(), sawUA.Load())
+		}
+	})
+	t.Run("redirect not followed", func(t *testing.T) {
+		resp, err := c.Send(post(srv.URL + "/moved"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusFound {
+			t.Fatalf("status %d, want the 302 itself", resp.StatusCode)
+		}
+		if n := target.hits.Load(); n != 0 {
+			t.Fatalf("redirect target saw %d requests, want 0", n)
+		}
+	})
+	t.Run("body capped", func(t *testing.T) {
+		resp, err := c.Send(post(srv.URL + "/big"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		if _, err := io.Copy(io.Discard, resp.Body); !errors.Is(err, ErrTooLarge) {
+			t.Fatalf("err = %v, want ErrTooLarge", err)
+		}
+	})
+	t.Run("total deadline", func(t *testing.T) {
+		_, err := c.Send(post(srv.URL + "/silent"))
+		if !errors.Is(err, context.DeadlineExceeded) {
+			t.Fatalf("err = %v, want DeadlineExceeded", err)
+		}
+	})
+	t.Run("loopback refused", func(t *testing.T) {
+		before := srv.hits.Load()
+		_, err := New(Options{}).Send(post(srv.URL + "/inbox"))
+		if !errors.Is(err, ErrForbiddenAddress) {
+			t.Fatalf("err = %v, want ErrForbiddenAddress", err)
+		}
+		if srv.hits.Load() != before {
+			t.Fatal("the refused request reached the server")
+		}
+	})
+	t.Run("bad URL refused", func(t *testing.T) {
+		req := post(srv.URL + "/inbox")
+		req.URL.Host = "exemple.fr\r\nX-Injected: 1"
+		if _, err := c.Send(req); !errors.Is(err, ErrBadURL) {
+			t.Fatalf("err = %v, want ErrBadURL", err)
+		}
+	})
+}

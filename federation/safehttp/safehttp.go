@@ -198,6 +198,38 @@ func (c *Client) do(req *http.Request, onRedirect func(*http.Request) error) (*h
 	return resp, nil
 }
 
+// Send makes one request and follows no redirect: a 3xx comes back as the
+// response. It is for requests bound to their URL, such as a delivery
+// whose signature covers the request-target and host: at a redirect's new
+// location it would be worthless, and following a 301 or 302 would turn
+// the POST into a GET whose 200 says nothing of the delivery. req belongs
+// to the caller, who will not reuse it: it is given the User-Agent if it
+// has none, rather than copied. Everything else is as Do: address checks,
+// the total deadline, the body cap (no gzip is asked for), and the body
+// must be closed.
+func (c *Client) Send(req *http.Request) (*http.Response, error) {
+	if req == nil {
+		return nil, fmt.Errorf("%w: nil request", ErrBadURL)
+	}
+	if err := validateURL(req.URL); err != nil {
+		if req.Body != nil {
+			req.Body.Close()
+		}
+		return nil, fmt.Errorf("%s %q: %w", req.Method, redacted(req.URL), err)
+	}
+	if req.Header.Get("User-Agent") == "" {
+		req.Header.Set("User-Agent", c.opt.UserAgent)
+	}
+	ctx, cancel := context.WithTimeout(req.Context(), c.opt.Timeout)
+	resp, err := c.transport.RoundTrip(req.WithContext(ctx))
+	if err != nil {
+		cancel()
+		return nil, fmt.Errorf("%s %s: %w", req.Method, redacted(req.URL), err)
+	}
+	resp.Body = &deadlineBody{r: newCapReader(resp.Body, c.opt.MaxBody), c: resp.Body, ctx: ctx, cancel: cancel}
+	return resp, nil
+}
+
 // HTTPClient returns an *http.Client with the same protections, for
 // libraries that insist on one. Its Timeout is the total deadline.
 func (c *Client) HTTPClient() *http.Client {

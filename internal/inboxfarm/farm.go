@@ -42,6 +42,7 @@ type Host struct {
 	listener   net.Listener
 	status     atomic.Int64 // non-zero: answer it to every POST, unverified
 	retryAfter atomic.Value // string: Retry-After sent with status
+	location   atomic.Value // string: Location sent with status (a redirect)
 	hang       atomic.Bool  // accept the request and never answer
 	delay      atomic.Int64 // nanoseconds to wait before answering
 	requests   atomic.Int64
@@ -62,6 +63,10 @@ func (h *Host) PeakInFlight() int { return int(h.peak.Load()) }
 
 // SetRetryAfter sets the Retry-After header sent with SetStatus's answers.
 func (h *Host) SetRetryAfter(v string) { h.retryAfter.Store(v) }
+
+// SetLocation sets the Location header sent with SetStatus's answers,
+// making them redirects when the status is a 3xx.
+func (h *Host) SetLocation(url string) { h.location.Store(url) }
 
 // SharedInbox is the host's shared inbox URL.
 func (h *Host) SharedInbox() string { return h.URL + "/inbox" }
@@ -202,6 +207,9 @@ func (f *Farm) serve(w http.ResponseWriter, r *http.Request) {
 	if s := int(h.status.Load()); s != 0 {
 		if ra, _ := h.retryAfter.Load().(string); ra != "" {
 			w.Header().Set("Retry-After", ra)
+		}
+		if loc, _ := h.location.Load().(string); loc != "" {
+			w.Header().Set("Location", loc)
 		}
 		http.Error(w, http.StatusText(s), s)
 		return
