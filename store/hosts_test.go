@@ -1,7 +1,6 @@
 package store
 
 import (
-	"encoding/json"
 	"reflect"
 	"slices"
 	"testing"
@@ -131,17 +130,11 @@ func TestMigrationNormalisesIDNHosts(t *testing.T) {
 		if err := putJSON(bucket(tx, bucketHosts), []byte("xn--bcher-kva.example"), hostHealth{Days: []string{t0.Format(time.DateOnly)}, LastFailure: t0}); err != nil {
 			return err
 		}
-		b := bucket(tx, bucketDeliveries)
-		return b.ForEach(func(k, v []byte) error {
-			var d Delivery
-			if err := json.Unmarshal(v, &d); err != nil {
-				return err
-			}
+		// Schema 2 kept deliveries in JSON.
+		return rewriteDeliveries(tx, func(d *Delivery) {
 			if d.Host == "xn--bcher-kva.example" {
 				d.Host = "bücher.example"
-				return putJSON(b, k, d)
 			}
-			return nil
 		})
 	}))
 	mustNoErr(t, db.bolt.Update(func(tx *bolt.Tx) error {

@@ -147,7 +147,7 @@ func enqueueTx(tx *bolt.Tx, bot, activityID string, activity []byte, inboxes []s
 			return fmt.Errorf("allocate delivery id: %w", err)
 		}
 		d := Delivery{ID: id, Bot: bot, ActivityID: activityID, Inbox: in, Host: hosts[i], NextAttempt: now, CreatedAt: now}
-		if err := putJSON(deliveries, u64(id), d); err != nil {
+		if err := putDelivery(deliveries, d); err != nil {
 			return err
 		}
 		if err := due.Put(dueKey(now, id), nil); err != nil {
@@ -246,8 +246,7 @@ func (db *DB) DueDeliveriesExcept(now time.Time, limit int, skip func(host strin
 				if except != nil && except(binary.BigEndian.Uint64(k[8:])) {
 					continue
 				}
-				var d Delivery
-				found, err := getJSON(deliveries, k[8:], &d)
+				d, found, err := getDelivery(deliveries, k[8:])
 				if err != nil {
 					return err
 				}
@@ -329,8 +328,8 @@ func (db *DB) ActivityBody(activityID string) ([]byte, error) {
 func giveUpActivityTx(tx *bolt.Tx, activityID, reason string) error {
 	var ids []uint64
 	err := bucket(tx, bucketDeliveries).ForEach(func(k, v []byte) error {
-		var d Delivery
-		if err := json.Unmarshal(v, &d); err != nil {
+		d, err := decodeDelivery(v)
+		if err != nil {
 			return fmt.Errorf("decode delivery %x: %w", k, err)
 		}
 		if d.ActivityID == activityID {
@@ -387,8 +386,7 @@ func newOutcomeTx(tx *bolt.Tx) *outcomeTx {
 
 // load reads delivery id, or reports it gone with ErrNotFound.
 func (o *outcomeTx) load(id uint64) (Delivery, error) {
-	var d Delivery
-	found, err := getJSON(o.deliveries, u64(id), &d)
+	d, found, err := getDelivery(o.deliveries, u64(id))
 	if err != nil {
 		return d, err
 	}
@@ -461,7 +459,7 @@ func (o *outcomeTx) retry(id uint64, next time.Time, lastErr string) error {
 	d.Attempts++
 	d.NextAttempt = next
 	d.LastError = truncate(lastErr, maxErrorLen)
-	if err := putJSON(o.deliveries, u64(id), d); err != nil {
+	if err := putDelivery(o.deliveries, d); err != nil {
 		return err
 	}
 	if err := o.due.Put(dueKey(next, id), nil); err != nil {
@@ -593,7 +591,7 @@ func (db *DB) Retry(id uint64, next time.Time, lastErr string) error {
 // Delivery returns the queued delivery id; ok is false once it is done.
 func (db *DB) Delivery(id uint64) (d Delivery, ok bool, err error) {
 	err = db.bolt.View(func(tx *bolt.Tx) error {
-		ok, err = getJSON(bucket(tx, bucketDeliveries), u64(id), &d)
+		d, ok, err = getDelivery(bucket(tx, bucketDeliveries), u64(id))
 		return err
 	})
 	if err != nil {
@@ -700,8 +698,7 @@ func (db *DB) Claim(now time.Time, limit int, skip func(host string) bool, lease
 		deliveries := bucket(tx, bucketDeliveries)
 		index := bucket(tx, bucketDueIndex)
 		for _, want := range due {
-			var d Delivery
-			found, err := getJSON(deliveries, u64(want.ID), &d)
+			d, found, err := getDelivery(deliveries, u64(want.ID))
 			if err != nil {
 				return err
 			}
@@ -714,7 +711,7 @@ func (db *DB) Claim(now time.Time, limit int, skip func(host string) bool, lease
 				return fmt.Errorf("unindex delivery %d: %w", d.ID, err)
 			}
 			d.NextAttempt = leaseUntil
-			if err := putJSON(deliveries, u64(d.ID), d); err != nil {
+			if err := putDelivery(deliveries, d); err != nil {
 				return err
 			}
 			if err := index.Put(dueKey(leaseUntil, d.ID), nil); err != nil {

@@ -46,7 +46,7 @@ var (
 )
 
 // SchemaVersion is the schema this code reads and writes.
-const SchemaVersion = 3
+const SchemaVersion = 4
 
 // Defaults applied by Open when an Options field is zero.
 const (
@@ -134,6 +134,10 @@ func migration(v int) (func(tx *bolt.Tx) error, bool) {
 		// Version 3 names internationalised hosts by their punycode
 		// A-label, in host health records and queued deliveries alike.
 		return normalizeHostNames, true
+	case 3:
+		// Version 4 keeps queued deliveries in a binary form, cheaper
+		// to decode than JSON on the fan-out's hot path.
+		return binaryDeliveries, true
 	}
 	return nil, false
 }
