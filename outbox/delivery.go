@@ -39,10 +39,10 @@ type Deliverer struct {
 	Client *safehttp.Client
 	// Signer returns the signer of a bot; deliveries of unknown bots wait.
 	Signer func(bot string) (*signature.Signer, bool)
-	// Workers is how many deliveries run at once (default 128). Most of an
-	// attempt is waiting on the network, so it is far above the number of
-	// cores: a few hosts that never answer must not hold up the others
-	// for the request deadline.
+	// Workers is how many deliveries run at once (default
+	// DefaultWorkers). Most of an attempt is waiting on the network, so
+	// it is far above the number of cores: a few hosts that never answer
+	// must not hold up the others for the request deadline.
 	Workers int
 	// Signers is how many goroutines sign requests (default GOMAXPROCS).
 	// Signing is the CPU-bound part of a delivery: a few dedicated
@@ -97,6 +97,9 @@ type Deliverer struct {
 	failingBusy int // attempts in flight to failing hosts
 }
 
+// DefaultWorkers is the default of Deliverer.Workers.
+const DefaultWorkers = 128
+
 // claim is a delivery in flight: signing, on the wire, or its outcome
 // waiting to be written.
 type claim struct {
@@ -129,7 +132,7 @@ func (d *Deliverer) init() {
 		d.inflight = map[uint64]claim{}
 		d.hosts = map[string]*hostState{}
 		if d.Workers <= 0 {
-			d.Workers = 128
+			d.Workers = DefaultWorkers
 		}
 		if d.PerHost <= 0 {
 			d.PerHost = 4

@@ -15,7 +15,10 @@
 // fan-out is CPU-bound, so that CPU over the floor's signing CPU is a ratio
 // the wall time cannot beat. A second scenario makes 10% of the servers
 // answer 503 and 5% never answer, and reports how long the healthy 85% took
-// compared with the all-healthy run.
+// compared with the all-healthy run. Last, it sends one pre-signed POST to
+// each of as many fresh servers through the same client, without queue or
+// signing, to show how much of the ratio is the transport and the fake
+// servers themselves.
 package main
 
 import (
@@ -223,9 +226,14 @@ func run(o options, out io.Writer) error {
 		fmt.Fprintf(out, "all healthy ÷ signing floor: median %.2f× (min %.2f×, max %.2f×, %d runs; target ≤ 1.3×)\n",
 			median.ratio(), sorted[0].ratio(), sorted[len(sorted)-1].ratio(), len(sorted))
 	}
+	transport, err := transportShare(key, signer, o.hosts, median.floor)
+	if err != nil {
+		return fmt.Errorf("transport-only measure: %w", err)
+	}
 	if !o.degraded {
 		fmt.Fprintln(out)
 		summary()
+		transport.print(out)
 		return nil
 	}
 	bad, err := scenario(key, signer, o.hosts, o.followers, o.tune, 0.10, 0.05, profiler{})
@@ -236,7 +244,93 @@ func run(o options, out io.Writer) error {
 		bad.wall.Round(time.Millisecond), float64(bad.wall)/float64(median.floor), "", bad.rssMiB, bad.growthKiB, bad.verified, bad.first.Round(time.Millisecond))
 	fmt.Fprintf(out, "\nhealthy 85%% with failing servers ÷ median all-healthy time: %.2f× (target ≤ 1.5×)\n", float64(bad.wall)/float64(median.wall))
 	summary()
+	transport.print(out)
 	return nil
+}
+
+// transportRuns is how many times transportShare sends its POSTs.
+const transportRuns = 3
+
+// transportMeasure is what the HTTP exchanges and the fake servers cost
+// alone, as CPU ÷ the floor's signing CPU, over transportRuns runs.
+type transportMeasure struct{ ratios []float64 }
+
+func (t transportMeasure) print(out io.Writer) {
+	r := slices.Sorted(slices.Values(t.ratios))
+	fmt.Fprintf(out, "HTTP and the fake servers alone: %.2f× the floor's signing CPU (pre-signed POSTs sent as the Deliverer would, no queue;\n",
+		r[len(r)/2])
+	fmt.Fprintf(out, "  median of %d, min %.2f×, max %.2f×): the part of the ratio above 1 that is TCP, HTTP and the servers' verification\n",
+		len(r), r[0], r[len(r)-1])
+}
+
+// transportShare sends one pre-signed POST to each of hosts fresh fake
+// servers, through the same client and as many concurrent senders as the
+// Deliverer, and measures the CPU the process used: what the fan-out
+// would cost if signing and the queue were free. floor is the signing
+// floor it is compared with.
+func transportShare(key *rsa.PrivateKey, signer *signature.Signer, hosts int, floor time.Duration) (transportMeasure, error) {
+	var m transportMeasure
+	body := activity(2)
+	for range transportRuns {
+		farm, err := inboxfarm.New(hosts, keyID, &key.PublicKey)
+		if err != nil {
+			return m, err
+		}
+		reqs := make([]*http.Request, 0, hosts)
+		for _, h := range farm.Hosts {
+			req, err := http.NewRequest(http.MethodPost, h.SharedInbox(), bytes.NewReader(body))
+			if err != nil {
+				farm.Close()
+				return m, err
+			}
+			req.Header.Set("Content-Type", "application/activity+json")
+			req.Close = true // as the Deliverer does for a host's last delivery
+			if err := signer.Sign(req, body, time.Now()); err != nil {
+				farm.Close()
+				return m, err
+			}
+			reqs = append(reqs, req)
+		}
+		client := safehttp.New(safehttp.Options{AllowPrivate: true})
+		runtime.GC()
+		before := cpuTime()
+		queue := make(chan *http.Request)
+		errs := make(chan error, outbox.DefaultWorkers)
+		for range outbox.DefaultWorkers {
+			go func() {
+				var first error
+				for req := range queue {
+					resp, err := client.Send(req)
+					if err != nil {
+						first = cmp.Or(first, err)
+						continue
+					}
+					_, _ = io.Copy(io.Discard, resp.Body)
+					resp.Body.Close()
+				}
+				errs <- first
+			}()
+		}
+		for _, req := range reqs {
+			queue <- req
+		}
+		close(queue)
+		for range outbox.DefaultWorkers {
+			err = errors.Join(err, <-errs)
+		}
+		used := cpuTime() - before
+		verified := farm.Verified()
+		farm.Close()
+		client.CloseIdleConnections()
+		if err != nil {
+			return m, err
+		}
+		if verified != hosts {
+			return m, fmt.Errorf("%d of %d POSTs verified", verified, hosts)
+		}
+		m.ratios = append(m.ratios, float64(used)/float64(floor*time.Duration(runtime.GOMAXPROCS(0))))
+	}
+	return m, nil
 }
 
 // floorOf measures the signing floor twice and keeps the faster: the floor
