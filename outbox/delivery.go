@@ -838,7 +838,7 @@ func (d *Deliverer) prepare(ctx context.Context, j job) (*http.Request, error) {
 func (d *Deliverer) send(req *http.Request) (status int, retryAfter time.Duration, err error) {
 	resp, err := d.Client.Send(req)
 	if err != nil {
-		return 0, 0, fmt.Errorf("deliver %s: %w", req.URL.Redacted(), err)
+		return 0, 0, fmt.Errorf("deliver: %w", err) // err names the method and URL
 	}
 	defer resp.Body.Close()
 	// Drain a little so the connection can be reused; a peer's long

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -16,7 +17,7 @@ import (
 // decoding (five strings, two RFC 3339 times) cost more CPU per delivery
 // than the rest of the queue's bookkeeping.
 //
-// Format 1: the byte 0x01; ID, then Attempts, as uvarints; Bot,
+// Format 1: the byte 0x01; ID, then Attempts (at most 2³¹−1), as uvarints; Bot,
 // ActivityID, Inbox, Host and LastError, each a uvarint length and its
 // bytes; NextAttempt and CreatedAt, each a varint of Unix seconds and a
 // uvarint of nanoseconds (read back in UTC). A JSON record starts with
@@ -31,7 +32,7 @@ func encodeDelivery(d Delivery) []byte {
 	b := make([]byte, 0, 1+11*binary.MaxVarintLen64+len(d.Bot)+len(d.ActivityID)+len(d.Inbox)+len(d.Host)+len(d.LastError))
 	b = append(b, deliveryFormat1)
 	b = binary.AppendUvarint(b, d.ID)
-	b = binary.AppendUvarint(b, uint64(max(d.Attempts, 0)))
+	b = binary.AppendUvarint(b, uint64(min(max(d.Attempts, 0), math.MaxInt32)))
 	for _, s := range [...]string{d.Bot, d.ActivityID, d.Inbox, d.Host, d.LastError} {
 		b = binary.AppendUvarint(b, uint64(len(s)))
 		b = append(b, s...)
@@ -111,7 +112,7 @@ func decodeDelivery(b []byte) (Delivery, error) {
 	attempts := r.uvarint()
 	d.Bot, d.ActivityID, d.Inbox, d.Host, d.LastError = r.string(), r.string(), r.string(), r.string(), r.string()
 	d.NextAttempt, d.CreatedAt = r.time(), r.time()
-	if r.err == nil && (len(r.b) != 0 || attempts > maxStoredAttempts) {
+	if r.err == nil && (len(r.b) != 0 || attempts > math.MaxInt32) {
 		r.err = errBadDeliveryRecord
 	}
 	if r.err != nil {
@@ -120,10 +121,6 @@ func decodeDelivery(b []byte) (Delivery, error) {
 	d.Attempts = int(attempts)
 	return d, nil
 }
-
-// maxStoredAttempts bounds the attempt count a record may hold, far
-// above any retry schedule: a larger one is a damaged record.
-const maxStoredAttempts = 1 << 20
 
 func putDelivery(b *bolt.Bucket, d Delivery) error {
 	if err := b.Put(u64(d.ID), encodeDelivery(d)); err != nil {

@@ -1,9 +1,11 @@
 package store
 
 import (
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"reflect"
 	"strings"
 	"testing"
@@ -45,6 +47,7 @@ func TestDeliveryRecordRoundTrip(t *testing.T) {
 			Host: "xn--bcher-kva.example", Attempts: 16, NextAttempt: t0.Add(71*time.Hour + 123456789), CreatedAt: t0.Add(-time.Nanosecond),
 			LastError: strings.Repeat("HTTP 503 Service Unavailable; ", 20)},
 		{ID: 7}, // zero times and empty strings
+		{ID: 10, Attempts: math.MaxInt32},
 		{ID: 8, NextAttempt: time.Date(1969, 7, 20, 20, 17, 40, 999999999, time.UTC), CreatedAt: time.Date(2300, 1, 1, 0, 0, 0, 1, time.UTC)},
 	}
 	for _, want := range tests {
@@ -90,6 +93,11 @@ func TestDeliveryRecordRefusesDamage(t *testing.T) {
 			return append(b, 0x80, 0x94, 0xeb, 0xdc, 0x03)
 		}(),
 	}
+	tests["attempts over 2³¹−1"] = func() []byte {
+		b := []byte{deliveryFormat1, 3}
+		b = binary.AppendUvarint(b, math.MaxInt32+1)
+		return append(b, encodeDelivery(Delivery{ID: 3})[3:]...)
+	}()
 	for name, b := range tests {
 		if _, err := decodeDelivery(b); !errors.Is(err, errBadDeliveryRecord) {
 			t.Errorf("%s: err = %v, want errBadDeliveryRecord", name, err)

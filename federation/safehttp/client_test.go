@@ -459,6 +459,18 @@ func TestSendOneHop(t *testing.T) {
 			t.Fatalf("status %d, server saw %v with User-Agent %q", resp.StatusCode, sawMethod.Load(), sawUA.Load())
 		}
 	})
+	t.Run("nil header is empty", func(t *testing.T) {
+		req := post(srv.URL + "/inbox")
+		req.Header = nil
+		resp, err := c.Send(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusAccepted || sawUA.Load() != DefaultUserAgent {
+			t.Fatalf("status %d, User-Agent %q", resp.StatusCode, sawUA.Load())
+		}
+	})
 	t.Run("redirect not followed", func(t *testing.T) {
 		resp, err := c.Send(post(srv.URL + "/moved"))
 		if err != nil {

@@ -217,6 +217,9 @@ func (c *Client) Send(req *http.Request) (*http.Response, error) {
 		}
 		return nil, fmt.Errorf("%s %q: %w", req.Method, redacted(req.URL), err)
 	}
+	if req.Header == nil {
+		req.Header = http.Header{} // as http.Client: nil is empty
+	}
 	if req.Header.Get("User-Agent") == "" {
 		req.Header.Set("User-Agent", c.opt.UserAgent)
 	}
