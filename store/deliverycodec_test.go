@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
@@ -130,7 +131,8 @@ func FuzzDecodeDelivery(f *testing.F) {
 func TestMigrationBinaryDeliveries(t *testing.T) {
 	db, path := openTest(t, Options{})
 	inboxes := []string{"https://a.example/inbox", "https://b.example/inbox", "https://c.example/inbox"}
-	mustNoErr(t, db.Enqueue(bot, acceptID, acceptBody, inboxes, t0))
+	// Enqueued in another zone than UTC, which the binary form reads back.
+	mustNoErr(t, db.Enqueue(bot, acceptID, acceptBody, inboxes, t0.In(time.FixedZone("UTC-7", -7*3600))))
 	before, err := db.DueDeliveries(t0, 10, nil)
 	mustNoErr(t, err)
 	mustNoErr(t, db.Retry(before[1].ID, t0.Add(time.Hour), "HTTP 503 Service Unavailable"))
@@ -143,12 +145,18 @@ func TestMigrationBinaryDeliveries(t *testing.T) {
 		return bucket(tx, bucketMeta).Put([]byte(keySchema), u64(3))
 	}))
 	mustNoErr(t, db.Close())
+	if _, err := Open(path, Options{ReadOnly: true}); !errors.Is(err, ErrNeedsMigration) {
+		t.Errorf("read-only open of a schema-3 file: %v, want ErrNeedsMigration", err)
+	}
 
 	db, err = Open(path, Options{})
 	mustNoErr(t, err)
 	defer db.Close()
 	after, err := db.DueDeliveries(t0.Add(2*time.Hour), 10, nil)
 	mustNoErr(t, err)
+	for i := range before { // JSON kept the zone; the binary form reads UTC
+		before[i].NextAttempt, before[i].CreatedAt = before[i].NextAttempt.UTC(), before[i].CreatedAt.UTC()
+	}
 	if !reflect.DeepEqual(after, before) {
 		t.Fatalf("queue after migration:\n%+v\nwant\n%+v", after, before)
 	}
@@ -160,5 +168,36 @@ func TestMigrationBinaryDeliveries(t *testing.T) {
 	}
 	if n, _ := db.QueueDepth(); n != 0 {
 		t.Errorf("queue depth after acknowledging all: %d", n)
+	}
+	// Every index entry went with its record: none was keyed on a time
+	// the migrated record no longer gives.
+	mustNoErr(t, db.bolt.View(func(tx *bolt.Tx) error {
+		if idx, recs := bucket(tx, bucketDueIndex).Stats().KeyN, bucket(tx, bucketDeliveries).Stats().KeyN; idx != 0 || recs != 0 {
+			t.Errorf("after acknowledging all: %d due-index entries, %d records left", idx, recs)
+		}
+		return nil
+	}))
+}
+
+// TestDueKeySurvivesTheRecord: the due-index key computed from a record
+// read back is the one written with it, whatever the time (zones,
+// monotonic readings, before 1970, far future): otherwise an outcome
+// would fail to delete its index entry and leave an orphan.
+func TestDueKeySurvivesTheRecord(t *testing.T) {
+	zone := time.FixedZone("x", 3600+17)
+	times := []time.Time{
+		{}, time.Now(), time.Now().In(zone), time.Unix(-1, 1), time.Unix(0, -1),
+		time.Date(2300, 1, 1, 0, 0, 0, 5, time.UTC), time.Date(1600, 1, 1, 0, 0, 0, 5, zone),
+		time.Unix(math.MaxInt64, 999999999), time.Unix(math.MinInt64, 0), time.Date(-5000000, 1, 1, 0, 0, 0, 0, time.UTC),
+		time.Time{}.In(zone), time.Date(292277026596, 12, 4, 15, 30, 7, 999999999, time.UTC),
+	}
+	for i, tm := range times {
+		d, err := decodeDelivery(encodeDelivery(Delivery{ID: uint64(i), NextAttempt: tm}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(dueKey(tm, 1), dueKey(d.NextAttempt, 1)) || !d.NextAttempt.Equal(tm) {
+			t.Errorf("%v: key %x read back as %x (time %v)", tm, dueKey(tm, 1), dueKey(d.NextAttempt, 1), d.NextAttempt)
+		}
 	}
 }
