@@ -65,7 +65,7 @@ func main() {
 	signers := flag.Int("signers", 0, "Deliverer.Signers (0: its default, GOMAXPROCS)")
 	recordDelay := flag.Duration("record-delay", 0, "Deliverer.RecordDelay (0: its default)")
 	skipDegraded := flag.Bool("healthy-only", false, "skip the 503/silent scenario")
-	runs := flag.Int("runs", 5, "all-healthy fan-outs to run (the median is reported: the machine's noise varies)")
+	runs := flag.Int("runs", 9, "all-healthy fan-outs to run (the median is reported: on a shared machine one run can be 10-40% slower than the next)")
 	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the first all-healthy fan-out (enqueue to last acknowledgement) to this file")
 	traceFile := flag.String("trace", "", "write an execution trace of the first all-healthy fan-out to this file")
 	flag.Parse()
