@@ -51,11 +51,12 @@ type deliveryReader struct {
 	err error
 }
 
-func (r *deliveryReader) uvarint() uint64 {
+// next reads one varint with read (binary.Uvarint or binary.Varint).
+func next[T uint64 | int64](r *deliveryReader, read func([]byte) (T, int)) T {
 	if r.err != nil {
 		return 0
 	}
-	v, n := binary.Uvarint(r.b)
+	v, n := read(r.b)
 	if n <= 0 {
 		r.err = errBadDeliveryRecord
 		return 0
@@ -64,18 +65,9 @@ func (r *deliveryReader) uvarint() uint64 {
 	return v
 }
 
-func (r *deliveryReader) varint() int64 {
-	if r.err != nil {
-		return 0
-	}
-	v, n := binary.Varint(r.b)
-	if n <= 0 {
-		r.err = errBadDeliveryRecord
-		return 0
-	}
-	r.b = r.b[n:]
-	return v
-}
+func (r *deliveryReader) uvarint() uint64 { return next(r, binary.Uvarint) }
+
+func (r *deliveryReader) varint() int64 { return next(r, binary.Varint) }
 
 func (r *deliveryReader) string() string {
 	n := r.uvarint()
