@@ -706,9 +706,7 @@ func TestCountersSettleOnEveryPath(t *testing.T) {
 		d.Blocked = func(_, inbox string) bool { return inbox == blockedH.SharedInbox() }
 		d.RecordDelay = 30 * time.Millisecond
 	})
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- d.Run(ctx) }()
+	stop := run(t, d)
 	var inboxes []string
 	for _, h := range []*inboxfarm.Host{ok1, ok2, failing, dead, gone, blockedH} {
 		for u := range 4 {
@@ -716,10 +714,7 @@ func TestCountersSettleOnEveryPath(t *testing.T) {
 		}
 	}
 	for n := range 5 {
-		id, body := activity(n)
-		if err := d.Enqueue(context.Background(), botName, id, body, inboxes); err != nil {
-			t.Fatal(err)
-		}
+		r.enqueue(d, n, inboxes)
 	}
 	// An activity of a bot with no key: errLocal, retried.
 	id, body := activity(99)
@@ -742,26 +737,13 @@ func TestCountersSettleOnEveryPath(t *testing.T) {
 	// Expected to remain: the failing host's 4 inboxes x 5 activities
 	// (retrying) and the unknown bot's one.
 	want := 4*5 + 1
-	deadline := time.Now().Add(15 * time.Second)
-	for {
+	r.waitFor(fmt.Sprintf("queue depth %d with nothing in flight", want), func() bool {
 		n, _ := db.QueueDepth()
-		idle := d.InFlight() == 0
-		if n == want && idle {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("queue depth %d (want %d), inflight idle %v", n, want, idle)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+		return n == want && d.InFlight() == 0
+	})
 	close(stopFlip)
 	wg.Wait()
-	cancel()
-	select {
-	case <-done:
-	case <-time.After(10 * time.Second):
-		t.Fatal("Run did not return")
-	}
+	stop()
 	if busy := d.StillCounted(); len(busy) > 0 {
 		t.Errorf("with nothing in flight, still counted: %q", busy)
 	}
@@ -781,26 +763,16 @@ func TestShutdownWritesEveryOutcome(t *testing.T) {
 		d.Workers, d.PerHost = 4, 1
 		d.RecordDelay = time.Hour
 	})
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- d.Run(ctx) }()
+	stop := run(t, d)
 	var inboxes []string
 	for _, h := range farm.Hosts {
 		for u := range 6 {
 			inboxes = append(inboxes, h.Inbox(fmt.Sprintf("u%d", u)))
 		}
 	}
-	id, body := activity(1)
-	if err := d.Enqueue(context.Background(), botName, id, body, inboxes); err != nil {
-		t.Fatal(err)
-	}
+	id := r.enqueue(d, 1, inboxes)
 	time.Sleep(400 * time.Millisecond)
-	cancel()
-	select {
-	case <-done:
-	case <-time.After(10 * time.Second):
-		t.Fatal("Run did not return within 10 s of cancel")
-	}
+	stop()
 	if busy := d.StillCounted(); len(busy) > 0 {
 		t.Errorf("with nothing in flight, still counted: %q", busy)
 	}
