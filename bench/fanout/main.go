@@ -282,17 +282,12 @@ func transportShare(key *rsa.PrivateKey, signer *signature.Signer, hosts int, fl
 		}
 		reqs := make([]*http.Request, 0, hosts)
 		for _, h := range farm.Hosts {
-			req, err := http.NewRequest(http.MethodPost, h.SharedInbox(), bytes.NewReader(body))
+			req, err := signedDelivery(signer, h.SharedInbox(), body)
 			if err != nil {
 				farm.Close()
 				return m, err
 			}
-			req.Header.Set("Content-Type", "application/activity+json")
 			req.Close = true // as the Deliverer does for a host's last delivery
-			if err := signer.Sign(req, body, time.Now()); err != nil {
-				farm.Close()
-				return m, err
-			}
 			reqs = append(reqs, req)
 		}
 		client := safehttp.New(safehttp.Options{AllowPrivate: true})
@@ -356,16 +351,25 @@ func signingFloor(s *signature.Signer, n int) (time.Duration, error) {
 	body := activity(0)
 	start := time.Now()
 	for i := range n {
-		req, err := http.NewRequest(http.MethodPost, fmt.Sprintf("http://127.0.%d.%d:8080/inbox", 1+i/250, 1+i%250), bytes.NewReader(body))
-		if err != nil {
+		if _, err := signedDelivery(s, fmt.Sprintf("http://127.0.%d.%d:8080/inbox", 1+i/250, 1+i%250), body); err != nil {
 			return 0, err
-		}
-		req.Header.Set("Content-Type", "application/activity+json")
-		if err := s.Sign(req, body, time.Now()); err != nil {
-			return 0, fmt.Errorf("sign: %w", err)
 		}
 	}
 	return time.Since(start) / time.Duration(runtime.GOMAXPROCS(0)), nil
+}
+
+// signedDelivery builds and signs a delivery's POST as the floor counts
+// it: the request, its headers and the signature.
+func signedDelivery(s *signature.Signer, inbox string, body []byte) (*http.Request, error) {
+	req, err := http.NewRequest(http.MethodPost, inbox, bytes.NewReader(body))
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Content-Type", "application/activity+json")
+	if err := s.Sign(req, body, time.Now()); err != nil {
+		return nil, fmt.Errorf("sign: %w", err)
+	}
+	return req, nil
 }
 
 // parallelSigning signs n requests on GOMAXPROCS goroutines: what the
