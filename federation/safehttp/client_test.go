@@ -510,11 +510,24 @@ func TestSendOneHop(t *testing.T) {
 			t.Fatal("the refused request reached the server")
 		}
 	})
-	t.Run("bad URL refused", func(t *testing.T) {
+	t.Run("bad URL refused, body closed", func(t *testing.T) {
 		req := post(srv.URL + "/inbox")
 		req.URL.Host = "exemple.fr\r\nX-Injected: 1"
+		body := &closeCounter{Reader: strings.NewReader("{}")}
+		req.Body = body
 		if _, err := c.Send(req); !errors.Is(err, ErrBadURL) {
 			t.Fatalf("err = %v, want ErrBadURL", err)
 		}
+		if body.closed != 1 {
+			t.Fatalf("request body closed %d times, want 1 (RoundTripper contract)", body.closed)
+		}
 	})
 }
+
+// closeCounter is a request body that counts its Close calls.
+type closeCounter struct {
+	io.Reader
+	closed int
+}
+
+func (c *closeCounter) Close() error { c.closed++; return nil }

@@ -180,12 +180,8 @@ func (c *Client) Do(req *http.Request) (*http.Response, error) {
 // do is Do with a hook run on every redirect hop (FetchActivityJSON re-signs
 // there).
 func (c *Client) do(req *http.Request, onRedirect func(*http.Request) error) (*http.Response, error) {
-	if req == nil {
-		return nil, fmt.Errorf("%w: nil request", ErrBadURL)
-	}
-	if err := validateURL(req.URL); err != nil {
-		// %q: a hostile URL must not inject lines into crieur's logs.
-		return nil, fmt.Errorf("%s %q: %w", req.Method, redacted(req.URL), err)
+	if err := checkRequest(req); err != nil {
+		return nil, err
 	}
 	ctx, cancel := context.WithTimeout(req.Context(), c.opt.Timeout)
 	hc := &http.Client{Transport: c.rt, CheckRedirect: c.checkRedirect(onRedirect)}
@@ -208,14 +204,11 @@ func (c *Client) do(req *http.Request, onRedirect func(*http.Request) error) (*h
 // the total deadline, the body cap (no gzip is asked for), and the body
 // must be closed.
 func (c *Client) Send(req *http.Request) (*http.Response, error) {
-	if req == nil {
-		return nil, fmt.Errorf("%w: nil request", ErrBadURL)
-	}
-	if err := validateURL(req.URL); err != nil {
-		if req.Body != nil {
-			req.Body.Close()
+	if err := checkRequest(req); err != nil {
+		if req != nil && req.Body != nil {
+			req.Body.Close() // as a RoundTripper must, even on error
 		}
-		return nil, fmt.Errorf("%s %q: %w", req.Method, redacted(req.URL), err)
+		return nil, err
 	}
 	if req.Header == nil {
 		req.Header = http.Header{} // as http.Client: nil is empty
@@ -272,6 +265,19 @@ func (c *Client) checkRedirect(hook func(*http.Request) error) func(*http.Reques
 		}
 		return nil
 	}
+}
+
+// checkRequest refuses, before any dial, a request Do or Send must not
+// make.
+func checkRequest(req *http.Request) error {
+	if req == nil {
+		return fmt.Errorf("%w: nil request", ErrBadURL)
+	}
+	if err := validateURL(req.URL); err != nil {
+		// %q: a hostile URL must not inject lines into crieur's logs.
+		return fmt.Errorf("%s %q: %w", req.Method, redacted(req.URL), err)
+	}
+	return nil
 }
 
 // validateURL refuses, before any dial, what must never reach the wire.
