@@ -1,6 +1,7 @@
 package web_test
 
 import (
+	"cmp"
 	"html/template"
 	"strings"
 	"testing"
@@ -52,6 +53,18 @@ func lacks(t *testing.T, page []byte, unwanted ...string) {
 			t.Errorf("page contains %q:\n%s", w, page)
 		}
 	}
+}
+
+// checkPage checks a rendered page: it rendered, it is a sound document
+// in lang, and it holds wants and none of unwanted.
+func checkPage(t *testing.T, page []byte, err error, lang string, wants, unwanted []string) {
+	t.Helper()
+	if err != nil {
+		t.Fatalf("render: %v", err)
+	}
+	checkDocument(t, page, lang)
+	contains(t, page, wants...)
+	lacks(t, page, unwanted...)
 }
 
 // checkDocument parses page as a browser would and checks what every page
@@ -182,12 +195,7 @@ func TestProfilePage(t *testing.T) {
 				tc.edit(&data)
 			}
 			page, err := p.RenderProfile(data)
-			if err != nil {
-				t.Fatalf("render: %v", err)
-			}
-			checkDocument(t, page, "fr")
-			contains(t, page, tc.wants...)
-			lacks(t, page, tc.lacks...)
+			checkPage(t, page, err, "fr", tc.wants, tc.lacks)
 		})
 	}
 }
@@ -277,16 +285,7 @@ func TestPostPage(t *testing.T) {
 				tc.edit(&data)
 			}
 			page, err := p.RenderPost(data)
-			if err != nil {
-				t.Fatalf("render: %v", err)
-			}
-			lang := tc.lang
-			if lang == "" {
-				lang = "fr"
-			}
-			checkDocument(t, page, lang)
-			contains(t, page, tc.wants...)
-			lacks(t, page, tc.lacks...)
+			checkPage(t, page, err, cmp.Or(tc.lang, "fr"), tc.wants, tc.lacks)
 		})
 	}
 }
@@ -319,12 +318,7 @@ func TestTagPage(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			page, err := p.RenderTag(tc.data)
-			if err != nil {
-				t.Fatalf("render: %v", err)
-			}
-			checkDocument(t, page, "fr")
-			contains(t, page, tc.wants...)
-			lacks(t, page, tc.lacks...)
+			checkPage(t, page, err, "fr", tc.wants, tc.lacks)
 		})
 	}
 }
@@ -354,12 +348,7 @@ func TestGonePage(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			page, err := tc.render()
-			if err != nil {
-				t.Fatalf("render: %v", err)
-			}
-			checkDocument(t, page, "fr")
-			contains(t, page, tc.wants...)
-			lacks(t, page, tc.lacks...)
+			checkPage(t, page, err, "fr", tc.wants, tc.lacks)
 		})
 	}
 }
