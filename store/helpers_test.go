@@ -44,6 +44,19 @@ func inboxes(n int) []string {
 	return out
 }
 
+// queued enqueues the test Accept to n inboxes at t0 and returns the
+// deliveries, due at once.
+func queued(t testing.TB, db *DB, n int) []Delivery {
+	t.Helper()
+	mustNoErr(t, db.Enqueue(bot, acceptID, acceptBody, inboxes(n), t0))
+	due, err := db.DueDeliveries(t0, 10, nil)
+	mustNoErr(t, err)
+	if len(due) != n {
+		t.Fatalf("%d deliveries due after enqueueing %d", len(due), n)
+	}
+	return due
+}
+
 // note builds a French Note and its Create, as the outbox would.
 func note(id, text string) (object, activity []byte) {
 	obj := map[string]any{"id": id, "type": "Note", "content": "<p>" + text + "</p>"}

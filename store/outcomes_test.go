@@ -87,9 +87,7 @@ func TestRecordOutcomesMatchesOneByOne(t *testing.T) {
 // its own, the rest of the batch is written.
 func TestRecordOutcomesRefusesUnknownKind(t *testing.T) {
 	db, _ := openTest(t, Options{})
-	mustNoErr(t, db.Enqueue(bot, acceptID, acceptBody, inboxes(2), t0))
-	due, err := db.DueDeliveries(t0, 10, nil)
-	mustNoErr(t, err)
+	due := queued(t, db, 2)
 	errs, err := db.RecordOutcomes([]Outcome{{ID: due[0].ID}, {ID: due[1].ID, Kind: Acked}})
 	mustNoErr(t, err)
 	if !errors.Is(errs[0], ErrInvalid) || errs[1] != nil {
@@ -104,9 +102,7 @@ func TestRecordOutcomesRefusesUnknownKind(t *testing.T) {
 // itself fails, the caller learns it and no outcome is half-written.
 func TestRecordOutcomesOnReadOnlyStoreWritesNothing(t *testing.T) {
 	db, path := openTest(t, Options{})
-	mustNoErr(t, db.Enqueue(bot, acceptID, acceptBody, inboxes(2), t0))
-	due, err := db.DueDeliveries(t0, 10, nil)
-	mustNoErr(t, err)
+	due := queued(t, db, 2)
 	mustNoErr(t, db.Close())
 	ro, err := Open(path, Options{ReadOnly: true})
 	mustNoErr(t, err)

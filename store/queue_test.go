@@ -198,14 +198,12 @@ func TestAckGiveUpRetryAndGC(t *testing.T) {
 
 func TestPendingDeliveriesSurviveReopen(t *testing.T) {
 	db, path := openTest(t, Options{})
-	mustNoErr(t, db.Enqueue(bot, acceptID, acceptBody, inboxes(3), t0))
-	due, err := db.DueDeliveries(t0, 10, nil)
-	mustNoErr(t, err)
+	due := queued(t, db, 3)
 	mustNoErr(t, db.Ack(due[0].ID))
 	// Stop without acking the other two, as a crash mid-delivery would.
 	mustNoErr(t, db.Close())
 
-	db, err = Open(path, Options{})
+	db, err := Open(path, Options{})
 	mustNoErr(t, err)
 	defer db.Close()
 	left, err := db.DueDeliveries(t0, 10, nil)
