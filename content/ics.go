@@ -10,6 +10,22 @@ import (
 // icsProductID names crieur as the producer of calendar files.
 const icsProductID = "-//Zoomacom//crieur//FR"
 
+// icsRefresh is how often a subscribed calendar should be fetched again
+// (RFC 7986 REFRESH-INTERVAL, and the X-PUBLISHED-TTL Outlook and Apple
+// read): events are announced days ahead, an hour is plenty.
+const icsRefresh = "PT1H"
+
+// CalendarEvent is one event of a calendar feed: the post that announces
+// it, its stable UID and the page that shows it.
+type CalendarEvent struct {
+	Post *Post
+	// UID identifies the event across fetches, so a subscribed calendar
+	// updates it rather than adding a copy (e.g. the Event object's id).
+	UID string
+	// URL is the event's page, used when the post names none.
+	URL string
+}
+
 // EventICS returns an RFC 5545 calendar holding the event of p, for people
 // who want it in their agenda: uid is its stable UID (e.g. the post's URL
 // or "<id>@<host>"), url its page, now the DTSTAMP. Times are in UTC so no
@@ -19,22 +35,53 @@ func EventICS(p *Post, uid, url string, now time.Time) []byte {
 	if p == nil || p.Event == nil {
 		return nil
 	}
-	ev := p.Event
 	var b bytes.Buffer
-	line := func(name, value string) { writeFolded(&b, name+":"+value) }
-	line("BEGIN", "VCALENDAR")
-	line("VERSION", "2.0")
-	line("PRODID", icsProductID)
-	line("CALSCALE", "GREGORIAN")
-	line("METHOD", "PUBLISH")
+	beginCalendar(&b)
+	writeEvent(&b, CalendarEvent{Post: p, UID: uid, URL: url}, now)
+	writeFolded(&b, "END:VCALENDAR")
+	return b.Bytes()
+}
+
+// CalendarICS returns an RFC 5545 calendar of events to subscribe to (a
+// webcal: link): named name in the reader's calendar list, refreshed
+// hourly, one VEVENT per event that has one, in UTC like EventICS.
+func CalendarICS(name string, events []CalendarEvent, now time.Time) []byte {
+	var b bytes.Buffer
+	beginCalendar(&b)
+	if name != "" {
+		writeFolded(&b, "NAME:"+icsText(name))
+		writeFolded(&b, "X-WR-CALNAME:"+icsText(name))
+	}
+	writeFolded(&b, "REFRESH-INTERVAL;VALUE=DURATION:"+icsRefresh)
+	writeFolded(&b, "X-PUBLISHED-TTL:"+icsRefresh)
+	for _, ev := range events {
+		if ev.Post != nil && ev.Post.Event != nil {
+			writeEvent(&b, ev, now)
+		}
+	}
+	writeFolded(&b, "END:VCALENDAR")
+	return b.Bytes()
+}
+
+func beginCalendar(b *bytes.Buffer) {
+	for _, l := range []string{"BEGIN:VCALENDAR", "VERSION:2.0", "PRODID:" + icsProductID, "CALSCALE:GREGORIAN", "METHOD:PUBLISH"} {
+		writeFolded(b, l)
+	}
+}
+
+// writeEvent writes one VEVENT; its description is the post's Markdown as
+// plain text paragraphs (MarkdownText), not the source's line breaks.
+func writeEvent(b *bytes.Buffer, ce CalendarEvent, now time.Time) {
+	p, ev := ce.Post, ce.Post.Event
+	line := func(name, value string) { writeFolded(b, name+":"+value) }
 	line("BEGIN", "VEVENT")
-	line("UID", icsText(uid))
+	line("UID", icsText(ce.UID))
 	line("DTSTAMP", icsTime(now))
 	line("DTSTART", icsTime(ev.Start))
 	line("DTEND", icsTime(ev.End))
 	line("SUMMARY", icsText(ev.Title))
-	if desc := plainText(RenderMarkdown(p.Body)); strings.TrimSpace(desc) != "" {
-		line("DESCRIPTION", icsText(strings.TrimSpace(desc)))
+	if desc := MarkdownText(p.Body); desc != "" {
+		line("DESCRIPTION", icsText(desc))
 	}
 	var place []string
 	for _, s := range []string{ev.Location.Name, ev.Location.Address} {
@@ -48,7 +95,7 @@ func EventICS(p *Post, uid, url string, now time.Time) []byte {
 	if len(place) > 0 {
 		line("LOCATION", icsText(strings.Join(place, ", ")))
 	}
-	if u := firstNonEmpty(ev.URL, url); u != "" {
+	if u := firstNonEmpty(ev.URL, ce.URL); u != "" {
 		line("URL", u)
 	}
 	if ev.Cancelled {
@@ -57,8 +104,6 @@ func EventICS(p *Post, uid, url string, now time.Time) []byte {
 		line("STATUS", "CONFIRMED")
 	}
 	line("END", "VEVENT")
-	line("END", "VCALENDAR")
-	return b.Bytes()
 }
 
 func firstNonEmpty(ss ...string) string {

@@ -8,38 +8,109 @@ import (
 	"unicode/utf8"
 )
 
-// parseICS is a small RFC 5545 reader: it checks CRLF endings and line
-// length, unfolds, and returns the properties of the VEVENT unescaped.
-func parseICS(t *testing.T, data []byte) (map[string]string, []string) {
+// icsComponent is one BEGIN/END block read back from a calendar: its
+// properties (unescaped TEXT values, keyed by name without parameters)
+// and the components inside it.
+type icsComponent struct {
+	Name  string
+	Props map[string]string
+	Subs  []*icsComponent
+}
+
+// parseICS is a strict RFC 5545 reader for the tests: every line ends in
+// CRLF and is at most 75 octets, continuation lines are unfolded, values
+// are unescaped, BEGIN/END must nest, and there is exactly one VCALENDAR.
+func parseICS(t *testing.T, data []byte) *icsComponent {
 	t.Helper()
 	s := string(data)
 	if !strings.HasSuffix(s, "\r\n") || strings.Contains(strings.ReplaceAll(s, "\r\n", ""), "\n") {
 		t.Fatalf("lines must end in CRLF: %q", s)
 	}
-	raw := strings.Split(strings.TrimSuffix(s, "\r\n"), "\r\n")
+	if !utf8.ValidString(s) {
+		t.Fatalf("calendar is not UTF-8: %q", s)
+	}
 	var lines []string
-	for _, l := range raw {
+	for _, l := range strings.Split(strings.TrimSuffix(s, "\r\n"), "\r\n") {
 		if len(l) > 75 {
 			t.Errorf("line longer than 75 octets (%d): %q", len(l), l)
 		}
 		if strings.HasPrefix(l, " ") {
+			if len(lines) == 0 {
+				t.Fatalf("continuation line first: %q", l)
+			}
 			lines[len(lines)-1] += l[1:]
 			continue
 		}
 		lines = append(lines, l)
 	}
-	props := map[string]string{}
-	var order []string
-	unescape := strings.NewReplacer(`\\`, `\`, `\;`, ";", `\,`, ",", `\n`, "\n", `\N`, "\n")
+	var stack []*icsComponent
+	var root *icsComponent
 	for _, l := range lines {
 		name, value, ok := strings.Cut(l, ":")
 		if !ok {
 			t.Fatalf("not a content line: %q", l)
 		}
-		order = append(order, name+":"+value)
-		props[name] = unescape.Replace(value)
+		name, _, _ = strings.Cut(name, ";")
+		switch name {
+		case "BEGIN":
+			c := &icsComponent{Name: value, Props: map[string]string{}}
+			if len(stack) > 0 {
+				top := stack[len(stack)-1]
+				top.Subs = append(top.Subs, c)
+			} else if root != nil {
+				t.Fatalf("a second top-level component %s", value)
+			} else {
+				root = c
+			}
+			stack = append(stack, c)
+		case "END":
+			if len(stack) == 0 || stack[len(stack)-1].Name != value {
+				t.Fatalf("END:%s does not close the open component", value)
+			}
+			stack = stack[:len(stack)-1]
+		default:
+			if len(stack) == 0 {
+				t.Fatalf("property outside any component: %q", l)
+			}
+			top := stack[len(stack)-1]
+			if _, dup := top.Props[name]; dup {
+				t.Errorf("%s appears twice in %s", name, top.Name)
+			}
+			top.Props[name] = icsUnescape(t, value)
+		}
 	}
-	return props, order
+	if len(stack) != 0 || root == nil || root.Name != "VCALENDAR" {
+		t.Fatalf("not one closed VCALENDAR: %q", s)
+	}
+	return root
+}
+
+// icsUnescape reverses TEXT escaping; a backslash before anything else
+// than \ ; , n N is an error, and so is an unescaped ; or , (which a
+// reader would take for a list separator).
+func icsUnescape(t *testing.T, v string) string {
+	t.Helper()
+	var b strings.Builder
+	for i := 0; i < len(v); i++ {
+		c := v[i]
+		switch {
+		case c == '\\' && i+1 < len(v):
+			i++
+			switch v[i] {
+			case '\\', ';', ',':
+				b.WriteByte(v[i])
+			case 'n', 'N':
+				b.WriteByte('\n')
+			default:
+				t.Errorf("bad escape \\%c in %q", v[i], v)
+			}
+		case c == '\\':
+			t.Errorf("trailing backslash in %q", v)
+		default:
+			b.WriteByte(c)
+		}
+	}
+	return b.String()
 }
 
 func TestEventICS(t *testing.T) {
@@ -50,34 +121,128 @@ func TestEventICS(t *testing.T) {
 	p.Event.Location = Location{Name: "Maison des associations", Address: "1 rue de la Paix, 69001 Lyon"}
 	p.Body = "Venez avec **votre ordinateur**.\n\nGratuit\\ et ouvert à tous."
 	now := time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC)
-	data := EventICS(p, "events/e@bot.example", "https://bot.example/posts/events/e", now)
-	props, order := parseICS(t, data)
-	if order[0] != "BEGIN:VCALENDAR" || order[len(order)-1] != "END:VCALENDAR" {
-		t.Errorf("not a VCALENDAR: %v", order)
+	cal := parseICS(t, EventICS(p, "events/e@bot.example", "https://bot.example/posts/events/e", now))
+	if cal.Props["VERSION"] != "2.0" || cal.Props["PRODID"] == "" || len(cal.Subs) != 1 || cal.Subs[0].Name != "VEVENT" {
+		t.Fatalf("want a VCALENDAR 2.0 with one VEVENT, got %+v", cal)
 	}
 	want := map[string]string{
-		"VERSION":     "2.0",
 		"UID":         "events/e@bot.example",
 		"DTSTAMP":     "20261101T120000Z",
 		"DTSTART":     "20261205T170000Z",
 		"DTEND":       "20261205T190000Z",
 		"SUMMARY":     p.Event.Title,
 		"LOCATION":    "Maison des associations, 1 rue de la Paix, 69001 Lyon",
-		"DESCRIPTION": "Venez avec votre ordinateur.\nGratuit\\ et ouvert à tous.",
+		"DESCRIPTION": "Venez avec votre ordinateur.\n\nGratuit\\ et ouvert à tous.",
 		"URL":         "https://bot.example/posts/events/e",
 		"STATUS":      "CONFIRMED",
 	}
 	for k, v := range want {
-		if props[k] != v {
-			t.Errorf("%s = %q, want %q", k, props[k], v)
+		if got := cal.Subs[0].Props[k]; got != v {
+			t.Errorf("%s = %q, want %q", k, got, v)
 		}
 	}
 	p.Event.Cancelled = true
-	if props, _ := parseICS(t, EventICS(p, "u", "", now)); props["STATUS"] != "CANCELLED" {
+	if cal := parseICS(t, EventICS(p, "u", "", now)); cal.Subs[0].Props["STATUS"] != "CANCELLED" {
 		t.Errorf("a cancelled event must say STATUS:CANCELLED")
 	}
 	if EventICS(&Post{Kind: KindTip}, "u", "", now) != nil {
 		t.Error("a tip has no calendar")
+	}
+}
+
+// TestCalendarICS is the subscribable feed: a named calendar that asks to
+// be refreshed, one VEVENT per event with its own stable UID, the
+// cancelled one marked so, tips left out, and the description unfolded
+// from the Markdown source (its line breaks mid-sentence were kept before).
+func TestCalendarICS(t *testing.T) {
+	loc := paris(t)
+	now := time.Date(2027, 1, 10, 9, 0, 0, 0, time.UTC)
+	camp := eventPost(t, time.Date(2027, 5, 29, 9, 30, 0, 0, loc), false)
+	camp.Event.Title = "AssoCamp : une journée pour passer au libre"
+	camp.Event.URL = "https://www.zoomacom.org"
+	camp.Body = "Une journée d'échanges entre associations qui utilisent\nou veulent utiliser des logiciels libres.\n\nRepas partagé le midi : chacun apporte un plat !"
+	atelier := eventPost(t, time.Date(2027, 3, 13, 14, 0, 0, 0, loc), true)
+	atelier.Event.Title = "Atelier Nextcloud"
+	atelier.Body = ""
+	data := CalendarICS("Zoomacom — astuces libres", []CalendarEvent{
+		{Post: atelier, UID: "https://bot.example/users/z/events/a", URL: "https://bot.example/users/z/posts/a"},
+		{Post: &Post{Kind: KindTip, Body: "Un conseil"}, UID: "tip"},
+		{Post: camp, UID: "https://bot.example/users/z/events/c", URL: "https://bot.example/users/z/posts/c"},
+	}, now)
+	cal := parseICS(t, data)
+	for k, v := range map[string]string{
+		"X-WR-CALNAME": "Zoomacom — astuces libres", "NAME": "Zoomacom — astuces libres",
+		"REFRESH-INTERVAL": "PT1H", "METHOD": "PUBLISH", "VERSION": "2.0",
+	} {
+		if cal.Props[k] != v {
+			t.Errorf("calendar %s = %q, want %q", k, cal.Props[k], v)
+		}
+	}
+	if len(cal.Subs) != 2 {
+		t.Fatalf("want 2 VEVENTs (the tip left out), got %d:\n%s", len(cal.Subs), data)
+	}
+	tests := []struct {
+		name string
+		got  map[string]string
+		want map[string]string
+	}{
+		{"cancelled workshop", cal.Subs[0].Props, map[string]string{
+			"UID": "https://bot.example/users/z/events/a", "DTSTART": "20270313T130000Z", "DTEND": "20270313T150000Z",
+			"STATUS": "CANCELLED", "URL": "https://bot.example/users/z/posts/a", "DTSTAMP": "20270110T090000Z",
+		}},
+		{"AssoCamp", cal.Subs[1].Props, map[string]string{
+			"UID": "https://bot.example/users/z/events/c", "DTSTART": "20270529T073000Z", "SUMMARY": camp.Event.Title,
+			"STATUS": "CONFIRMED", "URL": "https://www.zoomacom.org",
+			"DESCRIPTION": "Une journée d'échanges entre associations qui utilisent ou veulent utiliser des logiciels libres.\n\nRepas partagé le midi : chacun apporte un plat !",
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			for k, v := range tt.want {
+				if tt.got[k] != v {
+					t.Errorf("%s = %q, want %q", k, tt.got[k], v)
+				}
+			}
+		})
+	}
+	if _, ok := cal.Subs[0].Props["DESCRIPTION"]; ok {
+		t.Error("an event without text must have no DESCRIPTION")
+	}
+	if empty := parseICS(t, CalendarICS("", nil, now)); len(empty.Subs) != 0 {
+		t.Errorf("no events must give an empty calendar, got %+v", empty.Subs)
+	}
+}
+
+// TestICSRoundTrip writes hostile and long texts and reads them back
+// unchanged: escaping and folding lose nothing and split no character.
+func TestICSRoundTrip(t *testing.T) {
+	tests := []struct{ name, title, place string }{
+		{"separators", `Atelier ; a, b \ c`, "Salle 1, 2e étage; porte B"},
+		{"new lines", "Ligne 1\nLigne 2\r\nLigne 3", "Lyon"},
+		{"long accented", strings.Repeat("é", 60) + " " + strings.Repeat("ü", 60), strings.Repeat("Maison des associations ", 8)},
+		{"emoji at the fold", strings.Repeat("a", 66) + "🎉🎉🎉" + strings.Repeat("b", 80), "ici"},
+		{"injection attempt", "x\r\nEND:VEVENT\r\nBEGIN:VEVENT\r\nSUMMARY:pirate", "y"},
+	}
+	now := time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := eventPost(t, time.Date(2027, 2, 1, 10, 0, 0, 0, time.UTC), false)
+			p.Event.Title, p.Event.Location = tt.title, Location{Name: tt.place}
+			cal := parseICS(t, CalendarICS(tt.title, []CalendarEvent{{Post: p, UID: "u"}}, now))
+			if len(cal.Subs) != 1 {
+				t.Fatalf("want one VEVENT, got %d", len(cal.Subs))
+			}
+			want := strings.ReplaceAll(tt.title, "\r\n", "\n")
+			if got := cal.Subs[0].Props["SUMMARY"]; got != want {
+				t.Errorf("SUMMARY = %q, want %q", got, want)
+			}
+			if got := cal.Props["X-WR-CALNAME"]; got != want {
+				t.Errorf("X-WR-CALNAME = %q, want %q", got, want)
+			}
+			if got := cal.Subs[0].Props["LOCATION"]; got != tt.place {
+				t.Errorf("LOCATION = %q, want %q", got, tt.place)
+			}
+		})
 	}
 }
 
@@ -88,5 +253,31 @@ func TestICSFoldingKeepsUTF8(t *testing.T) {
 		if len(l) > 75 || !utf8.ValidString(l) {
 			t.Errorf("bad folded line %q", l)
 		}
+	}
+}
+
+// TestMarkdownText is the plain text of a calendar description: the
+// source's line breaks inside a paragraph are not the author's, only the
+// blank lines and hard breaks are.
+func TestMarkdownText(t *testing.T) {
+	tests := []struct{ name, md, want string }{
+		{"soft breaks joined", "Une journée d'échanges entre associations qui utilisent\nou veulent utiliser des logiciels libres.", "Une journée d'échanges entre associations qui utilisent ou veulent utiliser des logiciels libres."},
+		{"paragraphs kept", "Premier.\n\n\n\nSecond\nparagraphe.", "Premier.\n\nSecond paragraphe."},
+		{"hard break kept", "Ligne un\\\nligne deux", "Ligne un\nligne deux"},
+		{"emphasis dropped", "Venez avec **votre ordinateur** et *un sourire*.", "Venez avec votre ordinateur et un sourire."},
+		{"link address shown", "Inscription sur [notre site](https://www.zoomacom.org/ateliers).", "Inscription sur notre site (https://www.zoomacom.org/ateliers)."},
+		{"bare link once", "Voir https://framadate.org pour tout savoir.", "Voir https://framadate.org pour tout savoir."},
+		{"lists", "À apporter :\n\n- un ordinateur\n- un chargeur\n\n1. arriver\n2. s'installer", "À apporter :\n\n- un ordinateur\n- un chargeur\n\n1. arriver\n2. s'installer"},
+		{"entities decoded", "Tom & Jerry < 3 \"quotes\"", "Tom & Jerry < 3 \"quotes\""},
+		{"no-break spaces kept", "Repas\u00a0: chacun apporte un plat\u202f!", "Repas\u00a0: chacun apporte un plat\u202f!"},
+		{"raw HTML tags dropped, as on the post", "Avant <script>alert(1)</script> <b>après</b>", "Avant alert(1) après"},
+		{"empty", "  \n\n ", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := MarkdownText(tt.md); got != tt.want {
+				t.Errorf("MarkdownText(%q) =\n%q\nwant\n%q", tt.md, got, tt.want)
+			}
+		})
 	}
 }

@@ -1,0 +1,173 @@
+package content
+
+import (
+	"fmt"
+	"strings"
+	"unicode"
+
+	"golang.org/x/net/html"
+)
+
+// MarkdownText turns staff Markdown into the plain text a calendar or a
+// feed reader shows where no HTML is allowed: one line per paragraph (the
+// source's line breaks inside a sentence become spaces, as a browser shows
+// them), paragraphs separated by a blank line, hard breaks kept, list items
+// as "- item" or "1. item", and each link's address after its text, since
+// a calendar description is rarely clickable.
+func MarkdownText(src string) string {
+	return htmlText(RenderMarkdown(src))
+}
+
+// htmlText is MarkdownText's second half: it reads the HTML subset that
+// RenderMarkdown emits.
+func htmlText(fragment string) string {
+	var b strings.Builder
+	var lists []int // per open list: 0 for <ul>, else the next <ol> number
+	var href string // the open link's address, written after its text
+	var linkText strings.Builder
+	pre := 0
+	write := func(s string) {
+		if href != "" {
+			linkText.WriteString(s)
+			return
+		}
+		b.WriteString(s)
+	}
+	z := html.NewTokenizer(strings.NewReader(fragment))
+	for {
+		tt := z.Next()
+		if tt == html.ErrorToken {
+			break
+		}
+		tok := z.Token()
+		switch tt {
+		case html.TextToken:
+			if pre > 0 {
+				write(tok.Data)
+			} else {
+				write(collapseSpaces(tok.Data))
+			}
+		case html.StartTagToken, html.SelfClosingTagToken:
+			switch tok.Data {
+			case "br":
+				write("\n")
+			case "pre":
+				pre++
+			case "ul":
+				lists = append(lists, 0)
+			case "ol":
+				start := 1
+				for _, a := range tok.Attr {
+					if a.Key == "start" {
+						fmt.Sscan(a.Val, &start)
+					}
+				}
+				lists = append(lists, start)
+			case "li":
+				b.WriteString("\n" + strings.Repeat("  ", max(len(lists)-1, 0)))
+				if n := len(lists); n > 0 && lists[n-1] > 0 {
+					fmt.Fprintf(&b, "%d. ", lists[n-1])
+					lists[n-1]++
+				} else {
+					b.WriteString("- ")
+				}
+			case "a":
+				for _, a := range tok.Attr {
+					if a.Key == "href" {
+						href = a.Val
+					}
+				}
+				linkText.Reset()
+			}
+		case html.EndTagToken:
+			switch tok.Data {
+			case "p", "blockquote":
+				b.WriteString("\n\n")
+			case "pre":
+				pre--
+				b.WriteString("\n\n")
+			case "ul", "ol":
+				if len(lists) > 0 {
+					lists = lists[:len(lists)-1]
+				}
+				if len(lists) == 0 {
+					b.WriteString("\n\n")
+				}
+			case "a":
+				text, target := linkText.String(), href
+				href = ""
+				b.WriteString(text)
+				if target != "" && !sameAddress(text, target) {
+					b.WriteString(" (" + target + ")")
+				}
+			}
+		}
+	}
+	return tidyText(b.String())
+}
+
+// collapseSpaces makes runs of breaking white space (source line breaks
+// included) one space; no-break spaces stay, they hold French punctuation.
+func collapseSpaces(s string) string {
+	var b strings.Builder
+	space := false
+	for _, r := range s {
+		if unicode.IsSpace(r) && r != '\u00a0' && r != '\u202f' {
+			space = true
+			continue
+		}
+		if space {
+			b.WriteByte(' ')
+			space = false
+		}
+		b.WriteRune(r)
+	}
+	if space {
+		b.WriteByte(' ')
+	}
+	return b.String()
+}
+
+// sameAddress reports whether a link's text already shows its target
+// (a bare URL made clickable, or "example.org" for https://example.org).
+func sameAddress(text, target string) bool {
+	text = strings.TrimSpace(text)
+	for _, p := range []string{"mailto:", "https://", "http://"} {
+		target = strings.TrimPrefix(target, p)
+		text = strings.TrimPrefix(text, p)
+	}
+	return strings.TrimSuffix(text, "/") == strings.TrimSuffix(target, "/")
+}
+
+// tidyText trims every line's ends and keeps at most one blank line
+// between blocks.
+func tidyText(s string) string {
+	lines := strings.Split(s, "\n")
+	var out []string
+	blank := false
+	for _, l := range lines {
+		l = strings.TrimRightFunc(l, unicode.IsSpace)
+		if strings.TrimSpace(l) == "" {
+			blank = len(out) > 0
+			continue
+		}
+		if !strings.HasPrefix(strings.TrimLeft(l, " "), "- ") && !startsNumbered(strings.TrimLeft(l, " ")) {
+			l = strings.TrimLeftFunc(l, unicode.IsSpace)
+		}
+		if blank {
+			out = append(out, "")
+			blank = false
+		}
+		out = append(out, l)
+	}
+	return strings.Join(out, "\n")
+}
+
+// startsNumbered reports whether l opens with "N. ", an ordered list item.
+func startsNumbered(l string) bool {
+	i := 0
+	for i < len(l) && l[i] >= '0' && l[i] <= '9' {
+		i++
+	}
+	return i > 0 && strings.HasPrefix(l[i:], ". ")
+}
