@@ -6,112 +6,9 @@ import (
 	"testing"
 	"time"
 	"unicode/utf8"
+
+	"github.com/zoomacom/crieur/internal/icstest"
 )
-
-// icsComponent is one BEGIN/END block read back from a calendar: its
-// properties (unescaped TEXT values, keyed by name without parameters)
-// and the components inside it.
-type icsComponent struct {
-	Name  string
-	Props map[string]string
-	Subs  []*icsComponent
-}
-
-// parseICS is a strict RFC 5545 reader for the tests: every line ends in
-// CRLF and is at most 75 octets, continuation lines are unfolded, values
-// are unescaped, BEGIN/END must nest, and there is exactly one VCALENDAR.
-func parseICS(t *testing.T, data []byte) *icsComponent {
-	t.Helper()
-	s := string(data)
-	if !strings.HasSuffix(s, "\r\n") || strings.Contains(strings.ReplaceAll(s, "\r\n", ""), "\n") {
-		t.Fatalf("lines must end in CRLF: %q", s)
-	}
-	if !utf8.ValidString(s) {
-		t.Fatalf("calendar is not UTF-8: %q", s)
-	}
-	var lines []string
-	for _, l := range strings.Split(strings.TrimSuffix(s, "\r\n"), "\r\n") {
-		if len(l) > 75 {
-			t.Errorf("line longer than 75 octets (%d): %q", len(l), l)
-		}
-		if strings.HasPrefix(l, " ") {
-			if len(lines) == 0 {
-				t.Fatalf("continuation line first: %q", l)
-			}
-			lines[len(lines)-1] += l[1:]
-			continue
-		}
-		lines = append(lines, l)
-	}
-	var stack []*icsComponent
-	var root *icsComponent
-	for _, l := range lines {
-		name, value, ok := strings.Cut(l, ":")
-		if !ok {
-			t.Fatalf("not a content line: %q", l)
-		}
-		name, _, _ = strings.Cut(name, ";")
-		switch name {
-		case "BEGIN":
-			c := &icsComponent{Name: value, Props: map[string]string{}}
-			if len(stack) > 0 {
-				top := stack[len(stack)-1]
-				top.Subs = append(top.Subs, c)
-			} else if root != nil {
-				t.Fatalf("a second top-level component %s", value)
-			} else {
-				root = c
-			}
-			stack = append(stack, c)
-		case "END":
-			if len(stack) == 0 || stack[len(stack)-1].Name != value {
-				t.Fatalf("END:%s does not close the open component", value)
-			}
-			stack = stack[:len(stack)-1]
-		default:
-			if len(stack) == 0 {
-				t.Fatalf("property outside any component: %q", l)
-			}
-			top := stack[len(stack)-1]
-			if _, dup := top.Props[name]; dup {
-				t.Errorf("%s appears twice in %s", name, top.Name)
-			}
-			top.Props[name] = icsUnescape(t, value)
-		}
-	}
-	if len(stack) != 0 || root == nil || root.Name != "VCALENDAR" {
-		t.Fatalf("not one closed VCALENDAR: %q", s)
-	}
-	return root
-}
-
-// icsUnescape reverses TEXT escaping; a backslash before anything else
-// than \ ; , n N is an error, and so is an unescaped ; or , (which a
-// reader would take for a list separator).
-func icsUnescape(t *testing.T, v string) string {
-	t.Helper()
-	var b strings.Builder
-	for i := 0; i < len(v); i++ {
-		c := v[i]
-		switch {
-		case c == '\\' && i+1 < len(v):
-			i++
-			switch v[i] {
-			case '\\', ';', ',':
-				b.WriteByte(v[i])
-			case 'n', 'N':
-				b.WriteByte('\n')
-			default:
-				t.Errorf("bad escape \\%c in %q", v[i], v)
-			}
-		case c == '\\':
-			t.Errorf("trailing backslash in %q", v)
-		default:
-			b.WriteByte(c)
-		}
-	}
-	return b.String()
-}
 
 func TestEventICS(t *testing.T) {
 	loc := paris(t)
@@ -121,7 +18,7 @@ func TestEventICS(t *testing.T) {
 	p.Event.Location = Location{Name: "Maison des associations", Address: "1 rue de la Paix, 69001 Lyon"}
 	p.Body = "Venez avec **votre ordinateur**.\n\nGratuit\\ et ouvert à tous."
 	now := time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC)
-	cal := parseICS(t, EventICS(p, "events/e@bot.example", "https://bot.example/posts/events/e", now))
+	cal := icstest.Parse(t, EventICS(p, "events/e@bot.example", "https://bot.example/posts/events/e", now))
 	if cal.Props["VERSION"] != "2.0" || cal.Props["PRODID"] == "" || len(cal.Subs) != 1 || cal.Subs[0].Name != "VEVENT" {
 		t.Fatalf("want a VCALENDAR 2.0 with one VEVENT, got %+v", cal)
 	}
@@ -142,7 +39,7 @@ func TestEventICS(t *testing.T) {
 		}
 	}
 	p.Event.Cancelled = true
-	if cal := parseICS(t, EventICS(p, "u", "", now)); cal.Subs[0].Props["STATUS"] != "CANCELLED" {
+	if cal := icstest.Parse(t, EventICS(p, "u", "", now)); cal.Subs[0].Props["STATUS"] != "CANCELLED" {
 		t.Errorf("a cancelled event must say STATUS:CANCELLED")
 	}
 	if EventICS(&Post{Kind: KindTip}, "u", "", now) != nil {
@@ -169,7 +66,7 @@ func TestCalendarICS(t *testing.T) {
 		{Post: &Post{Kind: KindTip, Body: "Un conseil"}, UID: "tip"},
 		{Post: camp, UID: "https://bot.example/users/z/events/c", URL: "https://bot.example/users/z/posts/c"},
 	}, now)
-	cal := parseICS(t, data)
+	cal := icstest.Parse(t, data)
 	for k, v := range map[string]string{
 		"X-WR-CALNAME": "Zoomacom — astuces libres", "NAME": "Zoomacom — astuces libres",
 		"REFRESH-INTERVAL": "PT1H", "METHOD": "PUBLISH", "VERSION": "2.0",
@@ -208,7 +105,7 @@ func TestCalendarICS(t *testing.T) {
 	if _, ok := cal.Subs[0].Props["DESCRIPTION"]; ok {
 		t.Error("an event without text must have no DESCRIPTION")
 	}
-	if empty := parseICS(t, CalendarICS("", nil, now)); len(empty.Subs) != 0 {
+	if empty := icstest.Parse(t, CalendarICS("", nil, now)); len(empty.Subs) != 0 {
 		t.Errorf("no events must give an empty calendar, got %+v", empty.Subs)
 	}
 }
@@ -228,7 +125,7 @@ func TestICSRoundTrip(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			p := eventPost(t, time.Date(2027, 2, 1, 10, 0, 0, 0, time.UTC), false)
 			p.Event.Title, p.Event.Location = tt.title, Location{Name: tt.place}
-			cal := parseICS(t, CalendarICS(tt.title, []CalendarEvent{{Post: p, UID: "u"}}, now))
+			cal := icstest.Parse(t, CalendarICS(tt.title, []CalendarEvent{{Post: p, UID: "u"}}, now))
 			if len(cal.Subs) != 1 {
 				t.Fatalf("want one VEVENT, got %d", len(cal.Subs))
 			}

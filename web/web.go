@@ -70,6 +70,53 @@ type PostSummary struct {
 	URL       string
 	Published time.Time
 	Content   template.HTML
+	// Pinned marks the introduction pinned on the profile: listed first
+	// and labelled "Épinglé", as Mastodon shows it.
+	Pinned bool
+}
+
+// EventSummary is an upcoming event as the profile lists it.
+type EventSummary struct {
+	// Title names the event; URL is its announcement's page.
+	Title, URL string
+	// When is the date written in French (content.FormatEventTime); Where
+	// the place, empty when unknown.
+	When, Where string
+	// Start is the machine-readable date for <time datetime>.
+	Start time.Time
+	// ICS is the event's own calendar file.
+	ICS string
+	// Cancelled events stay listed, marked, so nobody comes in vain.
+	Cancelled bool
+}
+
+// Feeds are the addresses of a bot's feeds, linked from its pages with
+// <link rel="alternate"> and offered as buttons.
+type Feeds struct {
+	// RSS is BASE/@USERNAME.rss; Calendar is BASE/@USERNAME.ics.
+	RSS, Calendar string
+	// Webcal is Calendar with the webcal: scheme, which calendar apps
+	// open as a subscription rather than a one-off import. It is a
+	// template.URL because html/template replaces schemes it does not
+	// know; build it only from the base URL (WebcalURL).
+	Webcal template.URL
+}
+
+// WebcalURL is the webcal: form of an http(s) calendar address; "" for
+// any other address.
+func WebcalURL(calendar string) template.URL {
+	for _, scheme := range []string{"https://", "http://"} {
+		if rest, ok := strings.CutPrefix(calendar, scheme); ok && rest != "" {
+			return template.URL("webcal://" + rest)
+		}
+	}
+	return ""
+}
+
+// BotLink presents one account on the home page and the 404 page.
+type BotLink struct {
+	// Name is the display name; Handle is user@host, without the @.
+	Name, Handle, URL, Avatar string
 }
 
 // Profile is what the profile page shows.
@@ -81,8 +128,12 @@ type Profile struct {
 	Summary        template.HTML
 	Fields         []ProfileField
 	Followers      int
-	Posts          []PostSummary
-	Language       string
+	// Posts are the recent posts, the pinned ones first.
+	Posts []PostSummary
+	// Events are the upcoming events, soonest first.
+	Events   []EventSummary
+	Feeds    Feeds
+	Language string
 	// Location is the bot's timezone; nil means DefaultTimezone.
 	Location *time.Location
 }
@@ -128,6 +179,20 @@ type TagPage struct {
 	Location *time.Location
 }
 
+// Home is the site's front page when it serves several bots (with one,
+// the front page is that bot's profile).
+type Home struct {
+	Bots     []BotLink
+	Language string
+}
+
+// NotFound is what a browser gets for an address that leads nowhere: a
+// French explanation and the way to the accounts this site does have.
+type NotFound struct {
+	Bots     []BotLink
+	Language string
+}
+
 // Gone is what the page of a removed post shows: whose it was, so the
 // reader can go on to the rest of the account. Every field may be empty.
 type Gone struct {
@@ -146,6 +211,12 @@ func (p *Pages) RenderTag(data TagPage) ([]byte, error) { return p.render("tag.h
 
 // RenderGone renders the page of a removed post (served with 410 Gone).
 func (p *Pages) RenderGone(data Gone) ([]byte, error) { return p.render("gone.html", data) }
+
+// RenderHome renders the list of the site's bots.
+func (p *Pages) RenderHome(data Home) ([]byte, error) { return p.render("home.html", data) }
+
+// RenderNotFound renders the page served with 404 Not Found to browsers.
+func (p *Pages) RenderNotFound(data NotFound) ([]byte, error) { return p.render("notfound.html", data) }
 
 // RenderTombstone renders the page of a removed post without naming its
 // author; prefer RenderGone.

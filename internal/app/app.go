@@ -349,6 +349,8 @@ func (a *App) wire() error {
 		Featured:   a.featured,
 		ObjectPage: a.objectPage,
 		Extra:      a.eventRoutes,
+		Upcoming:   a.upcoming,
+		Now:        a.cfg.Now,
 		Log:        a.log,
 	}
 	a.handler = srv.Routes()

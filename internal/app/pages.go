@@ -2,12 +2,14 @@ package app
 
 import (
 	"encoding/json"
+	"html"
 	"html/template"
 	"net/http"
 	"strings"
 	"time"
 
 	"github.com/zoomacom/crieur/content"
+	"github.com/zoomacom/crieur/outbox"
 	"github.com/zoomacom/crieur/web"
 )
 
@@ -125,6 +127,7 @@ func (a *App) postPage(bot, objectID string, doc storedObject) web.Post {
 	for _, t := range doc.Tag {
 		if page.ICS == "" && t.Type == "Link" && isEventRel(t.Rel) {
 			page.ICS = a.icsLink(t.Href)
+			page.Heading = a.eventTitle(t.Href)
 		}
 	}
 	for _, att := range doc.Attachment {
@@ -143,10 +146,94 @@ func (a *App) postPage(bot, objectID string, doc storedObject) web.Post {
 			page.Language = p.Language
 		}
 	}
-	if doc.Type == "Event" {
+	switch {
+	case doc.Type == "Event":
 		describeEvent(&page, doc)
+	case page.Heading != "":
+		// An event's Note opens with its title in bold, which the page
+		// now shows as its heading.
+		page.Content = template.HTML(dropLeadingTitle(doc.Content, page.Heading))
+	default:
+		page.Heading = a.noteHeading(bot, objectID)
 	}
 	return page
+}
+
+// eventTitle is the name of one of our stored Event objects, "" if it is
+// not one.
+func (a *App) eventTitle(eventID string) string {
+	obj, ok, err := a.db.Object(eventID)
+	if err != nil || !ok {
+		return ""
+	}
+	var ev struct {
+		Type string `json:"type"`
+		Name string `json:"name"`
+	}
+	if json.Unmarshal(obj, &ev) != nil || ev.Type != "Event" {
+		return ""
+	}
+	return ev.Name
+}
+
+// noteHeading is the heading of a Note that announces no event: the
+// pinned introduction says what it is, a tip says what it replaces (a
+// Note has no title of its own, and repeating its first sentence above it
+// would read twice).
+func (a *App) noteHeading(bot, objectID string) string {
+	pubs, err := a.db.Publications(bot)
+	if err != nil {
+		return "Publication"
+	}
+	for _, pub := range pubs {
+		if pub.ObjectID != objectID {
+			continue
+		}
+		if pub.Kind == outbox.KindIntro {
+			return "Présentation du compte"
+		}
+		b, ok := a.bots.Get(bot)
+		if !ok {
+			break
+		}
+		if post := b.Folder().Post(pub.PostID); post != nil && post.Kind == content.KindTip {
+			if len(post.Replaces) > 0 {
+				return "Astuce\u00a0: une alternative à " + frenchList(post.Replaces)
+			}
+			return "Astuce"
+		}
+	}
+	return "Publication"
+}
+
+// frenchList joins names as French writes them: "A", "A et B", "A, B et C".
+func frenchList(names []string) string {
+	if len(names) < 2 {
+		return strings.Join(names, "")
+	}
+	return strings.Join(names[:len(names)-1], ", ") + " et " + names[len(names)-1]
+}
+
+// dropLeadingTitle removes the bold title (and the line break after it)
+// that opens an event Note's HTML when it is title, so the page does not
+// show the title twice; any other HTML is returned unchanged.
+func dropLeadingTitle(fragment, title string) string {
+	rest, ok := strings.CutPrefix(fragment, "<p><strong>")
+	if !ok {
+		return fragment
+	}
+	inner, after, ok := strings.Cut(rest, "</strong>")
+	if !ok || web.PlainText(inner) != web.PlainText(html.EscapeString(title)) {
+		return fragment
+	}
+	after = strings.TrimPrefix(after, "<br>")
+	after = strings.TrimPrefix(after, "<br/>")
+	after = strings.TrimLeft(after, "\n")
+	if strings.HasPrefix(after, "</p>") {
+		after = strings.TrimPrefix(after, "</p>")
+		return strings.TrimLeft(after, "\n")
+	}
+	return "<p>" + after
 }
 
 // describeEvent fills in what an Event object's page shows above its

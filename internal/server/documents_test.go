@@ -377,7 +377,7 @@ func TestTagPage(t *testing.T) {
 	}
 	rec := get(t, a, "/tags/framadate", "text/html")
 	body := rec.Body.String()
-	if rec.Code != 200 || !strings.Contains(body, "#framadate") || !strings.Contains(body, "Astuce Framadate") || strings.Contains(body, "Astuce Nextcloud") {
+	if rec.Code != 200 || !strings.Contains(body, "<h1>#Framadate</h1>") || !strings.Contains(body, "Astuce Framadate") || strings.Contains(body, "Astuce Nextcloud") {
 		t.Errorf("GET /tags/framadate: %d\n%s", rec.Code, body)
 	}
 	if rec := get(t, a, "/tags/inconnu", "text/html"); rec.Code != 200 || !strings.Contains(rec.Body.String(), "Aucune publication") {

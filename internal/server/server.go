@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/gorilla/mux"
 
@@ -39,7 +40,12 @@ type Server struct {
 	ObjectPage func(w http.ResponseWriter, r *http.Request, objectID string, object []byte)
 	// Extra lets other packages add routes (e.g. event .ics files).
 	Extra func(r *mux.Router)
-	Log   *slog.Logger
+	// Upcoming lists a bot's announced events that have not ended, soonest
+	// first, for its profile and calendar feed; nil lists none.
+	Upcoming func(bot string) []Upcoming
+	// Now is the clock (the calendar's DTSTAMP); nil is time.Now.
+	Now func() time.Time
+	Log *slog.Logger
 }
 
 // Routes is the HTTP handler of the whole server.
@@ -58,6 +64,11 @@ func (s *Server) Routes() http.Handler {
 	r.Handle("/inbox", inboxHandler).Methods(http.MethodPost)
 	r.Handle("/users/{bot}/inbox", inboxHandler).Methods(http.MethodPost)
 
+	r.HandleFunc("/", s.home).Methods(http.MethodGet, http.MethodHead)
+	r.HandleFunc("/favicon.ico", s.favicon).Methods(http.MethodGet, http.MethodHead)
+	// The feeds before /@{bot}, whose {bot} would match "name.rss".
+	r.HandleFunc("/@{bot}.rss", s.rssFeed).Methods(http.MethodGet, http.MethodHead)
+	r.HandleFunc("/@{bot}.ics", s.calendarFeed).Methods(http.MethodGet, http.MethodHead)
 	r.HandleFunc("/users/{bot}", s.actor).Methods(http.MethodGet, http.MethodHead)
 	r.HandleFunc("/@{bot}", s.profilePage).Methods(http.MethodGet, http.MethodHead)
 	r.HandleFunc("/users/{bot}/followers", s.followers).Methods(http.MethodGet, http.MethodHead)
@@ -72,9 +83,7 @@ func (s *Server) Routes() http.Handler {
 	// Every other GET under /users/BOT/ may be one of our objects (posts,
 	// events, activities), served as stored.
 	r.PathPrefix("/users/{bot}/").HandlerFunc(s.object).Methods(http.MethodGet, http.MethodHead)
-	r.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-		http.Error(w, "not found", http.StatusNotFound)
-	})
+	r.NotFoundHandler = http.HandlerFunc(s.notFound)
 	r.MethodNotAllowedHandler = http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
 	})
@@ -142,7 +151,12 @@ func (s *Server) nodeInfo(w http.ResponseWriter, r *http.Request) {
 // bot returns the bot named in the route or answers 404.
 func (s *Server) bot(w http.ResponseWriter, r *http.Request) (*Bot, bool) {
 	b, ok := s.Bots.Get(mux.Vars(r)["bot"])
-	if !ok {
+	if ok {
+		return b, true
+	}
+	if WantsHTML(r) {
+		s.notFound(w, r)
+	} else {
 		http.Error(w, "no such user", http.StatusNotFound)
 	}
 	return b, ok
@@ -162,10 +176,14 @@ func (s *Server) actor(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) profilePage(w http.ResponseWriter, r *http.Request) {
-	b, ok := s.bot(w, r)
-	if !ok {
-		return
+	if b, ok := s.bot(w, r); ok {
+		s.profile(w, r, b)
 	}
+}
+
+// profile serves the profile page of b (JSON clients are sent to the
+// actor): pinned posts first, upcoming events, feeds.
+func (s *Server) profile(w http.ResponseWriter, r *http.Request, b *Bot) {
 	if !WantsHTML(r) && WantsActivityJSON(r) {
 		http.Redirect(w, r, s.URLs.Actor(b.Username), http.StatusSeeOther)
 		return
@@ -189,7 +207,14 @@ func (s *Server) profilePage(w http.ResponseWriter, r *http.Request) {
 	for _, f := range p.Fields {
 		data.Fields = append(data.Fields, web.ProfileField{Name: f.Name, Value: template.HTML(f.ValueHTML)})
 	}
-	data.Posts = s.recentPosts(b.Username, 20)
+	data.Posts = s.pinnedPosts(b.Username)
+	for _, ps := range s.recentPosts(b.Username, 20) {
+		if !slices.ContainsFunc(data.Posts, func(p web.PostSummary) bool { return p.URL == ps.URL }) {
+			data.Posts = append(data.Posts, ps)
+		}
+	}
+	data.Events = s.upcomingEvents(b)
+	data.Feeds = s.feedLinks(b.Username)
 	body, err := s.Pages.RenderProfile(data)
 	s.write(w, "text/html; charset=utf-8", body, err)
 }
@@ -197,18 +222,19 @@ func (s *Server) profilePage(w http.ResponseWriter, r *http.Request) {
 // recentPosts reads the newest Create activities of the outbox for the
 // profile page.
 func (s *Server) recentPosts(bot string, n int) []web.PostSummary {
-	return s.postsTagged(bot, "", n, n)
+	posts, _ := s.postsTagged(bot, "", n, n)
+	return posts
 }
 
 // postsTagged reads up to n posts among the newest scan of the outbox,
-// those with hashtag tag only when tag is not empty.
-func (s *Server) postsTagged(bot, tag string, n, scan int) []web.PostSummary {
+// those with hashtag tag only when tag is not empty. spelling is the tag
+// as the newest matching post writes it (#AssoCamp for /tags/assocamp).
+func (s *Server) postsTagged(bot, tag string, n, scan int) (out []web.PostSummary, spelling string) {
 	acts, _, err := s.DB.Outbox(bot, 0, scan)
 	if err != nil {
 		s.log().Error("read outbox", "bot", bot, "err", err)
-		return nil
+		return nil, ""
 	}
-	var out []web.PostSummary
 	for _, raw := range acts {
 		var a struct {
 			Object struct {
@@ -224,10 +250,16 @@ func (s *Server) postsTagged(bot, tag string, n, scan int) []web.PostSummary {
 		if json.Unmarshal(raw, &a) != nil || a.Object.ID == "" {
 			continue
 		}
-		if tag != "" && !slices.ContainsFunc(a.Object.Tag, func(t struct{ Type, Name string }) bool {
-			return t.Type == "Hashtag" && strings.EqualFold(strings.TrimPrefix(t.Name, "#"), tag)
-		}) {
-			continue
+		if tag != "" {
+			i := slices.IndexFunc(a.Object.Tag, func(t struct{ Type, Name string }) bool {
+				return t.Type == "Hashtag" && strings.EqualFold(strings.TrimPrefix(t.Name, "#"), tag)
+			})
+			if i < 0 {
+				continue
+			}
+			if spelling == "" {
+				spelling = strings.TrimPrefix(a.Object.Tag[i].Name, "#")
+			}
 		}
 		if len(out) == n {
 			break
@@ -236,7 +268,7 @@ func (s *Server) postsTagged(bot, tag string, n, scan int) []web.PostSummary {
 		ps.Published, _ = parseTime(a.Object.Published)
 		out = append(out, ps)
 	}
-	return out
+	return out, spelling
 }
 
 // tagPage lists the recent posts carrying a hashtag: the page the
@@ -244,12 +276,19 @@ func (s *Server) postsTagged(bot, tag string, n, scan int) []web.PostSummary {
 func (s *Server) tagPage(w http.ResponseWriter, r *http.Request) {
 	tag := mux.Vars(r)["tag"]
 	if len(tag) > 100 {
-		http.Error(w, "not found", http.StatusNotFound)
+		s.notFound(w, r)
 		return
 	}
 	data := web.TagPage{Tag: tag}
+	spelled := false
 	for _, name := range s.Bots.Names() {
-		data.Posts = append(data.Posts, s.postsTagged(name, tag, 40, 500)...)
+		posts, spelling := s.postsTagged(name, tag, 40, 500)
+		data.Posts = append(data.Posts, posts...)
+		if spelling != "" && !spelled {
+			// The address is lower case (Tag URLs are); the page shows
+			// the tag as the posts write it.
+			data.Tag, spelled = spelling, true
+		}
 		if data.Handle == "" {
 			b, _ := s.Bots.Get(name)
 			data.Handle, data.Profile, data.Language = s.URLs.Handle(name), s.URLs.Profile(name), b.Profile().Language
@@ -392,7 +431,7 @@ func (s *Server) object(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if !ok {
-		http.Error(w, "not found", http.StatusNotFound)
+		s.notFound(w, r)
 		return
 	}
 	gone := isTombstone(obj)
