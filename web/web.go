@@ -14,6 +14,7 @@ import (
 	"embed"
 	"fmt"
 	"html/template"
+	"regexp"
 	"strings"
 	"time"
 	_ "time/tzdata" // Europe/Paris must load on hosts without /usr/share/zoneinfo
@@ -51,6 +52,7 @@ func New() (*Pages, error) {
 		"isodate":   isoDate,
 		"followers": followersPhrase,
 		"handle":    breakableHandle,
+		"keeptimes": keepTimesHTML,
 	}).ParseFS(templateFiles, "templates/*.html")
 	if err != nil {
 		return nil, fmt.Errorf("parse templates: %w", err)
@@ -282,6 +284,25 @@ func breakableHandle(handle string) template.HTML {
 		return template.HTML(template.HTMLEscapeString(handle))
 	}
 	return template.HTML(template.HTMLEscapeString(user) + "<wbr>@" + template.HTMLEscapeString(host))
+}
+
+// frenchTimeRE matches a time written the French way, "9 h 30", whose
+// spaces a narrow screen would break ("17 h" / "30"). Compiled once and
+// never changed.
+var frenchTimeRE = regexp.MustCompile(`\b(\d{1,2}) h (\d{2})\b`)
+
+// KeepTimesTogether joins the parts of French times with no-break spaces
+// ("9 h 30" stays on one line); the post texts write them with plain
+// spaces, as staff type them.
+func KeepTimesTogether(s string) string {
+	return frenchTimeRE.ReplaceAllString(s, "$1\u00a0h\u00a0$2")
+}
+
+// keepTimesHTML is KeepTimesTogether for sanitised HTML: it only ever
+// replaces spaces between digits and "h", so the markup stays as safe as
+// it was.
+func keepTimesHTML(h template.HTML) template.HTML {
+	return template.HTML(KeepTimesTogether(string(h)))
 }
 
 // PlainText turns a post's HTML into text for titles and link previews:

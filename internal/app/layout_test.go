@@ -25,7 +25,8 @@ var screenshots = flag.String("screenshots", "", "save the layout tests' screens
 const browserTimeout = 3 * time.Minute
 
 // layoutCheck runs in the page and lists what a reader would see broken:
-// a horizontal scroll bar, text or images outside the window, text drawn
+// no main heading (or several), a horizontal scroll bar, text or images
+// outside the window, text drawn
 // over other text, images that did not load, and a phone layout that
 // ignored the viewport (a 980 px page shrunk to fit). Boxes come from the
 // browser's own layout (Range.getClientRects), line by line.
@@ -33,6 +34,8 @@ const layoutCheck = `(() => {
   const problems = [];
   const vw = document.documentElement.clientWidth;
   if (vw !== window.innerWidth) problems.push("layout width " + vw + " px in a " + window.innerWidth + " px window (viewport ignored, or a vertical scroll bar that takes room)");
+  const h1 = [...document.querySelectorAll("h1")].filter(h => h.getClientRects().length > 0);
+  if (h1.length !== 1) problems.push("the page has " + h1.length + " visible h1 headings, want one");
   const sw = Math.max(document.documentElement.scrollWidth, document.body.scrollWidth);
   if (sw > vw) problems.push("horizontal scroll: the page is " + sw + " px wide in a " + vw + " px window");
   const boxes = [];
@@ -217,7 +220,7 @@ func TestLayoutCheckFinds(t *testing.T) {
 		t.Fatal(err)
 	}
 	all := strings.Join(problems, "\n")
-	for _, want := range []string{"horizontal scroll", "text outside the window", `overlapping text: "Premier texte posé ici" and "Second texte posé dessus"`, "image not loaded"} {
+	for _, want := range []string{"0 visible h1 headings", "horizontal scroll", "text outside the window", `overlapping text: "Premier texte posé ici" and "Second texte posé dessus"`, "image not loaded"} {
 		if !strings.Contains(all, want) {
 			t.Errorf("the checker missed %q; it found:\n%s", want, all)
 		}

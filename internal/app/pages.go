@@ -250,7 +250,7 @@ func describeEvent(page *web.Post, doc storedObject) {
 	}
 	if start, err := time.Parse(time.RFC3339, doc.StartTime); err == nil {
 		end, _ := time.Parse(time.RFC3339, doc.EndTime)
-		page.When = content.FormatEventTime(start, end, loc)
+		page.When = web.KeepTimesTogether(content.FormatEventTime(start, end, loc))
 	}
 	if doc.Location != nil {
 		var where []string

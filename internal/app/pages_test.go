@@ -56,7 +56,7 @@ func TestBrowserPages(t *testing.T) {
 			wants: []string{
 				`href="` + icsURL + `"`,
 				"<h1>Atelier : Nextcloud pour les associations</h1>",
-				"samedi 5 décembre 2099, 18 h 00 – 20 h 00",
+				"samedi 5 décembre 2099, 18\u00a0h\u00a000 – 20\u00a0h\u00a000",
 				"Maison des associations, 1 rue de la Paix, 69001 Lyon",
 				`<a href="https://www.zoomacom.org/ateliers"`,
 				"Venez avec votre ordinateur portable.",

@@ -153,7 +153,7 @@ func (s *Server) upcomingEvents(b *Bot) []web.EventSummary {
 			where = append(where, "en ligne")
 		}
 		out = append(out, web.EventSummary{
-			Title: ev.Title, URL: u.NoteID, When: content.FormatEventTime(ev.Start, ev.End, loc),
+			Title: ev.Title, URL: u.NoteID, When: web.KeepTimesTogether(content.FormatEventTime(ev.Start, ev.End, loc)),
 			Where: strings.Join(where, ", "), Start: ev.Start, ICS: u.ICS, Cancelled: ev.Cancelled,
 		})
 	}
