@@ -11,7 +11,9 @@ package web
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"embed"
+	"encoding/hex"
 	"fmt"
 	"html/template"
 	"regexp"
@@ -27,6 +29,12 @@ import (
 //go:embed templates/*.html
 var templateFiles embed.FS
 
+//go:embed static/crieur.css
+var stylesheet []byte
+
+// StylesheetPath is where the pages' stylesheet is served.
+const StylesheetPath = "/static/crieur.css"
+
 // DefaultTimezone is the zone dates are written in when a page's data
 // gives no Location: the bot serves French associations.
 const DefaultTimezone = "Europe/Paris"
@@ -34,6 +42,9 @@ const DefaultTimezone = "Europe/Paris"
 // Pages renders crieur's HTML pages.
 type Pages struct {
 	tmpl *template.Template
+	// cssURL is StylesheetPath with a fingerprint of the stylesheet, so a
+	// browser's cached copy is never used with templates it does not fit.
+	cssURL string
 	// defaultLoc is DefaultTimezone loaded once; pages whose data carries
 	// no Location use it rather than UTC, which would show readers in
 	// France times one or two hours off.
@@ -46,13 +57,15 @@ func New() (*Pages, error) {
 	if err != nil {
 		return nil, fmt.Errorf("load timezone %s: %w", DefaultTimezone, err)
 	}
-	p := &Pages{defaultLoc: loc}
+	sum := sha256.Sum256(stylesheet)
+	p := &Pages{defaultLoc: loc, cssURL: StylesheetPath + "?v=" + hex.EncodeToString(sum[:6])}
 	t, err := template.New("").Funcs(template.FuncMap{
-		"date":      p.date,
-		"isodate":   isoDate,
-		"followers": followersPhrase,
-		"handle":    breakableHandle,
-		"keeptimes": keepTimesHTML,
+		"date":       p.date,
+		"isodate":    isoDate,
+		"followers":  followersPhrase,
+		"handle":     breakableHandle,
+		"keeptimes":  keepTimesHTML,
+		"stylesheet": func() string { return p.cssURL },
 	}).ParseFS(templateFiles, "templates/*.html")
 	if err != nil {
 		return nil, fmt.Errorf("parse templates: %w", err)
@@ -60,6 +73,9 @@ func New() (*Pages, error) {
 	p.tmpl = t
 	return p, nil
 }
+
+// Stylesheet is the CSS of every page, to serve at StylesheetPath.
+func (p *Pages) Stylesheet() []byte { return bytes.Clone(stylesheet) }
 
 // ProfileField is a profile table row; Value is sanitised HTML.
 type ProfileField struct {

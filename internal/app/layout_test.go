@@ -27,7 +27,7 @@ const browserTimeout = 3 * time.Minute
 // layoutCheck runs in the page and lists what a reader would see broken:
 // no main heading (or several), a horizontal scroll bar, text or images
 // outside the window, text drawn
-// over other text, images that did not load, and a phone layout that
+// over other text, images or stylesheets that did not load, and a phone layout that
 // ignored the viewport (a 980 px page shrunk to fit). Boxes come from the
 // browser's own layout (Range.getClientRects), line by line.
 const layoutCheck = `(() => {
@@ -62,6 +62,11 @@ const layoutCheck = `(() => {
         problems.push("overlapping text: \"" + boxes[i].text + "\" and \"" + boxes[j].text + "\"");
       }
     }
+  }
+  for (const link of document.querySelectorAll('link[rel="stylesheet"]')) {
+    let rules = 0;
+    try { rules = link.sheet ? link.sheet.cssRules.length : 0; } catch (e) {}
+    if (rules === 0) problems.push("stylesheet not loaded: " + link.href);
   }
   for (const img of document.images) {
     const b = img.getBoundingClientRect();
@@ -158,7 +163,7 @@ func layout(ctx context.Context, url string, vp viewport) ([]string, []byte, err
 // TestLayout opens the pages people land on in a real browser, at phone
 // and laptop widths: the profile, a tip, an event, a hashtag and the 404
 // page must have no horizontal scroll, nothing outside the window, no
-// text over text, and every image loaded.
+// text over text, every image and the stylesheet loaded.
 func TestLayout(t *testing.T) {
 	s := startWebSite(t)
 	ctx := newBrowser(t, "MAP "+crieurHost+" "+s.in.addr)
@@ -201,13 +206,13 @@ func TestLayout(t *testing.T) {
 // sees nothing.
 func TestLayoutCheckFinds(t *testing.T) {
 	broken := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path == "/missing.png" {
+		if r.URL.Path != "/" {
 			http.NotFound(w, r)
 			return
 		}
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		fmt.Fprint(w, `<!doctype html><html lang="fr"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>cassé</title>
-<style>.a{position:absolute;top:100px;left:10px}</style></head><body>
+<style>.a{position:absolute;top:100px;left:10px}</style><link rel="stylesheet" href="/missing.css"></head><body>
 <pre>`+strings.Repeat("unmotsansespaceoùcouper", 20)+`</pre>
 <p class="a">Premier texte posé ici</p><p class="a">Second texte posé dessus</p>
 <img src="/missing.png" alt="absente" width="20" height="20">
@@ -220,7 +225,7 @@ func TestLayoutCheckFinds(t *testing.T) {
 		t.Fatal(err)
 	}
 	all := strings.Join(problems, "\n")
-	for _, want := range []string{"0 visible h1 headings", "horizontal scroll", "text outside the window", `overlapping text: "Premier texte posé ici" and "Second texte posé dessus"`, "image not loaded"} {
+	for _, want := range []string{"0 visible h1 headings", "horizontal scroll", "text outside the window", `overlapping text: "Premier texte posé ici" and "Second texte posé dessus"`, "image not loaded", "stylesheet not loaded: " + broken.URL + "/missing.css"} {
 		if !strings.Contains(all, want) {
 			t.Errorf("the checker missed %q; it found:\n%s", want, all)
 		}

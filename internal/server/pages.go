@@ -104,6 +104,14 @@ func (s *Server) favicon(w http.ResponseWriter, r *http.Request) {
 	http.Error(w, "not found", http.StatusNotFound)
 }
 
+// stylesheet serves the pages' CSS; pages link it with a fingerprint, so
+// it may be cached for long.
+func (s *Server) stylesheet(w http.ResponseWriter, _ *http.Request) {
+	w.Header().Set("Cache-Control", "public, max-age=604800")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	s.write(w, "text/css; charset=utf-8", s.Pages.Stylesheet(), nil)
+}
+
 // pinnedPosts are the bot's featured objects (the introduction, then the
 // next event's announcement) as the profile lists them, labelled pinned.
 func (s *Server) pinnedPosts(bot string) []web.PostSummary {

@@ -100,6 +100,7 @@ func TestHomeWithSeveralBots(t *testing.T) {
 		}},
 		{"404 for a script stays plain", "/pas/ici", "*/*", http.StatusNotFound, []string{"not found"}},
 		{"favicon is the first avatar", "/favicon.ico", "", http.StatusOK, []string{"\x89PNG"}},
+		{"stylesheet", "/static/crieur.css", "text/css,*/*;q=0.1", http.StatusOK, []string{"body{", ".events"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -117,6 +118,9 @@ func TestHomeWithSeveralBots(t *testing.T) {
 				if !strings.Contains(rec.Body.String(), w) {
 					t.Errorf("body lacks %q:\n%s", w, rec.Body)
 				}
+			}
+			if tt.path == "/" && !strings.Contains(rec.Body.String(), `<link rel="stylesheet" href="/static/crieur.css?v=`) {
+				t.Error("the page does not link the stylesheet")
 			}
 			if strings.Contains(tt.accept, "html") != strings.HasPrefix(rec.Header().Get("Content-Type"), "text/html") && tt.path != "/favicon.ico" {
 				t.Errorf("Content-Type %q for Accept %q", rec.Header().Get("Content-Type"), tt.accept)

@@ -66,6 +66,7 @@ func (s *Server) Routes() http.Handler {
 
 	r.HandleFunc("/", s.home).Methods(http.MethodGet, http.MethodHead)
 	r.HandleFunc("/favicon.ico", s.favicon).Methods(http.MethodGet, http.MethodHead)
+	r.HandleFunc(web.StylesheetPath, s.stylesheet).Methods(http.MethodGet, http.MethodHead)
 	// The feeds before /@{bot}, whose {bot} would match "name.rss".
 	r.HandleFunc("/@{bot}.rss", s.rssFeed).Methods(http.MethodGet, http.MethodHead)
 	r.HandleFunc("/@{bot}.ics", s.calendarFeed).Methods(http.MethodGet, http.MethodHead)
