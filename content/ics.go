@@ -24,6 +24,9 @@ type CalendarEvent struct {
 	UID string
 	// URL is the event's page, used when the post names none.
 	URL string
+	// Stamp is the DTSTAMP, when this version of the event was published;
+	// zero uses the calendar's now.
+	Stamp time.Time
 }
 
 // EventICS returns an RFC 5545 calendar holding the event of p, for people
@@ -76,7 +79,11 @@ func writeEvent(b *bytes.Buffer, ce CalendarEvent, now time.Time) {
 	line := func(name, value string) { writeFolded(b, name+":"+value) }
 	line("BEGIN", "VEVENT")
 	line("UID", icsText(ce.UID))
-	line("DTSTAMP", icsTime(now))
+	stamp := ce.Stamp
+	if stamp.IsZero() {
+		stamp = now
+	}
+	line("DTSTAMP", icsTime(stamp))
 	line("DTSTART", icsTime(ev.Start))
 	line("DTEND", icsTime(ev.End))
 	line("SUMMARY", icsText(ev.Title))

@@ -64,7 +64,7 @@ func TestCalendarICS(t *testing.T) {
 	data := CalendarICS("Zoomacom — astuces libres", []CalendarEvent{
 		{Post: atelier, UID: "https://bot.example/users/z/events/a", URL: "https://bot.example/users/z/posts/a"},
 		{Post: &Post{Kind: KindTip, Body: "Un conseil"}, UID: "tip"},
-		{Post: camp, UID: "https://bot.example/users/z/events/c", URL: "https://bot.example/users/z/posts/c"},
+		{Post: camp, UID: "https://bot.example/users/z/events/c", URL: "https://bot.example/users/z/posts/c", Stamp: time.Date(2027, 1, 2, 3, 4, 5, 0, time.UTC)},
 	}, now)
 	cal := icstest.Parse(t, data)
 	for k, v := range map[string]string{
@@ -89,7 +89,7 @@ func TestCalendarICS(t *testing.T) {
 		}},
 		{"AssoCamp", cal.Subs[1].Props, map[string]string{
 			"UID": "https://bot.example/users/z/events/c", "DTSTART": "20270529T073000Z", "SUMMARY": camp.Event.Title,
-			"STATUS": "CONFIRMED", "URL": "https://www.zoomacom.org",
+			"STATUS": "CONFIRMED", "URL": "https://www.zoomacom.org", "DTSTAMP": "20270102T030405Z",
 			"DESCRIPTION": "Une journée d'échanges entre associations qui utilisent ou veulent utiliser des logiciels libres.\n\nRepas partagé le midi : chacun apporte un plat !",
 		}},
 	}

@@ -35,7 +35,10 @@ func (a *App) upcoming(bot string) []server.Upcoming {
 		if post == nil || post.Event == nil || post.Deleted || !post.Event.End.After(now) {
 			continue
 		}
-		u := server.Upcoming{Post: post, NoteID: pub.ObjectID}
+		u := server.Upcoming{Post: post, NoteID: pub.ObjectID, Changed: pub.PublishedAt}
+		if pub.UpdatedAt.After(u.Changed) {
+			u.Changed = pub.UpdatedAt
+		}
 		for _, r := range pub.Related {
 			if strings.HasPrefix(r, a.urls.Actor(bot)+"/events/") {
 				u.EventID, u.ICS = r, a.icsLink(r)

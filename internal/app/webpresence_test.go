@@ -3,6 +3,7 @@ package app_test
 import (
 	"bytes"
 	"encoding/xml"
+	"io"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -211,6 +212,7 @@ func TestRSSFeed(t *testing.T) {
 	if tip.Title != "Trouver une date sans Doodle : Framadate crée un sondage en deux minutes." || !strings.Contains(tip.Description, "<strong>Framadate</strong>") {
 		t.Errorf("tip item: title %q description %q", tip.Title, tip.Description)
 	}
+	checkRevalidation(t, s.in, "/@"+bot+".rss", r)
 	if r := s.reader.Get(t, baseURL+"/@personne.rss", "application/rss+xml"); r.Status != http.StatusNotFound {
 		t.Errorf("feed of an unknown account: %d, want 404", r.Status)
 	}
@@ -253,10 +255,41 @@ func TestCalendarFeed(t *testing.T) {
 		t.Errorf("event file UID %q, feed UID %q", one.Subs[0].Props["UID"], camp["UID"])
 	}
 
+	first := s.reader.Get(t, baseURL+"/@"+bot+".ics", "text/calendar")
+	if again := s.reader.Get(t, baseURL+"/@"+bot+".ics", "text/calendar"); !bytes.Equal(first.Body, again.Body) {
+		t.Errorf("the calendar changed between two fetches with no change of content:\n%s\n%s", first.Body, again.Body)
+	}
+	checkRevalidation(t, s.in, "/@"+bot+".ics", first)
+
 	writeFile(t, s.dir, "events/2099-05-assocamp.md", strings.Replace(assoCampText, "tags:", "cancelled: true\ntags:", 1))
 	writeFile(t, s.dir, "events/2099-12-atelier.md", strings.NewReplacer("2099-12-05 18:00", "2001-12-05 18:00", "2099-12-05 20:00", "2001-12-05 20:00").Replace(eventText))
 	eventually(t, "calendar updated", func() bool {
 		cal := get()
 		return len(cal.Subs) == 1 && cal.Subs[0].Props["STATUS"] == "CANCELLED" && cal.Subs[0].Props["UID"] == camp["UID"]
 	})
+}
+
+// checkRevalidation asks for path again with the ETag of first, as a feed
+// reader polling it does: unchanged, the answer is 304 with no body.
+func checkRevalidation(t *testing.T, in *instance, path string, first testpeer.Response) {
+	t.Helper()
+	etag := first.Header.Get("ETag")
+	if etag == "" {
+		t.Fatalf("GET %s: no ETag", path)
+	}
+	req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, "http://"+in.addr+path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Host = crieurHost
+	req.Header.Set("If-None-Match", etag)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusNotModified || len(body) != 0 {
+		t.Errorf("GET %s with If-None-Match %s: %d, %d bytes; want 304 and no body", path, etag, resp.StatusCode, len(body))
+	}
 }

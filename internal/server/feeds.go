@@ -1,6 +1,9 @@
 package server
 
 import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"net/http"
 	"strings"
 	"time"
@@ -56,8 +59,11 @@ func (s *Server) rssFeed(w http.ResponseWriter, r *http.Request) {
 	rss := (&feeds.Rss{Feed: feed}).RssFeed()
 	rss.Language = p.Language
 	body, err := feeds.ToXML(rss)
-	w.Header().Set("Cache-Control", "public, max-age=300")
-	s.write(w, "application/rss+xml; charset=utf-8", []byte(body), err)
+	if err != nil {
+		s.fail(w, "render RSS feed", err)
+		return
+	}
+	serveFeed(w, r, "application/rss+xml; charset=utf-8", []byte(body))
 }
 
 // calendarFeed serves BASE/@USERNAME.ics, the bot's upcoming events as a
@@ -70,14 +76,23 @@ func (s *Server) calendarFeed(w http.ResponseWriter, r *http.Request) {
 	var events []content.CalendarEvent
 	if s.Upcoming != nil {
 		for _, u := range s.Upcoming(b.Username) {
-			events = append(events, content.CalendarEvent{Post: u.Post, UID: u.EventID, URL: u.NoteID})
+			events = append(events, content.CalendarEvent{Post: u.Post, UID: u.EventID, URL: u.NoteID, Stamp: u.Changed})
 		}
 	}
 	now := time.Now
 	if s.Now != nil {
 		now = s.Now
 	}
-	w.Header().Set("Cache-Control", "public, max-age=300")
 	w.Header().Set("Content-Disposition", `inline; filename="`+b.Username+`.ics"`)
-	s.write(w, "text/calendar; charset=utf-8", content.CalendarICS(b.Profile().Name, events, now()), nil)
+	serveFeed(w, r, "text/calendar; charset=utf-8", content.CalendarICS(b.Profile().Name, events, now()))
+}
+
+// serveFeed answers a feed with an ETag of its bytes: readers poll feeds
+// every few minutes, and an unchanged one then costs a 304 and no body.
+func serveFeed(w http.ResponseWriter, r *http.Request, contentType string, body []byte) {
+	sum := sha256.Sum256(body)
+	w.Header().Set("ETag", `"`+hex.EncodeToString(sum[:12])+`"`)
+	w.Header().Set("Cache-Control", "public, max-age=300")
+	w.Header().Set("Content-Type", contentType)
+	http.ServeContent(w, r, "", time.Time{}, bytes.NewReader(body))
 }

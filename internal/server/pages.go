@@ -21,6 +21,10 @@ type Upcoming struct {
 	// NoteID is the announcement's id (its page); EventID the Event
 	// object's id, the event's stable UID; ICS its own calendar file.
 	NoteID, EventID, ICS string
+	// Changed is when the announcement was published or last updated:
+	// the event's DTSTAMP, so the calendar stays byte-identical between
+	// changes and readers can revalidate it cheaply.
+	Changed time.Time
 }
 
 // home is the site's front page: with one bot, its profile (what someone
