@@ -105,3 +105,19 @@ func TestStylesheet(t *testing.T) {
 		}
 	}
 }
+
+func TestFirstLine(t *testing.T) {
+	tests := []struct{ name, html, want string }{
+		{"event title", "<p><strong>AssoCamp : une journée</strong><br>\n📅 vendredi</p><p>Texte</p>", "AssoCamp : une journée"},
+		{"paragraph over source lines", "<p>Bonjour ! Ce compte partage des astuces pour\nremplacer les outils.</p><p>Deux astuces.</p>", "Bonjour ! Ce compte partage des astuces pour remplacer les outils."},
+		{"entities", "<p>Tom &amp; Jerry</p>", "Tom & Jerry"},
+		{"empty", "", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := web.FirstLine(tt.html); got != tt.want {
+				t.Errorf("FirstLine = %q, want %q", got, tt.want)
+			}
+		})
+	}
+}

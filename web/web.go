@@ -361,6 +361,16 @@ func breakingSpace(r rune) bool {
 	return unicode.IsSpace(r) && r != '\u00a0' && r != '\u202f'
 }
 
+// FirstLine is the first line of a post's HTML as plain text: up to the
+// end of its first paragraph or its first <br>, the source's line breaks
+// inside it made spaces. An event's Note starts with its title; a tip with
+// its opening sentence. That is what a browser tab or a feed item shows.
+func FirstLine(fragment string) string {
+	first, _, _ := strings.Cut(fragment, "</p>")
+	first, _, _ = strings.Cut(first, "<br")
+	return strings.Join(strings.FieldsFunc(PlainText(first), breakingSpace), " ")
+}
+
 // Excerpt shortens text to at most max characters (runes), cutting at a
 // word boundary and ending with "…" when it had to cut; new lines become
 // spaces.

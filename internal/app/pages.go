@@ -112,8 +112,7 @@ func (a *App) postPage(bot, objectID string, doc storedObject) web.Post {
 	if page.Title == "" {
 		// A Note has no name: its first line is the event's title or the
 		// tip's opening sentence, which is what a tab should show.
-		first, _, _ := strings.Cut(text, "\n")
-		page.Title = web.Excerpt(first, pageTitleChars)
+		page.Title = web.Excerpt(web.FirstLine(doc.Content), pageTitleChars)
 	}
 	if page.Title == "" {
 		page.Title = "Publication"

@@ -110,6 +110,7 @@ func TestWebPresence(t *testing.T) {
 		{"unknown post", actorURL + "/posts/inexistant", http.StatusNotFound, []string{"<h1>Page introuvable</h1>"}},
 		{"event note has its title as heading", campNote, http.StatusOK, []string{"<h1>AssoCamp : une journée pour passer au libre</h1>", "📅 "}},
 		{"tip has a heading", s.tipNote, http.StatusOK, []string{"<h1>Astuce\u00a0: une alternative à Doodle</h1>"}},
+		{"introduction: heading, title not cut at a source line break", s.intro, http.StatusOK, []string{"<h1>Présentation du compte</h1>", "<title>Bonjour ! Ce compte automatique de #Zoomacom partage des astuces pour… · Zoomacom"}},
 		{"tag page keeps the case", baseURL + "/tags/assocamp", http.StatusOK, []string{"<h1>#AssoCamp</h1>", "<title>#AssoCamp"}},
 	}
 	for _, tt := range tests {

@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/gorilla/feeds"
@@ -40,12 +39,8 @@ func (s *Server) rssFeed(w http.ResponseWriter, r *http.Request) {
 	}
 	posts, _ := s.postsTagged(b.Username, "", rssItems, rssItems)
 	for _, ps := range posts {
-		// The first line of the first paragraph (an event's title), its
-		// source line breaks made spaces.
-		first, _, _ := strings.Cut(string(ps.Content), "</p>")
-		first, _, _ = strings.Cut(first, "<br")
 		feed.Items = append(feed.Items, &feeds.Item{
-			Title:       web.Excerpt(web.PlainText(first), rssTitleChars),
+			Title:       web.Excerpt(web.FirstLine(string(ps.Content)), rssTitleChars),
 			Link:        &feeds.Link{Href: ps.URL},
 			Id:          ps.URL,
 			IsPermaLink: "true",
