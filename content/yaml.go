@@ -119,11 +119,11 @@ func (r *yamlReader) fields(n *yaml.Node, what string, known map[string]func(v *
 	}
 }
 
-func prefix(what string) string {
+func prefix(what string) Text {
 	if what == "" {
-		return ""
+		return Text{}
 	}
-	return what + ": "
+	return Textf("%s: ", what)
 }
 
 func knownList(known map[string]func(v *yaml.Node)) string {

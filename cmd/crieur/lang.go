@@ -1,0 +1,34 @@
+package main
+
+import (
+	"io/fs"
+	"os"
+
+	"github.com/zoomacom/crieur/content"
+	"github.com/zoomacom/crieur/examples"
+	"github.com/zoomacom/crieur/internal/i18n"
+)
+
+// contentFS is the content folder a staff command reads: dir, or the
+// built-in example when dir is empty.
+func contentFS(dir string) fs.FS {
+	if dir == "" {
+		return examples.Zoomacom()
+	}
+	return os.DirFS(dir)
+}
+
+// botLanguage is the language of the bot whose content folder is fsys,
+// the default (French) when bot.yaml cannot be read: staff then still read
+// the problems in their language.
+func botLanguage(fsys fs.FS) string {
+	if p, err := content.LoadProfile(fsys); err == nil && p.Language != "" {
+		return p.Language
+	}
+	return content.DefaultLanguage
+}
+
+// staffPrinter speaks the staff's language: their locale, else the bot's.
+func staffPrinter(botLang string) *i18n.Printer {
+	return i18n.New(i18n.Lang(os.Getenv, botLang))
+}
