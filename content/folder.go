@@ -92,7 +92,8 @@ func isNotExist(err error) bool { return errors.Is(err, fs.ErrNotExist) }
 // Check validates a content folder for staff: everything Load reports,
 // plus what is legal for one file but wrong for the folder (two files with
 // the same ID once case is ignored, which breaks on case-insensitive disks;
-// tips and events without any post). It returns nil when all is well.
+// tips and events without any post), and the warnings of lint.go (files
+// that will be ignored, placeholders). It returns nil when all is well.
 func Check(fsys fs.FS) Problems {
 	f := Load(fsys)
 	probs := append(Problems(nil), f.Problems...)
@@ -126,6 +127,8 @@ func Check(fsys fs.FS) Problems {
 			probs = append(probs, Problemf(ProfileFile, 0, "%d tips wait for a weekly slot but schedule.tips is empty; add slots like [\"tue 10:00\"]", tips))
 		}
 	}
+	probs = append(probs, lintFiles(fsys)...)
+	probs = append(probs, lintValues(fsys)...)
 	probs.Sort()
 	if len(probs) == 0 {
 		return nil

@@ -78,6 +78,9 @@ type Post struct {
 	// PublishAt is when to publish; zero for tips that take the next
 	// free weekly slot.
 	PublishAt time.Time
+	// Next puts a tip (without publish_at) before the others in the
+	// rotation: it takes the next free slot.
+	Next bool
 	// Replaces names what a tip replaces (e.g. "Doodle"), Link its site.
 	Replaces []string
 	Link     string
@@ -311,6 +314,7 @@ func ParsePost(fsys fs.FS, file string, src []byte, profile *Profile) (*Post, Pr
 	case KindTip:
 		fields["replaces"] = func(v *yaml.Node) { p.Replaces = r.strs(v, "replaces") }
 		fields["link"] = webURL("link", &p.Link)
+		fields["next"] = func(v *yaml.Node) { p.Next = r.boolean(v, "next") }
 	case KindEvent:
 		fields["title"] = func(v *yaml.Node) { ev.Title = strings.TrimSpace(r.str(v, "title")) }
 		fields["start"] = when("start", &ev.Start, &evLines.start)

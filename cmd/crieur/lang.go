@@ -3,6 +3,7 @@ package main
 import (
 	"io/fs"
 	"os"
+	"time"
 
 	"github.com/zoomacom/crieur/content"
 	"github.com/zoomacom/crieur/examples"
@@ -26,6 +27,18 @@ func botLanguage(fsys fs.FS) string {
 		return p.Language
 	}
 	return content.DefaultLanguage
+}
+
+// botLocation is the bot's timezone from its content folder fsys; the
+// default (Europe/Paris) when bot.yaml cannot be read.
+func botLocation(fsys fs.FS) *time.Location {
+	if p, err := content.LoadProfile(fsys); err == nil && p.Location != nil {
+		return p.Location
+	}
+	if loc, err := time.LoadLocation(content.DefaultTimezone); err == nil {
+		return loc
+	}
+	return time.UTC
 }
 
 // staffPrinter speaks the staff's language: their locale, else the bot's.
