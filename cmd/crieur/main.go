@@ -24,8 +24,6 @@ import (
 	"strings"
 	"syscall"
 
-	"github.com/zoomacom/crieur/content"
-	"github.com/zoomacom/crieur/examples"
 	"github.com/zoomacom/crieur/internal/app"
 	"github.com/zoomacom/crieur/internal/gctune"
 	"github.com/zoomacom/crieur/internal/ratelimit"
@@ -191,36 +189,6 @@ func newLogger(w io.Writer, format, level string) (*slog.Logger, error) {
 		return slog.New(slog.NewJSONHandler(w, opts)), nil
 	}
 	return nil, fmt.Errorf("log format %q: want text or json", format)
-}
-
-func check(_ context.Context, args []string, stdout, stderr io.Writer) int {
-	var dir string
-	fs := newFlagSet("check", "Validates every file of the content folder and prints each problem as\nfile:line: message (with how to fix it). Exits 1 if there is any problem.\nRun it before you push your changes.", stderr)
-	fs.string(&dir, "content", "CRIEUR_CONTENT", "", "content folder to check; empty checks the built-in example")
-	if err := fs.parse(args); err != nil {
-		return flagExit(err, stderr)
-	}
-	fsys := examples.Zoomacom()
-	name := "(built-in example)"
-	if dir != "" {
-		st, err := os.Stat(dir)
-		if err != nil || !st.IsDir() {
-			fmt.Fprintf(stderr, "crieur check: %s is not a folder\n", dir)
-			return 2
-		}
-		fsys, name = os.DirFS(dir), dir
-	}
-	problems := content.Check(fsys)
-	folder := content.Load(fsys)
-	for _, p := range problems {
-		fmt.Fprintln(stdout, p.Error())
-	}
-	if len(problems) > 0 {
-		fmt.Fprintf(stdout, "%s: %d problem(s); the files named above are skipped until fixed.\n", name, len(problems))
-		return 1
-	}
-	fmt.Fprintf(stdout, "%s: OK, %s ready.\n", name, plural(len(folder.Posts), "post"))
-	return 0
 }
 
 func plural(n int, word string) string {
