@@ -68,6 +68,10 @@ func callDaemon(ctx context.Context, dataDir, method, path string, out any) erro
 	if resp.StatusCode != http.StatusOK {
 		var e struct{ Error string }
 		_ = json.Unmarshal(body, &e)
+		if resp.StatusCode == http.StatusNotFound && e.Error != "" {
+			// The admin routes answer 404 with a JSON error only for it.
+			return fmt.Errorf("daemon: %s: %w", e.Error, app.ErrNotFollower)
+		}
 		return fmt.Errorf("daemon: %s", e.Error)
 	}
 	return json.Unmarshal(body, out)
@@ -181,6 +185,10 @@ func followers(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		err := callDaemon(ctx, sf.data, http.MethodPost, "/followers/"+rest[0]+"?actor="+url.QueryEscape(rest[1]), &res)
 		if errors.Is(err, errNoDaemon) {
 			err = withOffline(sf, false, func(a *app.App) error { return a.Decide(rest[1], rest[0] == "approve") })
+		}
+		if errors.Is(err, app.ErrNotFollower) {
+			pr.Fprintln(stderr, "crieur followers %s: %s is not a follower (nor waiting for approval); `crieur followers` lists them", rest[0], rest[1])
+			return 1
 		}
 		if err != nil {
 			return fail(s, stderr, "followers "+rest[0], err)

@@ -48,6 +48,7 @@ func frStaff() []Entry {
 		{"%s: rejected", "%s : refusé"},
 		{"ACTOR\tSTATE\tSINCE", "COMPTE\tÉTAT\tDEPUIS"},
 		{"%d follower", "%d abonné"},
+		{"crieur followers %s: %s is not a follower (nor waiting for approval); `crieur followers` lists them", "crieur followers %s : %s n’est pas abonné (ni en attente d’acceptation) ; `crieur followers` liste les abonnés"},
 		{"%d followers", "%d abonnés"},
 		{"accepted", "accepté"},
 		{"pending", "en attente"},
