@@ -31,6 +31,7 @@ func frenchEntries() [][]Entry {
 		frCommon(),
 		frContent(),
 		frStaff(),
+		frInit(),
 	}
 }
 
