@@ -1,8 +1,10 @@
 package main
 
 import (
+	"flag"
 	"io/fs"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/zoomacom/crieur/content"
@@ -44,4 +46,22 @@ func botLocation(fsys fs.FS) *time.Location {
 // staffPrinter speaks the staff's language: their locale, else the bot's.
 func staffPrinter(botLang string) *i18n.Printer {
 	return i18n.New(i18n.Lang(os.Getenv, botLang))
+}
+
+// helpPrinter is the printer of help texts: the staff's locale, else the
+// language of the bot named by CRIEUR_CONTENT (French by default).
+func helpPrinter() *i18n.Printer {
+	return staffPrinter(botLanguage(contentFS(os.Getenv("CRIEUR_CONTENT"))))
+}
+
+// translateFlags puts the flags' help in the printer's language, keeping
+// the "(env VARIABLE)" that flagSet appends.
+func translateFlags(pr *i18n.Printer, fs *flag.FlagSet) {
+	fs.VisitAll(func(f *flag.Flag) {
+		help, env, found := strings.Cut(f.Usage, " (env ")
+		f.Usage = pr.Text(help)
+		if found {
+			f.Usage += " (env " + env
+		}
+	})
 }

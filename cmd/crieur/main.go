@@ -76,13 +76,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 }
 
 func usage(w io.Writer) {
-	fmt.Fprintln(w, "crieur — a fediverse bot that publishes tips and events from a folder of Markdown files.")
-	fmt.Fprintln(w, "\nUsage: crieur COMMAND [flags]\n\nCommands:")
+	pr := helpPrinter()
+	fmt.Fprintln(w, pr.Text("crieur — a fediverse bot that publishes tips and events from a folder of Markdown files."))
+	fmt.Fprintln(w, "\n"+pr.Text("Usage: crieur COMMAND [flags]")+"\n\n"+pr.Text("Commands:"))
 	for _, c := range commands() {
-		fmt.Fprintf(w, "  %-12s %s\n", c.name, c.summary)
+		fmt.Fprintf(w, "  %-12s %s\n", c.name, pr.Text(c.summary))
 	}
-	fmt.Fprintln(w, "\nRun `crieur COMMAND --help` for the flags of a command. Every flag can also be set")
-	fmt.Fprintln(w, "with the environment variable shown in its help (flags win).")
+	fmt.Fprintln(w, "\n"+pr.Text("Run `crieur COMMAND --help` for the flags of a command. Every flag can also be set\nwith the environment variable shown in its help (flags win)."))
 }
 
 // flagSet is a FlagSet whose flags also read CRIEUR_* environment variables.
@@ -95,7 +95,9 @@ func newFlagSet(name, about string, stderr io.Writer) *flagSet {
 	fs := &flagSet{FlagSet: flag.NewFlagSet(name, flag.ContinueOnError), env: map[string]string{}}
 	fs.SetOutput(stderr)
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "Usage: crieur %s [flags]\n\n%s\n\nFlags:\n", name, about)
+		pr := helpPrinter()
+		fmt.Fprintf(stderr, "%s\n\n%s\n\n%s\n", pr.Sprintf("Usage: crieur %s [flags]", name), pr.Text(about), pr.Text("Flags:"))
+		translateFlags(pr, fs.FlagSet)
 		fs.PrintDefaults()
 	}
 	return fs

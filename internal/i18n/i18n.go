@@ -32,6 +32,7 @@ func frenchEntries() [][]Entry {
 		frContent(),
 		frStaff(),
 		frInit(),
+		frHelp(),
 	}
 }
 
@@ -91,13 +92,22 @@ func (p *Printer) Sprintf(key string, args ...any) string {
 	return p.p.Sprintf(key, tr...)
 }
 
+// Text is the translation of a finished text (no arguments), or the text
+// itself when the catalog has none: a "%" in it is never taken as a verb.
+func (p *Printer) Text(s string) string {
+	if p.known[s] {
+		return p.p.Sprintf(s)
+	}
+	return s
+}
+
 // Translate formats m in the printer's language.
 func (p *Printer) Translate(m Message) string {
 	f, args := m.MessageFormat()
-	if len(args) == 0 && !p.known[f] {
+	if len(args) == 0 {
 		// A finished English text (a problem built with its message
 		// only) may hold a "%": never format it.
-		return f
+		return p.Text(f)
 	}
 	return p.Sprintf(f, args...)
 }
