@@ -250,7 +250,7 @@ func CheckHistory(fsys fs.FS, f *Folder, h History, now time.Time) Problems {
 			if p.Event != nil && !p.Event.End.After(now) {
 				continue // a past event is never announced
 			}
-			probs = append(probs, Warningf(p.File, fileKeyLine(fsys, p.File, key), "%s is past (%s) and this post was never published: it goes out as soon as the bot sees it; set a future date, or remove the line to take the next free slot", key, at.In(p.tz).Format("2006-01-02 15:04")))
+			probs = append(probs, Warningf(p.File, fileKeyLine(fsys, p.File, key), "%s is past (%s) and this post was never published: it goes out as soon as the bot sees it; set a future date, or remove the line to take the next free slot", key, at.In(p.tz).Format("2006-01-02 15:04 MST")))
 		}
 	}
 	probs.Sort()

@@ -97,7 +97,7 @@ func TestCheckHistory(t *testing.T) {
 	probs := CheckHistory(files, f, h, now)
 	want := []string{
 		"tips/02-renamed.md: warning: this text was already published as tips/old-name.md: a renamed file is published again",
-		"tips/03-late.md:3: warning: publish_at is past (2026-12-01 10:00) and this post was never published: it goes out as soon as the bot sees it",
+		"tips/03-late.md:3: warning: publish_at is past (2026-12-01 10:00 CET) and this post was never published: it goes out as soon as the bot sees it",
 	}
 	if len(probs) != len(want) {
 		t.Fatalf("got %d problems, want %d:\n%v", len(probs), len(want), probs)

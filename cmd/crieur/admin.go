@@ -80,6 +80,12 @@ func callDaemon(ctx context.Context, dataDir, method, path string, out any) erro
 // withOffline runs fn on an app opened directly on the data directory,
 // for when no daemon is running.
 func withOffline(sf staffFlags, readOnly bool, fn func(a *app.App) error) error {
+	// A mistyped --data must not become a new bot: app.New would create
+	// the directory and a fresh signing key before finding no database.
+	db := filepath.Join(sf.data, app.DBFile)
+	if _, err := os.Stat(db); err != nil {
+		return fmt.Errorf("open database %s: %w", db, err)
+	}
 	a, err := app.New(app.Config{BaseURL: sf.baseURL, DataDir: sf.data, ContentDir: sf.content, Offline: true, ReadOnly: readOnly})
 	if err != nil {
 		if errors.Is(err, store.ErrLocked) {

@@ -146,7 +146,7 @@ func TestCheckHistory(t *testing.T) {
 		"tips/98-oubli.md":          "---\npublish_at: 2026-01-06 10:00\n---\nOublié.\n",
 	})
 	want := []string{
-		"tips/98-oubli.md:2: warning: publish_at is past (2026-01-06 10:00) and this post was never published",
+		"tips/98-oubli.md:2: warning: publish_at is past (2026-01-06 10:00 CET) and this post was never published",
 		"tips/99-agenda-partage.md: warning: this text was already published as tips/99-agenda.md: a renamed file is published again",
 	}
 	checkOut := func(how string) {

@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -15,6 +16,7 @@ import (
 	"github.com/zoomacom/crieur/federation"
 	"github.com/zoomacom/crieur/internal/app"
 	"github.com/zoomacom/crieur/internal/i18n"
+	"github.com/zoomacom/crieur/store"
 )
 
 // errOtherBot means a staff command was given a content folder or base
@@ -102,7 +104,15 @@ func sameDir(given, daemon string) bool {
 // fail prints err for the command and returns exit code 1; errOtherBot
 // was already explained.
 func fail(s *session, stderr io.Writer, cmd string, err error) int {
-	if !errors.Is(err, errOtherBot) {
+	switch {
+	case errors.Is(err, errOtherBot):
+	case errors.Is(err, store.ErrLocked):
+		s.pr.Fprintln(stderr, "crieur %s: the database is in use by another crieur that does not answer on its admin socket; stop it or wait, then try again (%v)", cmd, err)
+	case errors.Is(err, store.ErrNeedsMigration):
+		s.pr.Fprintln(stderr, "crieur %s: the database was written by an older crieur; start `crieur serve` once with this version, it upgrades the file (%v)", cmd, err)
+	case errors.Is(err, fs.ErrNotExist):
+		s.pr.Fprintln(stderr, "crieur %s: no database in this data directory; give the --data of crieur serve (%v)", cmd, err)
+	default:
 		fmt.Fprintf(stderr, "crieur %s: %v\n", cmd, err)
 	}
 	return 1

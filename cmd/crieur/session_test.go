@@ -165,3 +165,19 @@ func TestFollowersDeliveriesFrench(t *testing.T) {
 		}
 	}
 }
+
+// TestStaffCommandWrongDataDir: a mistyped --data is reported, and does not
+// become a new bot (no directory, no signing key created).
+func TestStaffCommandWrongDataDir(t *testing.T) {
+	t.Setenv("LC_ALL", "en_US.UTF-8")
+	data := filepath.Join(t.TempDir(), "crieur-dtaa")
+	for _, args := range [][]string{{"queue"}, {"followers"}, {"deliveries"}, {"followers", "approve", "https://asso.example/users/camille"}} {
+		code, _, errOut := runCmd(append(args, "--data", data)...)
+		if code != 1 || !strings.Contains(errOut, "no database in this data directory") {
+			t.Errorf("%v: exit %d, stderr %q", args, code, errOut)
+		}
+		if _, err := os.Stat(data); !os.IsNotExist(err) {
+			t.Fatalf("%v created %s (err %v)", args, data, err)
+		}
+	}
+}

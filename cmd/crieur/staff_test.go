@@ -131,6 +131,14 @@ func TestQueue(t *testing.T) {
 func TestFollowersApproveFlagsAfterActor(t *testing.T) {
 	t.Setenv("LC_ALL", "en_US.UTF-8")
 	data := t.TempDir()
+	// An empty database, as a bot nobody follows yet has.
+	a, err := app.New(app.Config{BaseURL: "http://localhost:8080", DataDir: data, Offline: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Close(); err != nil {
+		t.Fatal(err)
+	}
 	code, _, errOut := runCmd("followers", "approve", "https://asso.example/users/camille", "--data", data)
 	// No such follower in an empty database: a clear error, not the usage.
 	if code != 1 || !strings.Contains(errOut, "not a follower") {
