@@ -61,6 +61,9 @@ func TestCheckWarnings(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			probs := Check(folderFS(t, tt.files))
+			if errs := probs.Errors(); len(errs) > 0 {
+				t.Errorf("warnings counted as errors: %v", errs)
+			}
 			if len(probs) != len(tt.want) {
 				t.Fatalf("got %d problems, want %d:\n%v", len(probs), len(tt.want), probs)
 			}

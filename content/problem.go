@@ -103,6 +103,18 @@ func (ps Problems) Error() string {
 	return strings.Join(lines, "\n")
 }
 
+// Errors returns the problems that are not warnings: those whose file is
+// skipped.
+func (ps Problems) Errors() Problems {
+	var out Problems
+	for _, p := range ps {
+		if !p.Warning {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
 // Err returns ps as an error, or nil when there is no problem; it avoids the
 // classic mistake of returning a typed nil slice inside a non-nil error.
 func (ps Problems) Err() error {

@@ -179,14 +179,11 @@ func initCmd(_ context.Context, args []string, stdout, stderr io.Writer) int {
 	for p, data := range files {
 		mem[p] = &fstest.MapFile{Data: []byte(data)}
 	}
-	var errs int
-	for _, p := range content.Check(mem) {
-		if !p.Warning {
-			errs++
-			fmt.Fprintln(stderr, "crieur init: "+pr.Translate(p))
-		}
+	errs := content.Check(mem).Errors()
+	for _, p := range errs {
+		fmt.Fprintln(stderr, "crieur init: "+pr.Translate(p))
 	}
-	if errs > 0 {
+	if len(errs) > 0 {
 		pr.Fprintln(stderr, "crieur init: nothing created; give another --username.")
 		return 2
 	}
