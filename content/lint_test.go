@@ -1,6 +1,7 @@
 package content
 
 import (
+	"errors"
 	"strings"
 	"testing"
 	"testing/fstest"
@@ -112,5 +113,21 @@ func TestCheckHistory(t *testing.T) {
 	}
 	if got := PastDates(f, now); strings.Join(got, " ") != "tips/03-late.md tips/04-sent.md" {
 		t.Errorf("PastDates = %v", got)
+	}
+}
+
+// TestParseSlotErrors: slot errors keep their sentinel and carry their
+// format, for check to show them in French.
+func TestParseSlotErrors(t *testing.T) {
+	_, err := ParseSlot("funday 10:00")
+	if !errors.Is(err, ErrBadSlot) || err.Error() != `slot "funday 10:00": unknown day "funday": expected a weekly slot like "tue 10:00"` {
+		t.Fatalf("err = %v", err)
+	}
+	m, ok := err.(interface{ MessageFormat() (string, []any) })
+	if !ok {
+		t.Fatalf("%T is not translatable", err)
+	}
+	if f, _ := m.MessageFormat(); f != "slot %q: unknown day %q: %v" {
+		t.Errorf("format %q", f)
 	}
 }

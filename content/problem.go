@@ -63,6 +63,20 @@ func (t Text) Error() string { return t.String() }
 // commands' message catalog).
 func (t Text) MessageFormat() (string, []any) { return t.Format, t.Args }
 
+// textError is an error with a translatable text that wraps a sentinel
+// error, so callers keep errors.Is and staff read it in their language.
+type textError struct {
+	Text
+	err error
+}
+
+func wrapText(sentinel error, format string, args ...any) error {
+	return textError{Text: Textf(format, args...), err: sentinel}
+}
+
+func (e textError) Error() string { return e.Text.String() }
+func (e textError) Unwrap() error { return e.err }
+
 // MessageFormat gives the message's format and arguments to a translator;
 // a problem built with Message only gives Message and no arguments.
 func (p Problem) MessageFormat() (string, []any) {

@@ -108,20 +108,20 @@ var ErrBadSlot = errors.New(`expected a weekly slot like "tue 10:00"`)
 func ParseSlot(s string) (Slot, error) {
 	parts := strings.Fields(strings.ToLower(s))
 	if len(parts) != 2 {
-		return Slot{}, fmt.Errorf("slot %q: %w", s, ErrBadSlot)
+		return Slot{}, wrapText(ErrBadSlot, "slot %q: %v", s, ErrBadSlot)
 	}
 	wd, ok := weekdays[strings.TrimSuffix(parts[0], ".")]
 	if !ok {
-		return Slot{}, fmt.Errorf("slot %q: unknown day %q: %w", s, parts[0], ErrBadSlot)
+		return Slot{}, wrapText(ErrBadSlot, "slot %q: unknown day %q: %v", s, parts[0], ErrBadSlot)
 	}
 	hm := strings.SplitN(strings.Replace(parts[1], "h", ":", 1), ":", 2)
 	if len(hm) != 2 {
-		return Slot{}, fmt.Errorf("slot %q: %w", s, ErrBadSlot)
+		return Slot{}, wrapText(ErrBadSlot, "slot %q: %v", s, ErrBadSlot)
 	}
 	h, err1 := strconv.Atoi(hm[0])
 	m, err2 := strconv.Atoi(hm[1])
 	if err1 != nil || err2 != nil || h < 0 || h > 23 || m < 0 || m > 59 {
-		return Slot{}, fmt.Errorf("slot %q: bad time of day: %w", s, ErrBadSlot)
+		return Slot{}, wrapText(ErrBadSlot, "slot %q: bad time of day: %v", s, ErrBadSlot)
 	}
 	return Slot{Weekday: wd, Hour: h, Minute: m}, nil
 }
