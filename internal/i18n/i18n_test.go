@@ -135,3 +135,20 @@ func TestDateTime(t *testing.T) {
 		t.Errorf("English = %q, want %q", got, want)
 	}
 }
+
+// TestPlural: French takes the singular for 0 and 1, English only for 1.
+func TestPlural(t *testing.T) {
+	fr, en := New(language.French), New(language.English)
+	for _, tt := range []struct {
+		p    *Printer
+		n    int
+		want string
+	}{
+		{fr, 0, "0 abonné"}, {fr, 1, "1 abonné"}, {fr, 2, "2 abonnés"},
+		{en, 0, "0 followers"}, {en, 1, "1 follower"}, {en, 2, "2 followers"},
+	} {
+		if got := tt.p.Plural(tt.n, "%d follower", "%d followers"); got != tt.want {
+			t.Errorf("%v %d: %q, want %q", tt.p.Tag(), tt.n, got, tt.want)
+		}
+	}
+}
