@@ -2,7 +2,6 @@ package content
 
 import (
 	"errors"
-	"fmt"
 	"io/fs"
 	"path"
 	"sort"
@@ -49,7 +48,7 @@ func Load(fsys fs.FS) *Folder {
 		entries, err := fs.ReadDir(fsys, dir)
 		if err != nil {
 			if !isNotExist(err) {
-				f.Problems = append(f.Problems, Problem{File: dir, Message: fmt.Sprintf("cannot read the folder: %v", err)})
+				f.Problems = append(f.Problems, Problemf(dir, 0, "cannot read the folder: %v", err))
 			}
 			continue
 		}
@@ -59,13 +58,13 @@ func Load(fsys fs.FS) *Folder {
 				// READMEs and editor files beside posts are not posts;
 				// a folder inside tips/ is probably a mistake.
 				if e.IsDir() {
-					f.Problems = append(f.Problems, Problem{File: name, Message: "sub-folders are not read; move the posts directly into " + dir + "/"})
+					f.Problems = append(f.Problems, Problemf(name, 0, "sub-folders are not read; move the posts directly into %s/", dir))
 				}
 				continue
 			}
 			src, err := fs.ReadFile(fsys, name)
 			if err != nil {
-				f.Problems = append(f.Problems, Problem{File: name, Message: fmt.Sprintf("cannot read the file: %v", err)})
+				f.Problems = append(f.Problems, Problemf(name, 0, "cannot read the file: %v", err))
 				continue
 			}
 			p, probs := ParsePost(fsys, name, src, prof)
@@ -93,7 +92,8 @@ func isNotExist(err error) bool { return errors.Is(err, fs.ErrNotExist) }
 // Check validates a content folder for staff: everything Load reports,
 // plus what is legal for one file but wrong for the folder (two files with
 // the same ID once case is ignored, which breaks on case-insensitive disks;
-// tips and events without any post). It returns nil when all is well.
+// tips and events without any post), and the warnings of lint.go (files
+// that will be ignored, placeholders). It returns nil when all is well.
 func Check(fsys fs.FS) Problems {
 	f := Load(fsys)
 	probs := append(Problems(nil), f.Problems...)
@@ -110,7 +110,7 @@ func Check(fsys fs.FS) Problems {
 			name := path.Join(dir, e.Name())
 			k := strings.ToLower(strings.TrimSuffix(name, ".md"))
 			if other, dup := seen[k]; dup {
-				probs = append(probs, Problem{File: name, Message: fmt.Sprintf("same name as %s except for case; rename one of them", other)})
+				probs = append(probs, Problemf(name, 0, "same name as %s except for case; rename one of them", other))
 				continue
 			}
 			seen[k] = name
@@ -124,9 +124,11 @@ func Check(fsys fs.FS) Problems {
 			}
 		}
 		if tips > 0 && len(f.Profile.Schedule.Tips) == 0 {
-			probs = append(probs, Problem{File: ProfileFile, Message: fmt.Sprintf("%d tips wait for a weekly slot but schedule.tips is empty; add slots like [\"tue 10:00\"]", tips)})
+			probs = append(probs, Problemf(ProfileFile, 0, "%d tips wait for a weekly slot but schedule.tips is empty; add slots like [\"tue 10:00\"]", tips))
 		}
 	}
+	probs = append(probs, lintFiles(fsys)...)
+	probs = append(probs, lintValues(fsys)...)
 	probs.Sort()
 	if len(probs) == 0 {
 		return nil

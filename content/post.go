@@ -78,6 +78,9 @@ type Post struct {
 	// PublishAt is when to publish; zero for tips that take the next
 	// free weekly slot.
 	PublishAt time.Time
+	// Next puts a tip (without publish_at) before the others in the
+	// rotation: it takes the next free slot.
+	Next bool
 	// Replaces names what a tip replaces (e.g. "Doodle"), Link its site.
 	Replaces []string
 	Link     string
@@ -187,12 +190,16 @@ func ParsePost(fsys fs.FS, file string, src []byte, profile *Profile) (*Post, Pr
 		r.addf(0, "file name must use only letters, digits, \".\", \"_\" and \"-\" and end in .md, like tips/12-framadate.md; rename it before it is published")
 		return nil, r.probs
 	}
+	if prob, bad := checkUTF8(file, src); bad {
+		// Published as is, the text would show "partag\ufffd" to followers.
+		return nil, Problems{prob}
+	}
 	front, body, closeLine, err := splitFrontMatter(src)
 	if err != nil {
 		if errors.Is(err, ErrNoFrontMatter) {
-			r.probs = append(r.probs, Problem{File: file, Line: 1, Message: `front matter is missing; start the file with a "---" line, the fields (like "tags: [libre]"), then another "---" line`})
+			r.probs = append(r.probs, Problemf(file, 1, `front matter is missing; start the file with a "---" line, the fields (like "tags: [libre]"), then another "---" line`))
 		} else {
-			r.probs = append(r.probs, Problem{File: file, Line: 1, Message: `front matter is not closed; add a "---" line after the fields`})
+			r.probs = append(r.probs, Problemf(file, 1, `front matter is not closed; add a "---" line after the fields`))
 		}
 		return nil, r.probs
 	}
@@ -307,6 +314,7 @@ func ParsePost(fsys fs.FS, file string, src []byte, profile *Profile) (*Post, Pr
 	case KindTip:
 		fields["replaces"] = func(v *yaml.Node) { p.Replaces = r.strs(v, "replaces") }
 		fields["link"] = webURL("link", &p.Link)
+		fields["next"] = func(v *yaml.Node) { p.Next = r.boolean(v, "next") }
 	case KindEvent:
 		fields["title"] = func(v *yaml.Node) { ev.Title = strings.TrimSpace(r.str(v, "title")) }
 		fields["start"] = when("start", &ev.Start, &evLines.start)
@@ -441,4 +449,23 @@ func (p *Post) Mentions() []string {
 		}
 	}
 	return out
+}
+
+// checkUTF8 reports the first line of src that is not valid UTF-8: files
+// saved as Latin-1 (or Windows-1252) by an old editor would otherwise be
+// published with "\ufffd" in place of every accented letter.
+func checkUTF8(file string, src []byte) (Problem, bool) {
+	if utf8.Valid(src) {
+		return Problem{}, false
+	}
+	line := 1
+	for len(src) > 0 {
+		l, rest, _ := bytes.Cut(src, []byte("\n"))
+		if !utf8.Valid(l) {
+			break
+		}
+		line++
+		src = rest
+	}
+	return Problemf(file, line, "this line is not valid UTF-8 text (probably an accented letter saved as Latin-1); save the file as UTF-8 in your editor"), true
 }

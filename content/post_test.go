@@ -127,6 +127,13 @@ func TestParsePostProblems(t *testing.T) {
 		{"yaml syntax with offset", "tips/a.md", "---\ntags: [a]\nsummary: a\n  b: c\n---\nTexte\n", []string{`4: invalid YAML: mapping values are not allowed`}},
 		{"bad file name", "tips/mon astuce.md", "---\n---\nTexte\n", []string{`0: file name must use only letters`}},
 		{"not a post folder", "drafts/a.md", "---\n---\nTexte\n", []string{`0: posts live in tips/ or events/`}},
+		{"unclosed list on its own line", "tips/a.md", "---\nsummary: x\ntags: [Libre, Nextcloud\nreplaces: [Doodle]\n\nlink: https://x.org\n---\nTexte\n", []string{`3: invalid YAML: the list opened with "[" on this line is not closed`}},
+		{"tab indentation", "events/e.md", "---\ntitle: T\nlocation:\n\tname: x\n---\nTexte\n", []string{`4: invalid YAML: this line is indented with a tab; YAML needs spaces`}},
+		{"tab after spaces", "events/e.md", "---\ntitle: T\nlocation:\n  name: y\n \taddress: z\n---\nTexte\n", []string{`5: invalid YAML: this line is indented with a tab`}},
+		{"unclosed quote", "events/e.md", "---\ntitle: \"Atelier\nstart: 2027-01-02 10:00\n---\nTexte\n", []string{`2: invalid YAML: a quote (") opened on this line is not closed`}},
+		{"colon in a value", "events/e.md", "---\nstart: 2027-01-02 10:00\ntitle: Atelier : Nextcloud\n---\nTexte\n", []string{`3: invalid YAML: this value contains ": "; put the whole value between quotes`}},
+		{"Latin-1 text", "tips/a.md", "---\ntags: [A]\n---\nUn agenda\nUn agenda partag\xe9.\n", []string{`5: this line is not valid UTF-8 text`}},
+		{"Latin-1 front matter", "tips/a.md", "---\nsummary: d\xe9j\xe0\n---\nTexte\n", []string{`2: this line is not valid UTF-8 text`}},
 		{"crlf line endings keep line numbers", "tips/a.md", "---\r\ntags: [a]\r\nfoo: 1\r\n---\r\nTexte\r\n", []string{`3: unknown field "foo"`}},
 	}
 	for _, tt := range tests {

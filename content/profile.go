@@ -108,20 +108,20 @@ var ErrBadSlot = errors.New(`expected a weekly slot like "tue 10:00"`)
 func ParseSlot(s string) (Slot, error) {
 	parts := strings.Fields(strings.ToLower(s))
 	if len(parts) != 2 {
-		return Slot{}, fmt.Errorf("slot %q: %w", s, ErrBadSlot)
+		return Slot{}, wrapText(ErrBadSlot, "slot %q: %v", s, ErrBadSlot)
 	}
 	wd, ok := weekdays[strings.TrimSuffix(parts[0], ".")]
 	if !ok {
-		return Slot{}, fmt.Errorf("slot %q: unknown day %q: %w", s, parts[0], ErrBadSlot)
+		return Slot{}, wrapText(ErrBadSlot, "slot %q: unknown day %q: %v", s, parts[0], ErrBadSlot)
 	}
 	hm := strings.SplitN(strings.Replace(parts[1], "h", ":", 1), ":", 2)
 	if len(hm) != 2 {
-		return Slot{}, fmt.Errorf("slot %q: %w", s, ErrBadSlot)
+		return Slot{}, wrapText(ErrBadSlot, "slot %q: %v", s, ErrBadSlot)
 	}
 	h, err1 := strconv.Atoi(hm[0])
 	m, err2 := strconv.Atoi(hm[1])
 	if err1 != nil || err2 != nil || h < 0 || h > 23 || m < 0 || m > 59 {
-		return Slot{}, fmt.Errorf("slot %q: bad time of day: %w", s, ErrBadSlot)
+		return Slot{}, wrapText(ErrBadSlot, "slot %q: bad time of day: %v", s, ErrBadSlot)
 	}
 	return Slot{Weekday: wd, Hour: h, Minute: m}, nil
 }
@@ -133,7 +133,7 @@ var usernameRE = regexp.MustCompile(`^[a-z0-9_-]{1,30}$`)
 func LoadProfile(fsys fs.FS) (*Profile, error) {
 	src, err := fs.ReadFile(fsys, ProfileFile)
 	if err != nil {
-		return nil, Problems{{File: ProfileFile, Message: fmt.Sprintf("cannot read the profile (%v); create bot.yaml at the content folder root with at least \"username: <name>\"", err)}}
+		return nil, Problems{Problemf(ProfileFile, 0, "cannot read the profile (%v); create bot.yaml at the content folder root with at least \"username: <name>\"", err)}
 	}
 	p, probs := parseProfile(fsys, src)
 	if len(probs) > 0 {
@@ -143,6 +143,9 @@ func LoadProfile(fsys fs.FS) (*Profile, error) {
 }
 
 func parseProfile(fsys fs.FS, src []byte) (*Profile, Problems) {
+	if prob, bad := checkUTF8(ProfileFile, src); bad {
+		return nil, Problems{prob}
+	}
 	r := &yamlReader{file: ProfileFile}
 	root := r.parse(src)
 	if root == nil {
@@ -285,14 +288,14 @@ func normalizeBlock(s string) (string, error) {
 	if strings.Contains(s, "://") {
 		u, err := url.Parse(s)
 		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-			return "", fmt.Errorf("%q is not an actor URL; write a domain like spam.example or a URL like https://spam.example/users/bob", s)
+			return "", Textf("%q is not an actor URL; write a domain like spam.example or a URL like https://spam.example/users/bob", s)
 		}
 		u.Host = strings.ToLower(u.Host)
 		return u.String(), nil
 	}
 	d := strings.TrimSuffix(strings.ToLower(s), ".")
 	if !domainRE.MatchString(d) {
-		return "", fmt.Errorf("%q is not a domain; write a domain like spam.example or a URL like https://spam.example/users/bob", s)
+		return "", Textf("%q is not a domain; write a domain like spam.example or a URL like https://spam.example/users/bob", s)
 	}
 	return d, nil
 }

@@ -67,7 +67,7 @@ func TestLoadProfileProblems(t *testing.T) {
 		{"missing avatar", "username: bot\navatar: media/nope.png\n", []string{`2: avatar: file "media/nope.png" not found`}},
 		{"avatar escapes folder", "username: bot\navatar: ../secret.png\n", []string{`2: avatar: file "../secret.png" must be a path inside the content folder`}},
 		{"avatar not an image", "username: bot\navatar: bot.yaml\n", []string{`2: avatar: file "bot.yaml" is not a PNG, JPEG, GIF or WebP image`}},
-		{"yaml syntax", "username: bot\nname: [oops\n", []string{`2: invalid YAML: did not find expected`}},
+		{"yaml syntax", "username: bot\nname: [oops\n", []string{`2: invalid YAML: the list opened with "[" on this line is not closed`}},
 		{"yaml indentation", "username: bot\nname: a\n  b: c\n", []string{`3: invalid YAML: mapping values are not allowed`}},
 		{"field without name", "username: bot\nfields:\n  - value: x\n", []string{`3: fields[0]: name is missing`}},
 		{"too many fields", "username: bot\nfields:\n" + strings.Repeat("  - {name: a, value: b}\n", 5), []string{`3: fields: 5 fields given, Mastodon shows at most 4`}},

@@ -163,7 +163,8 @@ func Due(f *Folder, h History, now time.Time) []Publication {
 //   - a published post whose file changed gets one PubUpdate, now;
 //   - a tip with publish_at gets published at that time (at once if it is
 //     past), outside the weekly slots;
-//   - other tips take the weekly slots in ID order; after a downtime, the
+//   - other tips take the weekly slots in ID order, those marked next
+//     first; after a downtime, the
 //     missed slots owe at most one tip, due now, not a burst;
 //   - once every slotted tip was posted, each slot takes the tip posted
 //     longest ago, if that was at least RepeatAfter before the slot;
@@ -228,6 +229,8 @@ func plan(f *Folder, h History, now time.Time, tipSlots int) []Publication {
 			out = append(out, planEvent(p, st, h, now)...)
 		}
 	}
+	// Tips marked next go first, in ID order among themselves.
+	sort.SliceStable(slotted, func(i, j int) bool { return slotted[i].Next && !slotted[j].Next })
 	if f.Profile != nil {
 		out = append(out, planTips(f.Profile, slotted, pool, states, h, now, tipSlots)...)
 	}

@@ -99,13 +99,13 @@ func parseTime(s string, loc *time.Location) (time.Time, error) {
 func parseDuration(s string) (time.Duration, error) {
 	s = strings.TrimSpace(s)
 	if s == "" {
-		return 0, errors.New("empty duration")
+		return 0, Textf("empty duration")
 	}
 	unit := s[len(s)-1]
 	if unit == 'd' || unit == 'w' {
 		n, err := strconv.Atoi(s[:len(s)-1])
 		if err != nil || n <= 0 {
-			return 0, fmt.Errorf("cannot read %q as a duration", s)
+			return 0, Textf("cannot read %q as a duration", s)
 		}
 		day := 24 * time.Hour
 		if unit == 'w' {
@@ -115,7 +115,7 @@ func parseDuration(s string) (time.Duration, error) {
 	}
 	d, err := time.ParseDuration(s)
 	if err != nil || d <= 0 {
-		return 0, fmt.Errorf("cannot read %q as a duration", s)
+		return 0, Textf("cannot read %q as a duration", s)
 	}
 	return d, nil
 }

@@ -2,7 +2,6 @@ package content
 
 import (
 	"bytes"
-	"fmt"
 	"regexp"
 	"sort"
 	"strconv"
@@ -27,12 +26,12 @@ func (r *yamlReader) addf(line int, format string, args ...any) {
 	if line > 0 {
 		line += r.offset
 	}
-	r.probs = append(r.probs, Problem{File: r.file, Line: line, Message: fmt.Sprintf(format, args...)})
+	r.probs = append(r.probs, Problemf(r.file, line, format, args...))
 }
 
 // addAt records a problem at a line of the whole file, not of the YAML.
 func (r *yamlReader) addAt(fileLine int, format string, args ...any) {
-	r.probs = append(r.probs, Problem{File: r.file, Line: fileLine, Message: fmt.Sprintf(format, args...)})
+	r.probs = append(r.probs, Problemf(r.file, fileLine, format, args...))
 }
 
 // yamlLineRE extracts the line from yaml.v3 syntax errors, which are plain
@@ -63,6 +62,10 @@ func (r *yamlReader) parse(src []byte) *yaml.Node {
 				line = n
 			}
 		}
+		if hl, hint, ok := yamlHint(src, msg); ok {
+			r.addf(hl, "invalid YAML: %s", hint)
+			return nil
+		}
 		r.addf(line, "invalid YAML: %s; check indentation and quote values that contain \":\" or \"#\"", msg)
 		return nil
 	}
@@ -77,19 +80,19 @@ func (r *yamlReader) parse(src []byte) *yaml.Node {
 	return root
 }
 
-func kindName(n *yaml.Node) string {
+func kindName(n *yaml.Node) Text {
 	switch n.Kind {
 	case yaml.SequenceNode:
-		return "a list"
+		return Textf("a list")
 	case yaml.MappingNode:
-		return "a mapping"
+		return Textf("a mapping")
 	case yaml.AliasNode:
-		return "an alias"
+		return Textf("an alias")
 	}
 	if n.Tag == "!!null" {
-		return "nothing"
+		return Textf("nothing")
 	}
-	return fmt.Sprintf("%q", n.Value)
+	return Textf("%q", n.Value)
 }
 
 // fields walks a mapping and calls set for each key in known; unknown and
@@ -116,11 +119,11 @@ func (r *yamlReader) fields(n *yaml.Node, what string, known map[string]func(v *
 	}
 }
 
-func prefix(what string) string {
+func prefix(what string) Text {
 	if what == "" {
-		return ""
+		return Text{}
 	}
-	return what + ": "
+	return Textf("%s: ", what)
 }
 
 func knownList(known map[string]func(v *yaml.Node)) string {
@@ -194,4 +197,72 @@ func (r *yamlReader) list(n *yaml.Node, name string, each func(i int, item *yaml
 	for i, c := range n.Content {
 		each(i, c)
 	}
+}
+
+// yamlHint turns the yaml.v3 errors staff meet most into a plain
+// explanation at the line where the mistake is: the library reports an
+// unclosed "[" at the line of whatever follows (or the line before), and a
+// tab as "character that cannot start any token". The line is 1-based in
+// src; ok is false when the mistake is not recognised.
+func yamlHint(src []byte, msg string) (line int, hint Text, ok bool) {
+	lines := strings.Split(string(src), "\n")
+	switch {
+	case strings.Contains(msg, "cannot start any token"), strings.Contains(msg, "tab character"):
+		for i, l := range lines {
+			indent := l[:len(l)-len(strings.TrimLeft(l, " \t"))]
+			if strings.Contains(indent, "\t") {
+				return i + 1, Textf("this line is indented with a tab; YAML needs spaces: replace the tab with two spaces"), true
+			}
+		}
+	case strings.HasPrefix(msg, "did not find expected ',' or ']'"), strings.HasPrefix(msg, "did not find expected ',' or '}'"):
+		open, closing := "[", "]"
+		if strings.HasSuffix(msg, "'}'") {
+			open, closing = "{", "}"
+		}
+		for i, l := range lines {
+			if depth := bracketDepth(l, open[0], closing[0]); depth > 0 {
+				return i + 1, Textf("the list opened with %q on this line is not closed; end it with %q on the same line, like [a, b]", open, closing), true
+			}
+		}
+	case strings.Contains(msg, "found unexpected end of stream"):
+		for i, l := range lines {
+			if _, v, found := strings.Cut(l, ":"); found && strings.Count(v, "\"")%2 == 1 {
+				return i + 1, Textf("a quote (\") opened on this line is not closed; add the closing quote at the end of the value"), true
+			}
+		}
+	case strings.Contains(msg, "mapping values are not allowed"):
+		for i, l := range lines {
+			_, v, found := strings.Cut(l, ": ")
+			v = strings.TrimSpace(v)
+			if found && v != "" && !strings.HasPrefix(v, "\"") && !strings.HasPrefix(v, "'") && strings.Contains(v, ": ") {
+				return i + 1, Textf("this value contains \": \"; put the whole value between quotes, like title: \"Atelier : Nextcloud\""), true
+			}
+		}
+	}
+	return 0, Text{}, false
+}
+
+// bracketDepth counts the open brackets left unclosed at the end of a
+// line, ignoring quoted text and comments.
+func bracketDepth(line string, open, closing byte) int {
+	depth := 0
+	var quote byte
+	for i := 0; i < len(line); i++ {
+		c := line[i]
+		switch {
+		case quote != 0:
+			if c == quote {
+				quote = 0
+			}
+		case c == '"' || c == '\'':
+			quote = c
+		case c == '#' && (i == 0 || line[i-1] == ' '):
+			return depth
+		case c == open:
+			depth++
+		case c == closing:
+			depth--
+		}
+	}
+	return depth
 }

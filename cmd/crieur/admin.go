@@ -11,10 +11,13 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strings"
 	"text/tabwriter"
 	"time"
 
+	"github.com/zoomacom/crieur/content"
 	"github.com/zoomacom/crieur/internal/app"
+	"github.com/zoomacom/crieur/internal/i18n"
 	"github.com/zoomacom/crieur/store"
 )
 
@@ -65,6 +68,10 @@ func callDaemon(ctx context.Context, dataDir, method, path string, out any) erro
 	if resp.StatusCode != http.StatusOK {
 		var e struct{ Error string }
 		_ = json.Unmarshal(body, &e)
+		if resp.StatusCode == http.StatusNotFound && e.Error != "" {
+			// The admin routes answer 404 with a JSON error only for it.
+			return fmt.Errorf("daemon: %s: %w", e.Error, app.ErrNotFollower)
+		}
 		return fmt.Errorf("daemon: %s", e.Error)
 	}
 	return json.Unmarshal(body, out)
@@ -73,6 +80,12 @@ func callDaemon(ctx context.Context, dataDir, method, path string, out any) erro
 // withOffline runs fn on an app opened directly on the data directory,
 // for when no daemon is running.
 func withOffline(sf staffFlags, readOnly bool, fn func(a *app.App) error) error {
+	// A mistyped --data must not become a new bot: app.New would create
+	// the directory and a fresh signing key before finding no database.
+	db := filepath.Join(sf.data, app.DBFile)
+	if _, err := os.Stat(db); err != nil {
+		return fmt.Errorf("open database %s: %w", db, err)
+	}
 	a, err := app.New(app.Config{BaseURL: sf.baseURL, DataDir: sf.data, ContentDir: sf.content, Offline: true, ReadOnly: readOnly})
 	if err != nil {
 		if errors.Is(err, store.ErrLocked) {
@@ -97,29 +110,55 @@ func queue(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if err := fs.parse(args); err != nil {
 		return flagExit(err, stderr)
 	}
+	s, err := openSession(ctx, fs, sf, stderr)
+	if err != nil {
+		return fail(s, stderr, "queue", err)
+	}
 	var items []app.QueueItem
-	err := callDaemon(ctx, sf.data, http.MethodGet, "/queue?n="+fmt.Sprint(n), &items)
+	err = callDaemon(ctx, sf.data, http.MethodGet, "/queue?n="+fmt.Sprint(n), &items)
 	if errors.Is(err, errNoDaemon) {
 		err = withOffline(sf, true, func(a *app.App) (e error) { items, e = a.Queue(n); return e })
 	}
 	if err != nil {
-		fmt.Fprintln(stderr, "crieur queue:", err)
-		return 1
+		return fail(s, stderr, "queue", err)
 	}
+	pr := s.pr
 	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "WHEN\tKIND\tPOST\tFIRST LINE")
+	fmt.Fprintln(tw, pr.Sprintf("WHEN\tKIND\tPOST\tFIRST LINE"))
 	for _, it := range items {
-		when := it.When
+		when := pr.DateTime(it.At, s.loc)
 		if it.Due {
-			when = "now"
+			when = pr.Sprintf("now")
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", when, it.Kind, it.Post, it.First)
+		post := it.Post
+		if it.Next {
+			post = pr.Sprintf("%s (next: true)", post)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", when, kindLabel(pr, it.Kind), post, it.First)
 	}
 	tw.Flush()
 	if len(items) == 0 {
-		fmt.Fprintln(stdout, "Nothing planned: add tips to tips/ or events to events/.")
+		pr.Fprintln(stdout, "Nothing planned: add tips to tips/ or events to events/.")
 	}
 	return 0
+}
+
+// kindLabel names a publication kind for staff.
+func kindLabel(pr *i18n.Printer, kind string) string {
+	if before, ok := strings.CutPrefix(kind, "reminder:"); ok {
+		return pr.Sprintf("reminder %s", before)
+	}
+	switch content.PublicationKind(kind) {
+	case content.PubTip:
+		return pr.Sprintf("tip")
+	case content.PubAnnounce:
+		return pr.Sprintf("announce")
+	case content.PubUpdate:
+		return pr.Sprintf("update")
+	case content.PubDelete:
+		return pr.Sprintf("delete")
+	}
+	return kind
 }
 
 func followers(ctx context.Context, args []string, stdout, stderr io.Writer) int {
@@ -137,40 +176,63 @@ func followers(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		}
 		rest = append(rest[:2:2], fs.Args()...)
 	}
-	if len(rest) == 2 && (rest[0] == "approve" || rest[0] == "reject") {
+	decide := len(rest) == 2 && (rest[0] == "approve" || rest[0] == "reject")
+	if !decide && len(rest) != 0 {
+		fs.Usage()
+		return 2
+	}
+	s, err := openSession(ctx, fs, sf, stderr)
+	if err != nil {
+		return fail(s, stderr, "followers", err)
+	}
+	pr := s.pr
+	if decide {
 		var res map[string]string
 		err := callDaemon(ctx, sf.data, http.MethodPost, "/followers/"+rest[0]+"?actor="+url.QueryEscape(rest[1]), &res)
 		if errors.Is(err, errNoDaemon) {
 			err = withOffline(sf, false, func(a *app.App) error { return a.Decide(rest[1], rest[0] == "approve") })
 		}
-		if err != nil {
-			fmt.Fprintf(stderr, "crieur followers %s: %v\n", rest[0], err)
+		if errors.Is(err, app.ErrNotFollower) {
+			pr.Fprintln(stderr, "crieur followers %s: %s is not a follower (nor waiting for approval); `crieur followers` lists them", rest[0], rest[1])
 			return 1
 		}
-		fmt.Fprintf(stdout, "%s: %sd\n", rest[1], rest[0])
+		if err != nil {
+			return fail(s, stderr, "followers "+rest[0], err)
+		}
+		if rest[0] == "approve" {
+			pr.Fprintln(stdout, "%s: approved", rest[1])
+		} else {
+			pr.Fprintln(stdout, "%s: rejected", rest[1])
+		}
 		return 0
 	}
-	if len(rest) != 0 {
-		fs.Usage()
-		return 2
-	}
 	var items []app.FollowerItem
-	err := callDaemon(ctx, sf.data, http.MethodGet, "/followers", &items)
+	err = callDaemon(ctx, sf.data, http.MethodGet, "/followers", &items)
 	if errors.Is(err, errNoDaemon) {
 		err = withOffline(sf, true, func(a *app.App) (e error) { items, e = a.Followers(); return e })
 	}
 	if err != nil {
-		fmt.Fprintln(stderr, "crieur followers:", err)
-		return 1
+		return fail(s, stderr, "followers", err)
 	}
 	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "ACTOR\tSTATE\tSINCE")
+	fmt.Fprintln(tw, pr.Sprintf("ACTOR\tSTATE\tSINCE"))
 	for _, f := range items {
-		fmt.Fprintf(tw, "%s\t%s\t%s\n", f.Actor, f.State, f.FollowedAt.Local().Format("2006-01-02"))
+		fmt.Fprintf(tw, "%s\t%s\t%s\n", f.Actor, stateLabel(pr, f.State), pr.Date(f.FollowedAt, s.loc))
 	}
 	tw.Flush()
-	fmt.Fprintf(stdout, "%d follower(s)\n", len(items))
+	fmt.Fprintln(stdout, pr.Plural(len(items), "%d follower", "%d followers"))
 	return 0
+}
+
+// stateLabel names a follower state for staff.
+func stateLabel(pr *i18n.Printer, state string) string {
+	switch content.FollowerState(state) {
+	case content.FollowerAccepted:
+		return pr.Sprintf("accepted")
+	case content.FollowerPending:
+		return pr.Sprintf("pending")
+	}
+	return state
 }
 
 func deliveries(ctx context.Context, args []string, stdout, stderr io.Writer) int {
@@ -180,19 +242,23 @@ func deliveries(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	if err := fs.parse(args); err != nil {
 		return flagExit(err, stderr)
 	}
+	s, err := openSession(ctx, fs, sf, stderr)
+	if err != nil {
+		return fail(s, stderr, "deliveries", err)
+	}
 	var stats []store.ActivityStats
-	err := callDaemon(ctx, sf.data, http.MethodGet, "/deliveries", &stats)
+	err = callDaemon(ctx, sf.data, http.MethodGet, "/deliveries", &stats)
 	if errors.Is(err, errNoDaemon) {
 		err = withOffline(sf, true, func(a *app.App) (e error) { stats, e = a.Deliveries(); return e })
 	}
 	if err != nil {
-		fmt.Fprintln(stderr, "crieur deliveries:", err)
-		return 1
+		return fail(s, stderr, "deliveries", err)
 	}
+	pr := s.pr
 	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "SENT\tKIND\tPOST\tACKED\tPENDING\tGAVE UP\tLAST ERROR")
-	for _, s := range stats {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%d\t%s\n", s.Created.Local().Format("2006-01-02 15:04"), s.Kind, s.PostID, s.Acked, s.Pending, s.GivenUp, s.LastError)
+	fmt.Fprintln(tw, pr.Sprintf("SENT\tKIND\tPOST\tACKED\tPENDING\tGAVE UP\tLAST ERROR"))
+	for _, st := range stats {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%d\t%s\n", pr.DateTime(st.Created, s.loc), st.Kind, st.PostID, st.Acked, st.Pending, st.GivenUp, st.LastError)
 	}
 	tw.Flush()
 	return 0

@@ -20,12 +20,9 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
-	"strconv"
 	"strings"
 	"syscall"
 
-	"github.com/zoomacom/crieur/content"
-	"github.com/zoomacom/crieur/examples"
 	"github.com/zoomacom/crieur/internal/app"
 	"github.com/zoomacom/crieur/internal/gctune"
 	"github.com/zoomacom/crieur/internal/ratelimit"
@@ -51,6 +48,7 @@ func commands() []command {
 		{"queue", "list the next publications, as the running bot will do them", queue},
 		{"followers", "list followers; approve or reject pending ones (manual approval)", followers},
 		{"deliveries", "show, per activity sent, how many inboxes acknowledged, are pending, gave up", deliveries},
+		{"init", "create a content folder ready to edit: crieur init DIR", initCmd},
 		{"version", "print crieur's version", func(_ context.Context, _ []string, stdout, _ io.Writer) int {
 			fmt.Fprintln(stdout, "crieur", app.Version())
 			return 0
@@ -77,13 +75,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 }
 
 func usage(w io.Writer) {
-	fmt.Fprintln(w, "crieur — a fediverse bot that publishes tips and events from a folder of Markdown files.")
-	fmt.Fprintln(w, "\nUsage: crieur COMMAND [flags]\n\nCommands:")
+	pr := helpPrinter()
+	fmt.Fprintln(w, pr.Text("crieur — a fediverse bot that publishes tips and events from a folder of Markdown files."))
+	fmt.Fprintln(w, "\n"+pr.Text("Usage: crieur COMMAND [flags]")+"\n\n"+pr.Text("Commands:"))
 	for _, c := range commands() {
-		fmt.Fprintf(w, "  %-12s %s\n", c.name, c.summary)
+		fmt.Fprintf(w, "  %-12s %s\n", c.name, pr.Text(c.summary))
 	}
-	fmt.Fprintln(w, "\nRun `crieur COMMAND --help` for the flags of a command. Every flag can also be set")
-	fmt.Fprintln(w, "with the environment variable shown in its help (flags win).")
+	fmt.Fprintln(w, "\n"+pr.Text("Run `crieur COMMAND --help` for the flags of a command. Every flag can also be set\nwith the environment variable shown in its help (flags win)."))
 }
 
 // flagSet is a FlagSet whose flags also read CRIEUR_* environment variables.
@@ -96,7 +94,9 @@ func newFlagSet(name, about string, stderr io.Writer) *flagSet {
 	fs := &flagSet{FlagSet: flag.NewFlagSet(name, flag.ContinueOnError), env: map[string]string{}}
 	fs.SetOutput(stderr)
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "Usage: crieur %s [flags]\n\n%s\n\nFlags:\n", name, about)
+		pr := helpPrinter()
+		fmt.Fprintf(stderr, "%s\n\n%s\n\n%s\n", pr.Sprintf("Usage: crieur %s [flags]", name), pr.Text(about), pr.Text("Flags:"))
+		translateFlags(pr, fs.FlagSet)
 		fs.PrintDefaults()
 	}
 	return fs
@@ -135,11 +135,13 @@ func (fs *flagSet) parse(args []string) error {
 func serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	var cfg app.Config
 	var logFormat, logLevel, trustedProxy string
+	var example bool
 	fs := newFlagSet("serve", "Runs the bot: answers WebFinger and ActivityPub, accepts followers, and\npublishes the content folder's posts on schedule.", stderr)
 	fs.string(&cfg.BaseURL, "base-url", "CRIEUR_BASE_URL", "http://localhost:8080", "public URL of the bot's site, e.g. https://tips.zoomacom.org; every id and the handle's host derive from it, so never change it once people follow the bot")
 	fs.string(&cfg.Listen, "listen", "CRIEUR_LISTEN", "localhost:8080", "address to listen on (put a TLS reverse proxy in front in production)")
 	fs.string(&cfg.DataDir, "data", "CRIEUR_DATA", "crieur-data", "directory for the database (crieur.db) and the signing keys (keys/): back it up")
 	fs.string(&cfg.ContentDir, "content", "CRIEUR_CONTENT", "", "content folder (bot.yaml, tips/, events/, media/); empty uses the built-in Zoomacom example")
+	fs.bool(&example, "example", "CRIEUR_EXAMPLE", false, exampleFlagHelp)
 	fs.bool(&cfg.AllowPrivateAddresses, "allow-private-addresses", "CRIEUR_ALLOW_PRIVATE_ADDRESSES", false, "let outbound requests reach loopback and private networks (tests and local development only)")
 	fs.string(&trustedProxy, "trusted-proxy", "CRIEUR_TRUSTED_PROXY", "", "comma-separated CIDRs of your reverse proxies (e.g. 127.0.0.1/32,::1/128): their X-Forwarded-For names the client for the inbox rate limits; set it when crieur is behind a proxy, or every sender shares one budget")
 	fs.string(&logFormat, "log-format", "CRIEUR_LOG_FORMAT", "text", "log format: text or json")
@@ -153,6 +155,9 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	cfg.TrustedProxies = proxies
+	if err := checkExample(staffPrinter(botLanguage(contentFS(""))), cfg.BaseURL, cfg.ContentDir, example, stderr); err != nil {
+		return 2
+	}
 	logger, err := newLogger(stderr, logFormat, logLevel)
 	if err != nil {
 		fmt.Fprintln(stderr, "crieur serve:", err)
@@ -186,43 +191,6 @@ func newLogger(w io.Writer, format, level string) (*slog.Logger, error) {
 		return slog.New(slog.NewJSONHandler(w, opts)), nil
 	}
 	return nil, fmt.Errorf("log format %q: want text or json", format)
-}
-
-func check(_ context.Context, args []string, stdout, stderr io.Writer) int {
-	var dir string
-	fs := newFlagSet("check", "Validates every file of the content folder and prints each problem as\nfile:line: message (with how to fix it). Exits 1 if there is any problem.\nRun it before you push your changes.", stderr)
-	fs.string(&dir, "content", "CRIEUR_CONTENT", "", "content folder to check; empty checks the built-in example")
-	if err := fs.parse(args); err != nil {
-		return flagExit(err, stderr)
-	}
-	fsys := examples.Zoomacom()
-	name := "(built-in example)"
-	if dir != "" {
-		st, err := os.Stat(dir)
-		if err != nil || !st.IsDir() {
-			fmt.Fprintf(stderr, "crieur check: %s is not a folder\n", dir)
-			return 2
-		}
-		fsys, name = os.DirFS(dir), dir
-	}
-	problems := content.Check(fsys)
-	folder := content.Load(fsys)
-	for _, p := range problems {
-		fmt.Fprintln(stdout, p.Error())
-	}
-	if len(problems) > 0 {
-		fmt.Fprintf(stdout, "%s: %d problem(s); the files named above are skipped until fixed.\n", name, len(problems))
-		return 1
-	}
-	fmt.Fprintf(stdout, "%s: OK, %s ready.\n", name, plural(len(folder.Posts), "post"))
-	return 0
-}
-
-func plural(n int, word string) string {
-	if n == 1 {
-		return "1 " + word
-	}
-	return strconv.Itoa(n) + " " + word + "s"
 }
 
 // flagExit maps a flag parsing error to an exit code: --help is success.

@@ -31,6 +31,7 @@ func runCmd(args ...string) (code int, stdout, stderr string) {
 // TestCheck: `crieur check` prints every problem as file:line: message and
 // exits 1, 0 with a summary when all is well, 2 when the folder is wrong.
 func TestCheck(t *testing.T) {
+	t.Setenv("LC_ALL", "en_US.UTF-8")
 	good := copyExample(t)
 	broken := copyExample(t)
 	if err := os.WriteFile(filepath.Join(broken, "tips/98-casse.md"), []byte("---\ntags: [Libre\n---\nTexte.\n"), 0o644); err != nil {
@@ -46,12 +47,12 @@ func TestCheck(t *testing.T) {
 		want     []string
 		wantNone string
 	}{
-		{name: "built-in example", args: []string{"check"}, code: 0, want: []string{"(built-in example): OK, 37 posts ready."}},
-		{name: "good folder", args: []string{"check", "--content", good}, code: 0, want: []string{good + ": OK, 37 posts ready."}},
+		{name: "built-in example", args: []string{"check"}, code: 0, want: []string{"(built-in example): OK, 37 posts ready, with 2 warnings to read above."}},
+		{name: "good folder", args: []string{"check", "--content", good}, code: 0, want: []string{good + ": OK, 37 posts ready, with 2 warnings"}},
 		{name: "broken files", args: []string{"check", "--content", broken}, code: 1, want: []string{
 			"tips/98-casse.md:2: invalid YAML",
 			"events/sans-fin.md:4: end must be after start",
-			broken + ": 2 problem(s); the files named above are skipped until fixed.",
+			broken + ": 2 errors; the files named above are skipped until fixed.",
 		}, wantNone: "OK"},
 		{name: "missing folder", args: []string{"check", "--content", filepath.Join(good, "nope")}, code: 2},
 	}
@@ -77,6 +78,7 @@ func TestCheck(t *testing.T) {
 // daemon holds the database, and reads it directly once it has stopped;
 // both list the same next publications.
 func TestQueue(t *testing.T) {
+	t.Setenv("LC_ALL", "en_US.UTF-8")
 	data, dir := t.TempDir(), copyExample(t)
 	if err := os.RemoveAll(filepath.Join(dir, "events")); err != nil {
 		t.Fatal(err)
@@ -127,7 +129,16 @@ func TestQueue(t *testing.T) {
 
 // Flags may come after the actor: staff type the command in any order.
 func TestFollowersApproveFlagsAfterActor(t *testing.T) {
+	t.Setenv("LC_ALL", "en_US.UTF-8")
 	data := t.TempDir()
+	// An empty database, as a bot nobody follows yet has.
+	a, err := app.New(app.Config{BaseURL: "http://localhost:8080", DataDir: data, Offline: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Close(); err != nil {
+		t.Fatal(err)
+	}
 	code, _, errOut := runCmd("followers", "approve", "https://asso.example/users/camille", "--data", data)
 	// No such follower in an empty database: a clear error, not the usage.
 	if code != 1 || !strings.Contains(errOut, "not a follower") {

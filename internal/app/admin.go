@@ -34,6 +34,8 @@ type QueueItem struct {
 	Post  string `json:"post"`
 	First string `json:"firstLine"`
 	Due   bool   `json:"due"`
+	// Next is a tip marked `next: true`, put before the rotation.
+	Next bool `json:"next,omitempty"`
 }
 
 // FollowerItem is one follower as `crieur followers` lists it.
@@ -68,6 +70,7 @@ func (a *App) Queue(n int) ([]QueueItem, error) {
 		item.When = p.At.In(loc).Format("Mon 2006-01-02 15:04 MST")
 		if post := folder.Post(p.PostID); post != nil {
 			item.First = firstLine(post.NoteMarkdown(p.Kind, p.At))
+			item.Next = post.Next && p.Kind == content.PubTip
 		}
 		out = append(out, item)
 	}
@@ -188,6 +191,7 @@ func (a *App) adminHandler() http.Handler {
 		stats, err := a.Deliveries()
 		reply(w, stats, err)
 	})
+	a.staffRoutes(mux, reply)
 	return mux
 }
 

@@ -29,6 +29,10 @@ type Entry struct {
 func frenchEntries() [][]Entry {
 	return [][]Entry{
 		frCommon(),
+		frContent(),
+		frStaff(),
+		frInit(),
+		frHelp(),
 	}
 }
 
@@ -37,6 +41,17 @@ func frenchEntries() [][]Entry {
 type Printer struct {
 	tag language.Tag
 	p   *message.Printer
+	// known holds the catalog's keys, to translate plain strings and
+	// errors passed as arguments only when there is a translation.
+	known map[string]bool
+}
+
+// Message is a text kept apart from its arguments so that it can be
+// translated where it is shown: content.Text and content.Problem are
+// Messages (they satisfy this interface without importing i18n). Printer
+// methods translate Message arguments, recursively.
+type Message interface {
+	MessageFormat() (format string, args []any)
 }
 
 // New returns a Printer for tag: French for any French tag, else English.
@@ -48,13 +63,15 @@ func New(tag language.Tag) *Printer {
 		tag = language.English
 	}
 	b := catalog.NewBuilder(catalog.Fallback(language.English))
+	known := map[string]bool{}
 	for _, set := range frenchEntries() {
 		for _, e := range set {
 			// SetString fails only on a malformed tag; ours are constants.
 			_ = b.SetString(language.French, e.Key, e.French)
+			known[e.Key] = true
 		}
 	}
-	return &Printer{tag: tag, p: message.NewPrinter(tag, message.Catalog(b))}
+	return &Printer{tag: tag, p: message.NewPrinter(tag, message.Catalog(b)), known: known}
 }
 
 // Tag is the printer's language (language.French or language.English).
@@ -64,8 +81,51 @@ func (p *Printer) Tag() language.Tag { return p.tag }
 func (p *Printer) French() bool { return p.tag == language.French }
 
 // Sprintf formats the message keyed by its English format string.
+// Arguments that are Messages are translated first; plain strings and
+// errors whose whole text is a catalog key (sentinel errors, fixed
+// messages) are replaced by their translation.
 func (p *Printer) Sprintf(key string, args ...any) string {
-	return p.p.Sprintf(key, args...)
+	tr := make([]any, len(args))
+	for i, a := range args {
+		tr[i] = p.arg(a)
+	}
+	return p.p.Sprintf(key, tr...)
+}
+
+// Text is the translation of a finished text (no arguments), or the text
+// itself when the catalog has none: a "%" in it is never taken as a verb.
+func (p *Printer) Text(s string) string {
+	if p.known[s] {
+		return p.p.Sprintf(s)
+	}
+	return s
+}
+
+// Translate formats m in the printer's language.
+func (p *Printer) Translate(m Message) string {
+	f, args := m.MessageFormat()
+	if len(args) == 0 {
+		// A finished English text (a problem built with its message
+		// only) may hold a "%": never format it.
+		return p.Text(f)
+	}
+	return p.Sprintf(f, args...)
+}
+
+func (p *Printer) arg(a any) any {
+	switch v := a.(type) {
+	case Message:
+		return p.Translate(v)
+	case string:
+		if p.known[v] && !strings.Contains(v, "%") {
+			return p.p.Sprintf(v)
+		}
+	case error:
+		if s := v.Error(); p.known[s] && !strings.Contains(s, "%") {
+			return p.p.Sprintf(s)
+		}
+	}
+	return a
 }
 
 // Fprintf writes the message keyed by its English format string.
