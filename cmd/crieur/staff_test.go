@@ -47,8 +47,8 @@ func TestCheck(t *testing.T) {
 		want     []string
 		wantNone string
 	}{
-		{name: "built-in example", args: []string{"check"}, code: 0, want: []string{"(built-in example): OK, 37 posts ready, with 2 warnings to read above."}},
-		{name: "good folder", args: []string{"check", "--content", good}, code: 0, want: []string{good + ": OK, 37 posts ready, with 2 warnings"}},
+		{name: "built-in example", args: []string{"check"}, code: 0, want: []string{"(built-in example): OK, 37 posts ready."}},
+		{name: "good folder", args: []string{"check", "--content", good}, code: 0, want: []string{good + ": OK, 37 posts ready."}},
 		{name: "broken files", args: []string{"check", "--content", broken}, code: 1, want: []string{
 			"tips/98-casse.md:2: invalid YAML",
 			"events/sans-fin.md:4: end must be after start",
