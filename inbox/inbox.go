@@ -15,6 +15,7 @@ import (
 	"math"
 	"mime"
 	"net/http"
+	"net/netip"
 	"strconv"
 	"strings"
 	"time"
@@ -78,6 +79,9 @@ type Inbox struct {
 	// OnAnswer, when set, is told the HTTP status of every inbox POST
 	// (metrics).
 	OnAnswer func(status int)
+	// TrustedProxies are the reverse proxies whose X-Forwarded-Host names
+	// the host a request was addressed to (see checkAddressedHost).
+	TrustedProxies []netip.Prefix
 }
 
 // Error is a refusal with the HTTP status and the short public reason the
@@ -153,6 +157,9 @@ func (in *Inbox) Receive(ctx context.Context, r *http.Request, bot string) error
 	// its body is read.
 	if le := in.Guard.client(r); le != nil {
 		return limited(le)
+	}
+	if err := in.checkAddressedHost(r); err != nil {
+		return refuse(http.StatusUnauthorized, "not addressed to this server", err)
 	}
 	if !activityContentType(r.Header.Get("Content-Type")) {
 		return refuse(http.StatusUnsupportedMediaType, "content type must be application/activity+json", nil)
