@@ -41,6 +41,8 @@ type Limits struct {
 	// TrustedProxies are the reverse proxies whose X-Forwarded-For is
 	// believed; empty trusts no header and limits by RemoteAddr.
 	TrustedProxies []netip.Prefix
+	// Bodies bounds the bodies in flight (see BodyLimits, NewBodyGate).
+	Bodies BodyLimits
 }
 
 // DefaultLimits fit one association's bot: far above what honest servers
