@@ -42,14 +42,16 @@ type BodyLimits struct {
 	ReadTimeout time.Duration
 }
 
-// DefaultBodyLimits hold at most Slots×SmallBody + LargeBytes = 128 MiB
-// of bodies, and let 64 clients at least share the slots.
+// DefaultBodyLimits hold at most Slots×SmallBody + LargeBytes = 64 MiB
+// of bodies, and let 64 clients at least share the slots. Eight requests
+// at once is far more than one server's deliveries need: each takes
+// milliseconds when its sender is honest.
 func DefaultBodyLimits() BodyLimits {
 	return BodyLimits{
-		Slots:               1024,
-		SlotsPerClient:      16,
-		LargeBytes:          64 << 20,
-		LargeBytesPerClient: 4 << 20,
+		Slots:               512,
+		SlotsPerClient:      8,
+		LargeBytes:          32 << 20,
+		LargeBytesPerClient: 2 << 20,
 		ReadTimeout:         10 * time.Second,
 	}
 }
@@ -188,24 +190,40 @@ func (g *BodyGate) inFlight() (slots int, large int64) {
 	return g.slots, g.large
 }
 
-// readBody reads r up to MaxBody+1 bytes. Its buffer grows only as bytes
-// arrive (a body announcing 1 MiB and dripping holds what it sent, not
-// 1 MiB), and growth past SmallBody is charged to slot first, so the
-// memory held by all bodies stays within the gate's limits.
+// readBody reads r up to MaxBody+1 bytes. Every byte of its buffer past
+// SmallBody is charged to slot before it is allocated (the announced
+// length at once, or a chunked body's growth as it comes), so the memory
+// held by all bodies stays within the gate's limits, and a body is
+// refused when it would pass them, not after. Its buffer is never larger
+// than SmallBody until that much has arrived; then it takes the announced
+// size at once (one copy), or doubles as a chunked body grows.
 func readBody(r io.Reader, contentLength int64, slot *bodySlot) ([]byte, error) {
 	limit := int64(MaxBody + 1)
-	if contentLength >= 0 && contentLength < limit {
+	known := contentLength >= 0 && contentLength < limit
+	if known {
 		// One byte more than announced, so EOF is seen without growing.
 		limit = contentLength + 1
 	}
-	buf := make([]byte, 0, min(limit, 4<<10))
+	start := min(limit, 4<<10)
+	if known {
+		// What is announced is charged before anything is read: once the
+		// large-body budget is spent, a flood of bodies announcing 1 MiB
+		// is refused without a byte read or allocated.
+		if err := slot.reserve(beyondSmall(limit)); err != nil {
+			return nil, err
+		}
+		start = min(limit, SmallBody)
+	}
+	buf := make([]byte, 0, start)
 	for {
 		if len(buf) == cap(buf) {
 			if int64(len(buf)) >= limit {
 				return buf, nil
 			}
 			grown := min(int64(2*cap(buf)), limit)
-			if err := slot.reserve(beyondSmall(grown) - beyondSmall(int64(cap(buf)))); err != nil {
+			if known {
+				grown = limit // charged above
+			} else if err := slot.reserve(beyondSmall(grown) - beyondSmall(int64(cap(buf)))); err != nil {
 				return nil, err
 			}
 			nb := make([]byte, len(buf), grown)

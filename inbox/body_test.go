@@ -85,6 +85,8 @@ func TestReadBody(t *testing.T) {
 			limits: BodyLimits{LargeBytesPerClient: 256 << 10}, wantErr: ErrRateLimited},
 		{name: "large body over the global bytes", body: big, contentLength: -1,
 			limits: BodyLimits{LargeBytes: 256 << 10}, wantErr: ErrBusy},
+		{name: "announced 1 MiB, refused past 64 KiB when the client's share is spent", body: big[:100<<10], contentLength: MaxBody,
+			limits: BodyLimits{LargeBytesPerClient: MaxBody - SmallBody}, wantErr: ErrRateLimited},
 		{name: "small body needs no large bytes", body: activity, contentLength: -1,
 			limits: BodyLimits{LargeBytes: 1, LargeBytesPerClient: 1}, wantLen: len(activity)},
 	}
@@ -110,18 +112,17 @@ func TestReadBody(t *testing.T) {
 		})
 	}
 
-	// A body announcing 1 MiB that stalls after 100 KiB holds a buffer the
-	// size of what arrived, not of what it announced.
+	// A chunked body that stalls after 100 KiB holds a buffer the size of
+	// what arrived, not the 1 MiB it might still send.
 	g := NewBodyGate(BodyLimits{}, nil)
 	s, _ := g.acquire(requestFrom("192.0.2.9"))
 	stop := make(chan struct{})
 	done := make(chan error, 1)
 	go func() {
-		_, err := readBody(dripReader{bytes.NewReader(big[:100<<10]), stop}, MaxBody, s)
+		_, err := readBody(dripReader{bytes.NewReader(big[:100<<10]), stop}, -1, s)
 		done <- err
 	}()
-	// The first charge is made when the buffer outgrows SmallBody; a
-	// buffer sized on the announced length would charge ~1 MiB at once.
+	// The first charge is made when the buffer outgrows SmallBody.
 	for {
 		if _, large := g.inFlight(); large > 0 {
 			break
