@@ -10,9 +10,10 @@
 //	go run ./bench/slowbody                       # 2,000 connections from 50 addresses for 30 s
 //	go run ./bench/slowbody -conns 200 -unbounded # what the inbox held before its body limits
 //
-// Memory is read from /proc/PID/status of the daemon (VmRSS sampled every
-// 100 ms, VmHWM its kernel-kept peak), so the bench's own connections do
-// not count. Linux only; everything stays on 127.0.0.0/8.
+// The attack runs in a second child process, so that its goroutines
+// neither delay the honest peer's nor count in the daemon's memory, read
+// from /proc/PID/status of the daemon (VmRSS sampled every 100 ms, VmHWM
+// its kernel-kept peak). Linux only; everything stays on 127.0.0.0/8.
 package main
 
 import (
@@ -58,6 +59,7 @@ const (
 
 func main() {
 	daemon := flag.String("daemon", "", "internal: run crieur on this data directory and print its address")
+	attacker := flag.String("attacker", "", "internal: run the attack against this address and print its results")
 	unbounded := flag.Bool("unbounded", false, "give the inbox limits no effect (huge caps, 30 s body deadline): the behaviour before issue 12")
 	conns := flag.Int("conns", 2000, "slow-body connections kept open during the attack")
 	addrs := flag.Int("addresses", 50, "loopback addresses the connections come from (127.0.1.1 and up)")
@@ -74,6 +76,13 @@ func main() {
 		return
 	}
 	cfg := config{conns: *conns, addrs: *addrs, sent: *sent, baseline: *baseline, duration: *duration, cycles: *cycles, unbounded: *unbounded}
+	if *attacker != "" {
+		if err := attackFor(*attacker, cfg); err != nil {
+			fmt.Fprintln(os.Stderr, "slowbody attacker:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if err := run(cfg); err != nil {
 		fmt.Fprintln(os.Stderr, "slowbody:", err)
 		os.Exit(1)
@@ -377,6 +386,41 @@ func (a *attack) one(ctx context.Context, from net.IP, payload []byte) {
 	}
 }
 
+// attackResult is what the attacker process reports.
+type attackResult struct {
+	Opened, DialFailed int64
+	Answers            map[int]int64
+}
+
+// attackFor runs the flood against addr for cfg.duration and prints its
+// results as JSON.
+func attackFor(addr string, cfg config) error {
+	if cfg.addrs <= 0 || cfg.addrs > 250 || cfg.sent < 0 || cfg.sent >= inbox.MaxBody {
+		return errors.New("want 0 < addresses <= 250, 0 <= sent < 1 MiB")
+	}
+	payload := fmt.Appendf(nil, "POST %s HTTP/1.1\r\nHost: %s\r\nContent-Type: %s\r\nContent-Length: %d\r\n\r\n", botPath, crieurHost, federation.ContentType, inbox.MaxBody)
+	payload = append(payload, bytes.Repeat([]byte("a"), cfg.sent)...)
+	atk := &attack{addr: addr, sent: cfg.sent}
+	ctx, cancel := context.WithTimeout(context.Background(), cfg.duration)
+	defer cancel()
+	var wg sync.WaitGroup
+	for i := range cfg.conns {
+		from := net.IPv4(127, 0, 1, byte(1+i%cfg.addrs))
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			atk.one(ctx, from, payload)
+		}()
+	}
+	wg.Wait()
+	res := attackResult{Opened: atk.opened.Load(), DialFailed: atk.dialFail.Load(), Answers: map[int]int64{}}
+	atk.answers.Range(func(k, v any) bool {
+		res.Answers[k.(int)] = v.(*atomic.Int64).Load()
+		return true
+	})
+	return json.NewEncoder(os.Stdout).Encode(res)
+}
+
 func sleep(ctx context.Context, d time.Duration) {
 	select {
 	case <-ctx.Done():
@@ -450,24 +494,28 @@ func run(cfg config) error {
 	baseMem := readMemory(pid)
 	basePeak := samp.reset()
 
-	// Phase 2: the flood, the honest peer carrying on.
-	payload := fmt.Appendf(nil, "POST %s HTTP/1.1\r\nHost: %s\r\nContent-Type: %s\r\nContent-Length: %d\r\n\r\n", botPath, crieurHost, federation.ContentType, inbox.MaxBody)
-	payload = append(payload, bytes.Repeat([]byte("a"), cfg.sent)...)
-	atk := &attack{addr: addr, sent: cfg.sent}
-	phase, end = context.WithTimeout(ctx, cfg.duration)
-	var wg sync.WaitGroup
-	for i := range cfg.conns {
-		from := net.IPv4(127, 0, 1, byte(1+i%cfg.addrs))
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			atk.one(phase, from, payload)
-		}()
+	// Phase 2: the flood, from a process of its own (its 2,000
+	// goroutines would otherwise delay the honest peer's), the honest
+	// peer carrying on.
+	acmd := exec.Command(self, "-attacker", addr, "-conns", strconv.Itoa(cfg.conns), "-addresses", strconv.Itoa(cfg.addrs),
+		"-sent", strconv.Itoa(cfg.sent), "-duration", cfg.duration.String())
+	acmd.Stderr = os.Stderr
+	var aout bytes.Buffer
+	acmd.Stdout = &aout
+	if err := acmd.Start(); err != nil {
+		return err
 	}
+	phase, end = context.WithTimeout(ctx, cfg.duration)
 	during := &stats{}
 	h.loop(phase, cfg.cycles, during)
 	end()
-	wg.Wait()
+	if err := acmd.Wait(); err != nil {
+		return fmt.Errorf("attacker: %w", err)
+	}
+	var atk attackResult
+	if err := json.Unmarshal(aout.Bytes(), &atk); err != nil {
+		return fmt.Errorf("attacker's results: %w", err)
+	}
 	atkPeak := samp.reset()
 	atkMem := readMemory(pid)
 
@@ -481,17 +529,18 @@ func run(cfg config) error {
 			gate.Slots, gate.SlotsPerClient, gate.LargeBytes>>20, gate.LargeBytesPerClient>>20, gate.ReadTimeout, gate.MemoryBound()>>20)
 	}
 	fmt.Printf("attack: %d connections kept open from %d addresses for %s, each announcing 1 MiB and sending %d bytes; %d connections opened, %d dials failed\n",
-		cfg.conns, cfg.addrs, cfg.duration, cfg.sent, atk.opened.Load(), atk.dialFail.Load())
+		cfg.conns, cfg.addrs, cfg.duration, cfg.sent, atk.Opened, atk.DialFailed)
 	var codes []int
-	atk.answers.Range(func(k, _ any) bool { codes = append(codes, k.(int)); return true })
+	for c := range atk.Answers {
+		codes = append(codes, c)
+	}
 	slices.Sort(codes)
 	for _, c := range codes {
-		v, _ := atk.answers.Load(c)
 		name := http.StatusText(c)
 		if c == -1 {
 			name = "closed without an answer"
 		}
-		fmt.Printf("  answer %d (%s): %d\n", c, name, v.(*atomic.Int64).Load())
+		fmt.Printf("  answer %d (%s): %d\n", c, name, atk.Answers[c])
 	}
 	fmt.Printf("honest, no attack: %s\n", base)
 	fmt.Printf("honest, attack:    %s\n", during)
