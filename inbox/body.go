@@ -259,7 +259,9 @@ func bodyRefusal(err error) *Error {
 }
 
 // bodyDeadline gives the request's body BodyLimits.ReadTimeout to arrive,
-// much less than the server's read timeout for other routes.
+// much less than the server's read timeout for other routes. It bounds
+// the body's arrival only: the request's context lives on while the
+// handler checks and stores what arrived.
 func (in *Inbox) bodyDeadline(w http.ResponseWriter) {
 	if in.Bodies == nil {
 		return

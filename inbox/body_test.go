@@ -2,11 +2,17 @@ package inbox
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"io"
 	"net/http"
+	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/zoomacom/crieur/federation"
+	"github.com/zoomacom/crieur/federation/signature"
 )
 
 func requestFrom(addr string) *http.Request {
@@ -137,4 +143,42 @@ func TestReadBody(t *testing.T) {
 		t.Error("a stalled body read without error")
 	}
 	s.release()
+}
+
+// TestBodyDeadlineBoundsArrivalOnly: the short body deadline bounds the
+// body's arrival only. A request whose checks outlast it (a slow key
+// fetch) keeps its context and gets its answer.
+func TestBodyDeadlineBoundsArrivalOnly(t *testing.T) {
+	const deadline = 200 * time.Millisecond
+	ctxErr := make(chan error, 1)
+	in := &Inbox{
+		Bots:    func(name string) (Bot, bool) { return Bot{Username: name}, name == "bot" },
+		AllBots: func() []string { return []string{"bot"} },
+		Bodies:  NewBodyGate(BodyLimits{ReadTimeout: deadline}, nil),
+		Verify: func(ctx context.Context, _ *http.Request, _ []byte) (signature.Verified, error) {
+			// A key fetch slower than the body deadline.
+			time.Sleep(3 * deadline)
+			ctxErr <- ctx.Err()
+			return signature.Verified{}, errors.New("not checked here")
+		},
+	}
+	srv := httptest.NewServer(in.Handler(func(*http.Request) string { return "" }))
+	defer srv.Close()
+	urls, err := federation.NewURLs(srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	in.URLs = urls
+	body := `{"@context":"https://www.w3.org/ns/activitystreams","id":"https://m.example/f/1","type":"Follow","actor":"https://m.example/users/a","object":"` + srv.URL + `/users/bot"}`
+	resp, err := http.Post(srv.URL+"/inbox", "application/activity+json", strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("status %d, want the 401 of the failed verification", resp.StatusCode)
+	}
+	if err := <-ctxErr; err != nil {
+		t.Errorf("the request's context ended during verification: %v", err)
+	}
 }
