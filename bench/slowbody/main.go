@@ -47,7 +47,6 @@ import (
 	"github.com/zoomacom/crieur/inbox"
 	"github.com/zoomacom/crieur/internal/app"
 	"github.com/zoomacom/crieur/internal/gctune"
-	"github.com/zoomacom/crieur/internal/ratelimit"
 )
 
 const (
@@ -96,7 +95,6 @@ func limits(unbounded bool) inbox.Limits {
 		return inbox.Limits{}
 	}
 	return inbox.Limits{
-		PerClient: ratelimit.Limit{Rate: -1},
 		Bodies: inbox.BodyLimits{
 			Slots: 1 << 30, SlotsPerClient: 1 << 30, LargeBytes: 1 << 50, LargeBytesPerClient: 1 << 50,
 			ReadTimeout: 30 * time.Second, // the server's read timeout, which applied before
