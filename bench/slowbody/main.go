@@ -325,12 +325,11 @@ func (h *honest) loop(ctx context.Context, cycles int, st *stats) {
 	}
 }
 
-// attacker keeps one slow-body connection open from its address: it
-// connects, sends the headers and sent bytes of an announced 1 MiB body,
+// attack keeps slow-body connections open, one per call of one: each
+// connects, sends the headers and part of an announced 1 MiB body,
 // then waits for crieur's answer or close, and starts again.
 type attack struct {
 	addr     string
-	sent     int
 	opened   atomic.Int64
 	answers  sync.Map // status -> *atomic.Int64
 	dialFail atomic.Int64
@@ -398,7 +397,7 @@ func attackFor(addr string, cfg config) error {
 	}
 	payload := fmt.Appendf(nil, "POST %s HTTP/1.1\r\nHost: %s\r\nContent-Type: %s\r\nContent-Length: %d\r\n\r\n", botPath, crieurHost, federation.ContentType, inbox.MaxBody)
 	payload = append(payload, bytes.Repeat([]byte("a"), cfg.sent)...)
-	atk := &attack{addr: addr, sent: cfg.sent}
+	atk := &attack{addr: addr}
 	ctx, cancel := context.WithTimeout(context.Background(), cfg.duration)
 	defer cancel()
 	var wg sync.WaitGroup
