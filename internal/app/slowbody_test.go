@@ -69,10 +69,14 @@ func TestSlowBodyFlood(t *testing.T) {
 	// Five addresses, four connections each: two each are held (10 of
 	// 16 slots), the others refused.
 	flood(2, 6, 4)
+	// (The 202 says it is stored and its Accept queued; waiting for the
+	// delivery here would only let the held bodies near their deadline.)
 	if r := honest.Post(t, inboxURL, honest.Follow(actorURL)); r.Status != http.StatusAccepted {
 		t.Fatalf("honest Follow during the flood: %d %s", r.Status, r.Body)
 	}
-	honest.WaitFor(t, "Accept", waitLong)
+	if !in.follows(t, honest.ActorID()) {
+		t.Error("honest follower not stored")
+	}
 	// Four more addresses, two connections each: 18 could be held, only
 	// 16 slots exist.
 	flood(7, 10, 2)
