@@ -29,7 +29,9 @@ type BodyLimits struct {
 	Slots int
 	// SlotsPerClient is how many of those one client (address, or /64)
 	// may hold; beyond it that client gets 429. It is what keeps room for
-	// honest servers while a few addresses flood.
+	// honest servers while a few addresses flood. Once three quarters of
+	// the slots are taken, a client holding one already gets no other,
+	// so the last quarter goes to as many clients as possible.
 	SlotsPerClient int
 	// LargeBytes bounds the bytes beyond SmallBody of all bodies held at
 	// once; LargeBytesPerClient those of one client. A body that would
@@ -43,7 +45,8 @@ type BodyLimits struct {
 }
 
 // DefaultBodyLimits hold at most Slots×SmallBody + LargeBytes = 64 MiB
-// of bodies, and let 64 clients at least share the slots. Eight requests
+// of bodies; taking every slot takes 48 clients at 8 and 128 more at one
+// (see SlotsPerClient). Eight requests
 // at once is far more than one server's deliveries need: each takes
 // milliseconds when its sender is honest.
 func DefaultBodyLimits() BodyLimits {
@@ -129,7 +132,11 @@ func (g *BodyGate) acquire(r *http.Request) (*bodySlot, error) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	u := g.clients[client]
-	if u != nil && u.slots >= g.limits.SlotsPerClient {
+	share := g.limits.SlotsPerClient
+	if g.slots >= g.limits.Slots-g.limits.Slots/4 {
+		share = 1 // under pressure: one each, for as many senders as possible
+	}
+	if u != nil && u.slots >= share {
 		return nil, &LimitError{What: "client's inbox requests in flight", RetryAfter: g.limits.ReadTimeout}
 	}
 	if g.slots >= g.limits.Slots {

@@ -56,6 +56,39 @@ func TestBodyGateSlots(t *testing.T) {
 	}
 }
 
+// TestBodyGateUnderPressure: once three quarters of the slots are taken,
+// the rest goes one per client, so a few flooding addresses cannot keep
+// many senders out.
+func TestBodyGateUnderPressure(t *testing.T) {
+	g := NewBodyGate(BodyLimits{Slots: 8, SlotsPerClient: 4}, nil)
+	held := map[string][]*bodySlot{}
+	take := func(addr string, want error) {
+		t.Helper()
+		s, err := g.acquire(requestFrom(addr))
+		if (want == nil) != (err == nil) || want != nil && !errors.Is(err, want) {
+			t.Fatalf("%s: error %v, want %v", addr, err, want)
+		}
+		if err == nil {
+			held[addr] = append(held[addr], s)
+		}
+	}
+	for range 4 {
+		take("192.0.2.1", nil) // its whole share while slots are plenty
+	}
+	take("192.0.2.2", nil)
+	take("192.0.2.2", nil)            // 6 of 8 taken: pressure from now on
+	take("192.0.2.2", ErrRateLimited) // holds one already
+	take("192.0.2.3", nil)            // a newcomer still gets one
+	take("192.0.2.3", ErrRateLimited)
+	take("192.0.2.4", nil)
+	take("192.0.2.5", ErrBusy) // none left
+	held["192.0.2.1"][0].release()
+	take("192.0.2.1", ErrRateLimited) // 7 of 8: still one each
+	held["192.0.2.2"][0].release()
+	held["192.0.2.3"][0].release()
+	take("192.0.2.1", nil) // 5 of 8: shares are back
+}
+
 // dripReader gives its bytes, then blocks until stop is closed: a body
 // that stalls midway.
 type dripReader struct {
