@@ -69,7 +69,11 @@ func TestClaimedKeyID(t *testing.T) {
 		want    string
 	}{
 		{name: "draft-cavage", headers: map[string]string{"Signature": `keyId="https://m.example/users/a#main-key",algorithm="rsa-sha256",headers="(request-target) host date",signature="YQ=="`}, want: "https://m.example/users/a#main-key"},
-		{name: "RFC 9421", headers: map[string]string{"Signature-Input": `sig1=("@method" "@target-uri");created=1;keyid="https://g.example/users/b#key"`}, want: "https://g.example/users/b#key"},
+		{name: "RFC 9421", headers: map[string]string{"Signature-Input": `sig1=("@method" "@target-uri");created=1;keyid="https://g.example/users/b#key"`, "Signature": `sig1=:YQ==:`}, want: "https://g.example/users/b#key"},
+		// The verifier refuses these without fetching any key: nothing to
+		// pre-check.
+		{name: "RFC 9421 input without a signature", headers: map[string]string{"Signature-Input": `sig1=("@method" "@target-uri");created=1;keyid="https://g.example/users/b#key"`}, want: ""},
+		{name: "draft-cavage with a decoy a-keyId first", headers: map[string]string{"Signature": `a-keyId="https://leurre.example/k",keyId="https://m.example/users/a#main-key",algorithm="rsa-sha256",headers="(request-target) host date",signature="YQ=="`}, want: "https://m.example/users/a#main-key"},
 		{name: "no signature", want: ""},
 		{name: "oversized header", headers: map[string]string{"Signature": `keyId="https://x.example/` + strings.Repeat("a", 9000) + `"`}, want: ""},
 	}

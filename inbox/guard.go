@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/netip"
-	"regexp"
 	"time"
 
 	"github.com/zoomacom/crieur/federation"
@@ -42,6 +41,8 @@ type Limits struct {
 	// TrustedProxies are the reverse proxies whose X-Forwarded-For is
 	// believed; empty trusts no header and limits by RemoteAddr.
 	TrustedProxies []netip.Prefix
+	// Bodies bounds the bodies in flight (see BodyLimits, NewBodyGate).
+	Bodies BodyLimits
 }
 
 // DefaultLimits fit one association's bot: far above what honest servers
@@ -200,23 +201,4 @@ func (g *Guard) Keys(resolve signature.KeyResolver, fresh func(keyID string) boo
 		}
 		return pk, err
 	}
-}
-
-// keyIDParam finds keyId in a draft-cavage Signature or keyid in an RFC
-// 9421 Signature-Input, without verifying anything: only to refuse a
-// blocked signer before its key is fetched.
-var keyIDParam = regexp.MustCompile(`(?i)\bkeyid\s*=\s*"([^"]+)"`)
-
-func claimedKeyID(r *http.Request) string {
-	for _, h := range []string{"Signature-Input", "Signature"} {
-		for _, v := range r.Header.Values(h) {
-			if len(v) > signature.MaxHeaderLen {
-				continue
-			}
-			if m := keyIDParam.FindStringSubmatch(v); m != nil && len(m[1]) <= 2048 {
-				return m[1]
-			}
-		}
-	}
-	return ""
 }

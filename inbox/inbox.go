@@ -10,11 +10,11 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"math"
 	"mime"
 	"net/http"
+	"net/netip"
 	"strconv"
 	"strings"
 	"time"
@@ -78,6 +78,12 @@ type Inbox struct {
 	// OnAnswer, when set, is told the HTTP status of every inbox POST
 	// (metrics).
 	OnAnswer func(status int)
+	// TrustedProxies are the reverse proxies whose X-Forwarded-Host names
+	// the host a request was addressed to (see checkAddressedHost).
+	TrustedProxies []netip.Prefix
+	// Bodies, when set, bounds the bodies read at once and the time each
+	// may take to arrive (see BodyLimits).
+	Bodies *BodyGate
 }
 
 // Error is a refusal with the HTTP status and the short public reason the
@@ -107,6 +113,7 @@ func refuse(status int, reason string, err error) *Error {
 // route) or to the shared inbox (botVar returns "").
 func (in *Inbox) Handler(botVar func(*http.Request) string) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		in.bodyDeadline(w)
 		err := in.Receive(r.Context(), r, botVar(r))
 		var e *Error
 		if in.OnAnswer != nil {
@@ -133,6 +140,7 @@ func (in *Inbox) Handler(botVar func(*http.Request) string) http.Handler {
 			if e.RetryAfter > 0 {
 				w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(e.RetryAfter.Seconds()))))
 			}
+			closeUnreadBody(w, e.Status)
 			http.Error(w, e.Reason, e.Status)
 		default:
 			in.log().Error("inbox failed", "err", err, "remote", r.RemoteAddr)
@@ -154,15 +162,23 @@ func (in *Inbox) Receive(ctx context.Context, r *http.Request, bot string) error
 	if le := in.Guard.client(r); le != nil {
 		return limited(le)
 	}
+	if err := in.checkAddressedHost(r); err != nil {
+		return refuse(http.StatusUnauthorized, "not addressed to this server", err)
+	}
 	if !activityContentType(r.Header.Get("Content-Type")) {
 		return refuse(http.StatusUnsupportedMediaType, "content type must be application/activity+json", nil)
 	}
 	if r.ContentLength > MaxBody {
 		return refuse(http.StatusRequestEntityTooLarge, "body over 1 MiB", nil)
 	}
-	body, err := io.ReadAll(io.LimitReader(r.Body, MaxBody+1))
+	slot, err := in.Bodies.acquire(r)
 	if err != nil {
-		return refuse(http.StatusBadRequest, "could not read body", err)
+		return bodyRefusal(err)
+	}
+	defer slot.release()
+	body, err := readBody(r.Body, r.ContentLength, slot)
+	if err != nil {
+		return bodyRefusal(err)
 	}
 	if len(body) > MaxBody {
 		return refuse(http.StatusRequestEntityTooLarge, "body over 1 MiB", nil)

@@ -261,22 +261,24 @@ func verifyContentDigest(h string, body []byte) error {
 	return nil
 }
 
-func (o VerifyOptions) verifyRFC9421(ctx context.Context, r *http.Request, body []byte, now time.Time, resolve KeyResolver) (Verified, error) {
+// rfc9421Signature parses the request's Signature-Input and Signature
+// fields and picks the signature Verify checks, with its input.
+func rfc9421Signature(r *http.Request) (sigInput, []byte, error) {
 	sigValues := r.Header.Values("Signature")
 	if len(sigValues) == 0 {
-		return Verified{}, fmt.Errorf("%w: Signature-Input without Signature", ErrMalformed)
+		return sigInput{}, nil, fmt.Errorf("%w: Signature-Input without Signature", ErrMalformed)
 	}
 	inputs, err := parseSignatureInput(strings.Join(r.Header.Values("Signature-Input"), ", "))
 	if err != nil {
-		return Verified{}, err
+		return sigInput{}, nil, err
 	}
 	sigHeader := strings.Join(sigValues, ", ")
 	if len(sigHeader) > MaxHeaderLen {
-		return Verified{}, fmt.Errorf("%w: Signature is %d bytes, limit %d", ErrMalformed, len(sigHeader), MaxHeaderLen)
+		return sigInput{}, nil, fmt.Errorf("%w: Signature is %d bytes, limit %d", ErrMalformed, len(sigHeader), MaxHeaderLen)
 	}
 	sigs, err := parseSFDictionary(sigHeader)
 	if err != nil {
-		return Verified{}, fmt.Errorf("%w: Signature: %v", ErrMalformed, err)
+		return sigInput{}, nil, fmt.Errorf("%w: Signature: %v", ErrMalformed, err)
 	}
 	// The first labelled input that has a signature is the one checked;
 	// other signatures (from intermediaries, say) are not our business.
@@ -294,7 +296,15 @@ func (o VerifyOptions) verifyRFC9421(ctx context.Context, r *http.Request, body 
 		}
 	}
 	if sig == nil {
-		return Verified{}, fmt.Errorf("%w: no Signature matches a Signature-Input label", ErrMalformed)
+		return sigInput{}, nil, fmt.Errorf("%w: no Signature matches a Signature-Input label", ErrMalformed)
+	}
+	return in, sig, nil
+}
+
+func (o VerifyOptions) verifyRFC9421(ctx context.Context, r *http.Request, body []byte, now time.Time, resolve KeyResolver) (Verified, error) {
+	in, sig, err := rfc9421Signature(r)
+	if err != nil {
+		return Verified{}, err
 	}
 	if alg, ok := in.param("alg"); ok && alg.s != algRSAv15SHA256 {
 		return Verified{}, fmt.Errorf("%w: %q", ErrAlgorithm, alg.s)

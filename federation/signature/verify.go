@@ -98,6 +98,32 @@ func (o VerifyOptions) Verify(ctx context.Context, r *http.Request, body []byte,
 	return o.verifyCavage(ctx, r, body, now, resolve)
 }
 
+// ClaimedKeyID returns the keyId the request's signature names, found by
+// the very parsing Verify does (the RFC 9421 signature Verify would check
+// when Signature-Input is present, else the draft-cavage Signature header),
+// without verifying anything. It lets a caller refuse a blocked signer
+// before its key is fetched: a second, looser parser could be shown a
+// decoy parameter the verifier ignores. Errors wrap ErrUnsigned or
+// ErrMalformed.
+func ClaimedKeyID(r *http.Request) (string, error) {
+	if len(r.Header.Values("Signature-Input")) > 0 {
+		in, _, err := rfc9421Signature(r)
+		if err != nil {
+			return "", err
+		}
+		kid, ok := in.param("keyid")
+		if !ok {
+			return "", fmt.Errorf("%w: signature %q has no keyid", ErrMalformed, in.label)
+		}
+		return kid.s, nil
+	}
+	sp, err := cavageParams(r)
+	if err != nil {
+		return "", err
+	}
+	return sp.KeyID, nil
+}
+
 func (o VerifyOptions) scheme() string {
 	if o.Scheme == "" {
 		return "https"
@@ -105,15 +131,20 @@ func (o VerifyOptions) scheme() string {
 	return strings.ToLower(o.Scheme)
 }
 
-func (o VerifyOptions) verifyCavage(ctx context.Context, r *http.Request, body []byte, now time.Time, resolve KeyResolver) (Verified, error) {
+// cavageParams parses the request's one draft-cavage Signature header.
+func cavageParams(r *http.Request) (SignatureParams, error) {
 	values := r.Header.Values("Signature")
 	if len(values) == 0 {
-		return Verified{}, ErrUnsigned
+		return SignatureParams{}, ErrUnsigned
 	}
 	if len(values) > 1 {
-		return Verified{}, fmt.Errorf("%w: %d Signature headers", ErrMalformed, len(values))
+		return SignatureParams{}, fmt.Errorf("%w: %d Signature headers", ErrMalformed, len(values))
 	}
-	sp, err := ParseSignatureHeader(values[0])
+	return ParseSignatureHeader(values[0])
+}
+
+func (o VerifyOptions) verifyCavage(ctx context.Context, r *http.Request, body []byte, now time.Time, resolve KeyResolver) (Verified, error) {
+	sp, err := cavageParams(r)
 	if err != nil {
 		return Verified{}, err
 	}

@@ -299,6 +299,9 @@ func (a *App) wire() error {
 		Log:   a.log,
 		Now:   a.cfg.Now,
 		Guard: guard,
+		// The same proxies name the host a request was addressed to.
+		TrustedProxies: limits.TrustedProxies,
+		Bodies:         inbox.NewBodyGate(limits.Bodies, limits.TrustedProxies),
 		// A verified request proves its server alive: deliveries to a
 		// host marked unavailable resume (Mastodon does the same).
 		OnVerified: a.deliver.HostAlive,

@@ -74,6 +74,12 @@ func TestInboxRefusesHostileRequests(t *testing.T) {
 		{name: "signature for the shared inbox replayed to the personal one", want: 401, send: func(t *testing.T, e env) testpeer.Response {
 			return e.attacker.Post(t, inboxURL, follow(e.attacker), testpeer.SignFor(http.MethodPost, "/inbox"))
 		}},
+		{name: "signed for another server's host, replayed here", want: 401, send: func(t *testing.T, e env) testpeer.Response {
+			// A delivery to another server, captured there and replayed
+			// to crieur: the signature covers that server's Host.
+			e.attacker.Route("ailleurs.example", e.in.addr)
+			return e.attacker.Post(t, "http://ailleurs.example/users/"+bot+"/inbox", follow(e.attacker))
+		}},
 		{name: "signature for another method", want: 401, send: func(t *testing.T, e env) testpeer.Response {
 			return e.attacker.Post(t, inboxURL, follow(e.attacker), testpeer.SignFor(http.MethodPut, "/users/"+bot+"/inbox"))
 		}},

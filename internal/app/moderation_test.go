@@ -244,6 +244,8 @@ func TestBlocklist(t *testing.T) {
 		url  string
 		act  func(p *testpeer.Peer) testpeer.Activity
 		opts []testpeer.SendOption
+		// edit, when set, changes the signed request before it is sent.
+		edit func(r *http.Request)
 	}{
 		{name: "actor in bot.yaml, personal inbox", peer: blockedActor, url: inboxURL, act: func(p *testpeer.Peer) testpeer.Activity { return p.Follow(actorURL) }},
 		{name: "actor in bot.yaml, shared inbox", peer: blockedActor, url: sharedURL, act: func(p *testpeer.Peer) testpeer.Activity { return p.Follow(actorURL) }},
@@ -252,6 +254,16 @@ func TestBlocklist(t *testing.T) {
 		{name: "unblocked actor signing with a blocked server's keyId", peer: in.peer(t, "complice"), url: inboxURL,
 			act:  func(p *testpeer.Peer) testpeer.Activity { return p.Follow(actorURL) },
 			opts: []testpeer.SendOption{testpeer.SignWith(blockedActor.KeyID(), blockedActor.PrivateKey())}},
+		{name: "blocked server's keyId behind a decoy a-keyId parameter", peer: in.peer(t, "leurre"), url: inboxURL,
+			act:  func(p *testpeer.Peer) testpeer.Activity { return p.Follow(actorURL) },
+			opts: []testpeer.SendOption{testpeer.SignWith(blockedActor.KeyID(), blockedActor.PrivateKey())},
+			// A parameter merely ending in "keyId", put first: the
+			// verifier's parser ignores it (draft-cavage ignores unknown
+			// parameters) and fetches the real, blocked key; a pre-check
+			// that read the decoy let that fetch happen.
+			edit: func(r *http.Request) {
+				r.Header.Set("Signature", `a-keyId="http://leurre.example/users/x#main-key",`+r.Header.Get("Signature"))
+			}},
 	}
 	// Block domainPeer's whole host (and its port) in the data directory.
 	if err := os.WriteFile(filepath.Join(dataDir, app.BlocklistFile), []byte("# indésirables\n"+domainPeer.Host()+" # spam\n"), 0o600); err != nil {
@@ -267,7 +279,11 @@ func TestBlocklist(t *testing.T) {
 			before := in.kinds(t)
 			conns := tt.peer.Connections()
 			blockedConns := blockedActor.Connections()
-			r := tt.peer.Post(t, tt.url, tt.act(tt.peer), tt.opts...)
+			req, _ := tt.peer.SignedRequest(t, tt.url, tt.act(tt.peer), tt.opts...)
+			if tt.edit != nil {
+				tt.edit(req)
+			}
+			r := tt.peer.Send(t, req)
 			if r.Status != http.StatusForbidden {
 				t.Errorf("status %d %s, want 403", r.Status, r.Body)
 			}

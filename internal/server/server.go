@@ -88,7 +88,7 @@ func (s *Server) Routes() http.Handler {
 	r.MethodNotAllowedHandler = http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
 	})
-	return r
+	return PageHeaders(r)
 }
 
 func (s *Server) healthz(w http.ResponseWriter, _ *http.Request) {
