@@ -6,11 +6,11 @@ import (
 )
 
 // PageCSP is the Content-Security-Policy of our HTML pages: no script at
-// all, styles from our origin or the page's own <style> block, images and
-// fonts from our origin (or data: URIs), nothing may frame the page, and
+// all, styles only from our origin (the embedded stylesheet: no inline
+// style), images and fonts from our origin (or data: URIs), nothing may frame the page, and
 // the page cannot post a form or rebase its links elsewhere. A post's
 // HTML is sanitized already; this is the second line if it ever is not.
-const PageCSP = "default-src 'none'; script-src 'none'; style-src 'self' 'unsafe-inline'; " +
+const PageCSP = "default-src 'none'; script-src 'none'; style-src 'self'; " +
 	"img-src 'self' data:; font-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
 
 // PageHeaders adds the browser security headers (PageCSP, nosniff, no
