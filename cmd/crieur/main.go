@@ -144,6 +144,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.string(&trustedProxy, "trusted-proxy", "CRIEUR_TRUSTED_PROXY", "", "comma-separated CIDRs of your reverse proxies (e.g. 127.0.0.1/32,::1/128): their X-Forwarded-For names the client for the inbox rate limits; set it when crieur is behind a proxy, or every sender shares one budget")
 	fs.string(&logFormat, "log-format", "CRIEUR_LOG_FORMAT", "text", "log format: text or json")
 	fs.string(&logLevel, "log-level", "CRIEUR_LOG_LEVEL", "info", "log level: debug, info, warn or error")
+	hostingFlags(fs, &cfg)
 	if err := fs.parse(args); err != nil {
 		return flagExit(err, stderr)
 	}

@@ -62,6 +62,10 @@ type Config struct {
 	// means http://ADDRESS of the listener, for tests and local runs on
 	// port 0 (BaseURL tells the address chosen).
 	BaseURL string
+	// AccountDomain, when set, puts handles on that domain
+	// (@bot@zoomacom.org) while the actor stays on BaseURL; the domain's
+	// web server must redirect /.well-known/webfinger and host-meta here.
+	AccountDomain string
 	// Listen is the TCP address to listen on.
 	Listen string
 	// DataDir holds the database and the keys.
@@ -148,6 +152,9 @@ func New(cfg Config) (*App, error) {
 		listener, cfg.BaseURL = l, "http://"+l.Addr().String()
 	}
 	urls, err := federation.NewURLs(cfg.BaseURL)
+	if err == nil {
+		urls, err = urls.WithAccountDomain(cfg.AccountDomain)
+	}
 	if err != nil {
 		if listener != nil {
 			listener.Close()
