@@ -184,6 +184,7 @@ func (a *App) adminHandler() http.Handler {
 		err := a.Decide(r.URL.Query().Get("actor"), d == "approve")
 		reply(w, map[string]string{"result": d + "d"}, err)
 	})
+	mux.HandleFunc("GET /backup", a.serveBackup)
 	mux.HandleFunc("GET /deliveries", func(w http.ResponseWriter, _ *http.Request) {
 		stats, err := a.Deliveries()
 		reply(w, stats, err)
