@@ -53,10 +53,7 @@ func commands() []command {
 		{"deliveries", "show, per activity sent, how many inboxes acknowledged, are pending, gave up", deliveries},
 		{"backup", "write a backup archive (database, keys), also while the bot runs", backupCmd},
 		{"restore", "restore a backup archive into a new data directory", restoreCmd},
-		{"version", "print crieur's version", func(_ context.Context, _ []string, stdout, _ io.Writer) int {
-			fmt.Fprintln(stdout, "crieur", app.Version())
-			return 0
-		}},
+		{"version", "print crieur's version (tag, commit) and database schema", versionCmd},
 	}
 }
 

@@ -16,7 +16,6 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
-	"runtime/debug"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -32,29 +31,16 @@ import (
 	"github.com/zoomacom/crieur/federation/safehttp"
 	"github.com/zoomacom/crieur/federation/signature"
 	"github.com/zoomacom/crieur/inbox"
+	"github.com/zoomacom/crieur/internal/buildinfo"
 	"github.com/zoomacom/crieur/internal/server"
 	"github.com/zoomacom/crieur/outbox"
 	"github.com/zoomacom/crieur/store"
 	"github.com/zoomacom/crieur/web"
 )
 
-// Version is crieur's version: the module version when built with
-// `go install ...@vX.Y.Z`, else the VCS revision, else "dev".
-func Version() string {
-	info, ok := debug.ReadBuildInfo()
-	if !ok {
-		return "dev"
-	}
-	if v := info.Main.Version; v != "" && v != "(devel)" {
-		return v
-	}
-	for _, s := range info.Settings {
-		if s.Key == "vcs.revision" && len(s.Value) >= 12 {
-			return "dev-" + s.Value[:12]
-		}
-	}
-	return "dev"
-}
+// Version is crieur's version: the release tag set by the build or
+// recorded by `go install ...@vX.Y.Z`, else dev-COMMIT, else "dev".
+func Version() string { return buildinfo.Read().Version() }
 
 // Config is everything `crieur serve` can be told.
 type Config struct {
