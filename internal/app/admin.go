@@ -192,7 +192,8 @@ func (a *App) adminHandler() http.Handler {
 	return mux
 }
 
-// listenAdmin opens the admin socket, owner-only, replacing a stale one
+// listenAdmin opens the admin socket, owner-only (or group too, with
+// Config.AdminSocketGroup), replacing a stale one
 // left by a crash (the database lock proves no other daemon runs).
 func (a *App) listenAdmin() (net.Listener, error) {
 	path := filepath.Join(a.cfg.DataDir, AdminSocket)
@@ -201,7 +202,15 @@ func (a *App) listenAdmin() (net.Listener, error) {
 	if err != nil {
 		return nil, fmt.Errorf("admin socket %s: %w", path, err)
 	}
-	if err := os.Chmod(path, 0o600); err != nil {
+	mode := os.FileMode(0o600)
+	if a.cfg.AdminSocketGroup {
+		mode = 0o660
+		if st, err := os.Stat(a.cfg.DataDir); err == nil && st.Mode().Perm()&0o010 == 0 {
+			a.log.Warn("the admin socket is open to the group, but the group cannot enter the data directory: make it 0750",
+				"data", a.cfg.DataDir, "mode", st.Mode().Perm().String())
+		}
+	}
+	if err := os.Chmod(path, mode); err != nil {
 		l.Close()
 		return nil, fmt.Errorf("admin socket %s: %w", path, err)
 	}

@@ -52,6 +52,11 @@ type Config struct {
 	// (@bot@zoomacom.org) while the actor stays on BaseURL; the domain's
 	// web server must redirect /.well-known/webfinger and host-meta here.
 	AccountDomain string
+	// AdminSocketGroup makes the admin socket 0660 instead of 0600, so
+	// that members of the daemon's group (staff, under the systemd unit's
+	// fixed user and group) can run the staff commands against it. The
+	// data directory must then let the group in (0750).
+	AdminSocketGroup bool
 	// Listen is the TCP address to listen on.
 	Listen string
 	// DataDir holds the database and the keys.
