@@ -51,6 +51,7 @@ func commands() []command {
 		{"queue", "list the next publications, as the running bot will do them", queue},
 		{"followers", "list followers; approve or reject pending ones (manual approval)", followers},
 		{"deliveries", "show, per activity sent, how many inboxes acknowledged, are pending, gave up", deliveries},
+		{"doctor", "check the installation as a Mastodon server sees it; each line OK or what to fix", doctorCmd},
 		{"backup", "write a backup archive (database, keys), also while the bot runs", backupCmd},
 		{"restore", "restore a backup archive into a new data directory", restoreCmd},
 		{"version", "print crieur's version (tag, commit) and database schema", versionCmd},

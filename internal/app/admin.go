@@ -185,6 +185,7 @@ func (a *App) adminHandler() http.Handler {
 		reply(w, map[string]string{"result": d + "d"}, err)
 	})
 	mux.HandleFunc("GET /backup", a.serveBackup)
+	mux.HandleFunc("POST /doctor", a.serveDoctor)
 	mux.HandleFunc("GET /deliveries", func(w http.ResponseWriter, _ *http.Request) {
 		stats, err := a.Deliveries()
 		reply(w, stats, err)

@@ -30,6 +30,7 @@ func frenchEntries() [][]Entry {
 	return [][]Entry{
 		frCommon(),
 		frBackup(),
+		frDoctor(),
 	}
 }
 
