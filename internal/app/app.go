@@ -89,6 +89,9 @@ type Config struct {
 	// InboxLimits tunes the inbox rate limits; the zero value is
 	// inbox.DefaultLimits().
 	InboxLimits inbox.Limits
+	// BuiltinTLS, when its TLSDomain is set, serves HTTPS itself with
+	// certificates obtained over ACME (see tls.go).
+	BuiltinTLS
 }
 
 // DBFile is the database's file name inside the data directory.
@@ -109,6 +112,7 @@ type App struct {
 	contentF fs.FS
 
 	admin       net.Listener
+	tls         *builtinTLS
 	publisher   *outbox.Publisher
 	publishWake chan struct{}
 	pages       *web.Pages
@@ -133,6 +137,9 @@ func New(cfg Config) (*App, error) {
 	}
 	if cfg.ContentPoll <= 0 {
 		cfg.ContentPoll = 2 * time.Second
+	}
+	if cfg.TLSDomain != "" && cfg.Listen == "" {
+		cfg.Listen = ":443"
 	}
 	var listener net.Listener
 	if cfg.BaseURL == "" && !cfg.Offline {
@@ -199,14 +206,20 @@ func New(cfg Config) (*App, error) {
 		ok = true
 		return a, nil
 	}
+	if a.tls, err = setupTLS(cfg); err != nil {
+		a.db.Close()
+		return nil, err
+	}
 	if a.listener == nil {
 		if a.listener, err = net.Listen("tcp", cfg.Listen); err != nil {
+			a.tls.close()
 			a.db.Close()
 			return nil, fmt.Errorf("listen on %s: %w", cfg.Listen, err)
 		}
 	}
 	a.admin, err = a.listenAdmin()
 	if err != nil {
+		a.tls.close()
 		a.db.Close()
 		return nil, err
 	}
@@ -431,7 +444,12 @@ func (a *App) Run(ctx context.Context) error {
 		}()
 	}
 	serveErr := make(chan error, 1)
-	go func() { serveErr <- httpSrv.Serve(a.listener) }()
+	stopTLS := func(context.Context) {}
+	if a.tls != nil {
+		stopTLS, serveErr = a.tls.serve(httpSrv, a.listener, a.log)
+	} else {
+		go func() { serveErr <- httpSrv.Serve(a.listener) }()
+	}
 	adminSrv := &http.Server{Handler: a.adminHandler(), ReadHeaderTimeout: 10 * time.Second}
 	go func() { _ = adminSrv.Serve(a.admin) }()
 
@@ -450,6 +468,7 @@ func (a *App) Run(ctx context.Context) error {
 		a.log.Warn("http shutdown", "err", serr)
 	}
 	_ = adminSrv.Shutdown(shutCtx)
+	stopTLS(shutCtx)
 	stopWork()
 	wg.Wait()
 	a.log.Info("stopped")
@@ -463,6 +482,7 @@ func (a *App) Close() error {
 		if a.listener != nil {
 			_ = a.listener.Close()
 		}
+		a.tls.close()
 		if a.admin != nil {
 			_ = a.admin.Close()
 			_ = os.Remove(filepath.Join(a.cfg.DataDir, AdminSocket))
