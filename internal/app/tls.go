@@ -80,7 +80,7 @@ func setupTLS(cfg Config) (*builtinTLS, error) {
 		// --agree-tos; the README says so.
 		Prompt:     autocert.AcceptTOS,
 		Cache:      autocert.DirCache(filepath.Join(cfg.DataDir, ACMECacheDir)),
-		HostPolicy: autocert.HostWhitelist(domain),
+		HostPolicy: hostPolicy(domain),
 		Email:      cfg.ACMEEmail,
 		Client:     client,
 	}}
@@ -92,13 +92,32 @@ func setupTLS(cfg Config) (*builtinTLS, error) {
 	return t, nil
 }
 
-// serve serves h on l over TLS, and the HTTP-01 and redirect listener,
-// until srv is shut down; it returns the main server's error.
+// hostPolicy allows only domain. The HTTP-01 handler passes the request's
+// Host, which carries a port when the CA validates on another port than
+// 80: it is dropped before comparing.
+func hostPolicy(domain string) autocert.HostPolicy {
+	allow := autocert.HostWhitelist(domain)
+	return func(ctx context.Context, host string) error {
+		if h, _, err := net.SplitHostPort(host); err == nil {
+			host = h
+		}
+		return allow(ctx, host)
+	}
+}
+
+// serve serves srv on l over TLS, and the HTTP-01 and redirect listener
+// when there is one; stop shuts the latter down, err receives the main
+// server's result.
 func (t *builtinTLS) serve(srv *http.Server, l net.Listener, log *slog.Logger) (stop func(context.Context), err chan error) {
 	srv.TLSConfig = t.manager.TLSConfig()
 	srv.TLSConfig.MinVersion = tls.VersionTLS12
 	errc := make(chan error, 1)
 	go func() { errc <- srv.ServeTLS(l, "", "") }()
+	if t.http == nil {
+		// Without a plain-HTTP listener, autocert must not offer HTTP-01
+		// (calling HTTPHandler is what enables it).
+		return func(context.Context) {}, errc
+	}
 	redirect := &http.Server{
 		Handler:           t.manager.HTTPHandler(nil),
 		ReadHeaderTimeout: 10 * time.Second,
@@ -108,18 +127,12 @@ func (t *builtinTLS) serve(srv *http.Server, l net.Listener, log *slog.Logger) (
 		MaxHeaderBytes:    16 << 10,
 		ErrorLog:          srv.ErrorLog,
 	}
-	if t.http != nil {
-		go func() {
-			if err := redirect.Serve(t.http); err != nil && !errors.Is(err, http.ErrServerClosed) {
-				log.Error("http listener (ACME challenges, redirect to https) stopped", "err", err)
-			}
-		}()
-	}
-	return func(ctx context.Context) {
-		if t.http != nil {
-			_ = redirect.Shutdown(ctx)
+	go func() {
+		if err := redirect.Serve(t.http); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			log.Error("http listener (ACME challenges, redirect to https) stopped", "err", err)
 		}
-	}, errc
+	}()
+	return func(ctx context.Context) { _ = redirect.Shutdown(ctx) }, errc
 }
 
 // close releases the HTTP listener when Run never started.

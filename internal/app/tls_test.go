@@ -42,6 +42,15 @@ const tlsDomain = "tips.crieur.test"
 // redirects to HTTPS, and after a restart with the CA gone the cached
 // certificate is still served.
 func TestBuiltinHTTPS(t *testing.T) {
+	for _, challenge := range []string{"tls-alpn-01", "http-01"} {
+		t.Run(challenge, func(t *testing.T) { testBuiltinHTTPS(t, challenge) })
+	}
+}
+
+// testBuiltinHTTPS runs the scenario with Pebble validating one challenge
+// type: for http-01, Pebble's TLS-ALPN-01 validation port is a closed
+// one, so that autocert falls back to HTTP-01 on the plain-HTTP listener.
+func testBuiltinHTTPS(t *testing.T, challenge string) {
 	tmp := t.TempDir()
 	ca := newTestCA(t)
 	pebbleCert, pebbleKey := ca.issue(t, tmp, "pebble", "localhost", net.ParseIP("127.0.0.1"))
@@ -68,7 +77,11 @@ func TestBuiltinHTTPS(t *testing.T) {
 	cfg.Listen, cfg.HTTPListen = "127.0.0.1:"+tlsPort, "127.0.0.1:"+httpPort
 	cfg = withBase(cfg, "https://"+tlsDomain+":"+tlsPort)
 
-	stopPebble := runPebble(t, tmp, pebbleCert, pebbleKey, pebbleAddr, mgmtAddr, dnsAddr, tlsPort, httpPort, ca.pool)
+	alpnPort := tlsPort
+	if challenge == "http-01" {
+		alpnPort = port(mustAddr(t, freeAddr(t)))
+	}
+	stopPebble := runPebble(t, tmp, pebbleCert, pebbleKey, pebbleAddr, mgmtAddr, dnsAddr, alpnPort, httpPort, ca.pool)
 	a, err := app.New(cfg)
 	if err != nil {
 		t.Fatalf("app.New with TLS: %v", err)
@@ -83,8 +96,12 @@ func TestBuiltinHTTPS(t *testing.T) {
 		t.Errorf("certificate issued by %q, want Pebble's intermediate", resp.TLS.PeerCertificates[0].Issuer.CommonName)
 	}
 
-	if log, _ := os.ReadFile(filepath.Join(tmp, "pebble.log")); !strings.Contains(string(log), "set VALID by completed challenge") {
+	log, _ := os.ReadFile(filepath.Join(tmp, "pebble.log"))
+	if !strings.Contains(string(log), "set VALID by completed challenge") {
 		t.Errorf("Pebble did not validate a challenge against crieur:\n%s", log)
+	}
+	if viaHTTP := strings.Contains(string(log), "Attempting to validate w/ HTTP"); viaHTTP != (challenge == "http-01") {
+		t.Errorf("HTTP-01 validation attempted: %t, want %t for %s", viaHTTP, challenge == "http-01", challenge)
 	}
 
 	// Plain HTTP is redirected to HTTPS (and answers HTTP-01 challenges).
@@ -137,6 +154,15 @@ func TestBuiltinHTTPSRefusesMismatch(t *testing.T) {
 			}
 		})
 	}
+}
+
+func mustAddr(t *testing.T, s string) net.Addr {
+	t.Helper()
+	a, err := net.ResolveTCPAddr("tcp", s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a
 }
 
 func withBase(cfg app.Config, base string) app.Config { cfg.BaseURL = base; return cfg }
