@@ -148,6 +148,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if err := fs.parse(args); err != nil {
 		return flagExit(err, stderr)
 	}
+	hostingDefaults(fs, &cfg)
 	proxies, err := ratelimit.ParsePrefixes(trustedProxy)
 	if err != nil {
 		fmt.Fprintln(stderr, "crieur serve: --trusted-proxy:", err)
