@@ -194,8 +194,8 @@ func (a *App) adminHandler() http.Handler {
 }
 
 // listenAdmin opens the admin socket, owner-only (or group too, with
-// Config.AdminSocketGroup), replacing a stale one
-// left by a crash (the database lock proves no other daemon runs).
+// Config.AdminSocketGroup), replacing a stale one left by a crash (the
+// database lock proves no other daemon runs).
 func (a *App) listenAdmin() (net.Listener, error) {
 	path := filepath.Join(a.cfg.DataDir, AdminSocket)
 	_ = os.Remove(path)
