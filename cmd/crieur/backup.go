@@ -18,16 +18,16 @@ import (
 	"github.com/zoomacom/crieur/store"
 )
 
-// staffPrinter is the language of the staff commands that read no content
+// backupPrinter is the language of the staff commands that read no content
 // folder: the locale's, else French (bot.yaml's default language).
-func staffPrinter() *i18n.Printer {
+func backupPrinter() *i18n.Printer {
 	return i18n.New(i18n.Lang(os.Getenv, "fr"))
 }
 
-// parseWithArgs parses flags that may come before or after the
+// parseBackupArgs parses flags that may come before or after the
 // positional arguments ("backup FILE --data DIR" as well as
 // "backup --data DIR FILE") and returns the positional ones.
-func parseWithArgs(fs *flagSet, args []string) ([]string, error) {
+func parseBackupArgs(fs *flagSet, args []string) ([]string, error) {
 	if err := fs.parse(args); err != nil {
 		return nil, err
 	}
@@ -44,11 +44,11 @@ func parseWithArgs(fs *flagSet, args []string) ([]string, error) {
 }
 
 func backupCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	pr := staffPrinter()
+	pr := backupPrinter()
 	var data string
 	fs := newFlagSet("backup", "Writes a backup of the bot to FILE (a .tar.gz): a consistent copy of the\ndatabase (followers, publication records, delivery queue), the signing keys\nand blocklist.txt. Safe while `crieur serve` runs: the copy is taken through\nits admin socket. FILE holds the private key: keep it private.\n  crieur backup FILE", stderr)
 	fs.string(&data, "data", "CRIEUR_DATA", "crieur-data", "data directory of the bot (as given to crieur serve)")
-	pos, err := parseWithArgs(fs, args)
+	pos, err := parseBackupArgs(fs, args)
 	if err != nil {
 		return flagExit(err, stderr)
 	}
@@ -180,11 +180,11 @@ func offlineBackup(dataDir string, w io.Writer) error {
 }
 
 func restoreCmd(_ context.Context, args []string, stdout, stderr io.Writer) int {
-	pr := staffPrinter()
+	pr := backupPrinter()
 	var data string
 	fs := newFlagSet("restore", "Restores a backup made by `crieur backup` into a new data directory, after\nchecking the archive (every file's checksum, the keys, the database).\nRefuses a directory that is not empty.\n  crieur restore FILE --data NEW_DIRECTORY", stderr)
 	fs.string(&data, "data", "CRIEUR_DATA", "", "data directory to create (must be absent or empty)")
-	pos, err := parseWithArgs(fs, args)
+	pos, err := parseBackupArgs(fs, args)
 	if err != nil {
 		return flagExit(err, stderr)
 	}

@@ -19,19 +19,19 @@ import (
 )
 
 const (
-	testBase  = "http://crieur.test"
-	testBot   = "zoomacom-tips"
-	testActor = testBase + "/users/" + testBot
+	backupTestBase  = "http://crieur.test"
+	backupTestBot   = "zoomacom-tips"
+	backupTestActor = backupTestBase + "/users/" + backupTestBot
 )
 
-// daemon is a crieur serve running in the test process.
-type daemon struct {
+// inProcessDaemon is a crieur serve running in the test process.
+type inProcessDaemon struct {
 	app    *app.App
 	cancel context.CancelFunc
 	done   chan error
 }
 
-func startDaemon(t *testing.T, cfg app.Config) *daemon {
+func startInProcessDaemon(t *testing.T, cfg app.Config) *inProcessDaemon {
 	t.Helper()
 	cfg.Listen = "127.0.0.1:0"
 	cfg.ShutdownTimeout = 5 * time.Second
@@ -41,13 +41,13 @@ func startDaemon(t *testing.T, cfg app.Config) *daemon {
 		t.Fatalf("app.New: %v", err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	d := &daemon{app: a, cancel: cancel, done: make(chan error, 1)}
+	d := &inProcessDaemon{app: a, cancel: cancel, done: make(chan error, 1)}
 	go func() { d.done <- a.Run(ctx) }()
 	t.Cleanup(func() { d.stop(t) })
 	return d
 }
 
-func (d *daemon) stop(t *testing.T) {
+func (d *inProcessDaemon) stop(t *testing.T) {
 	t.Helper()
 	if d.done == nil {
 		return
@@ -59,31 +59,31 @@ func (d *daemon) stop(t *testing.T) {
 	d.done = nil
 }
 
-type delivery struct{ activity, inbox string }
+type sentPair struct{ activity, inbox string }
 
-func farmCounts(f *inboxfarm.Farm) map[delivery]int {
-	out := map[delivery]int{}
+func farmSent(f *inboxfarm.Farm) map[sentPair]int {
+	out := map[sentPair]int{}
 	for _, a := range f.Activities() {
 		for in, n := range f.Delivered(a) {
-			out[delivery{a, in}] = n
+			out[sentPair{a, in}] = n
 		}
 	}
 	return out
 }
 
-// readState reads what a data directory holds, the daemon stopped.
-func readState(t *testing.T, dir string) (followers, publications string, queued map[delivery]bool) {
+// readDataDir reads what a data directory holds, the daemon stopped.
+func readDataDir(t *testing.T, dir string) (followers, publications string, queued map[sentPair]bool) {
 	t.Helper()
 	db, err := store.Open(filepath.Join(dir, app.DBFile), store.Options{ReadOnly: true})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	fs, err := db.ListFollowers(testBot, 0, 1<<20)
+	fs, err := db.ListFollowers(backupTestBot, 0, 1<<20)
 	if err != nil {
 		t.Fatal(err)
 	}
-	pubs, err := db.Publications(testBot)
+	pubs, err := db.Publications(backupTestBot)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -91,9 +91,9 @@ func readState(t *testing.T, dir string) (followers, publications string, queued
 	if err != nil {
 		t.Fatal(err)
 	}
-	queued = map[delivery]bool{}
+	queued = map[sentPair]bool{}
 	for _, d := range pending {
-		queued[delivery{d.ActivityID, d.Inbox}] = true
+		queued[sentPair{d.ActivityID, d.Inbox}] = true
 	}
 	f, _ := json.Marshal(fs)
 	p, _ := json.Marshal(pubs)
@@ -113,11 +113,11 @@ func TestBackupRestoreMidFanOut(t *testing.T) {
 	if err := os.RemoveAll(filepath.Join(contentDir, "events")); err != nil {
 		t.Fatal(err)
 	}
-	key, err := federation.LoadOrCreateKey(data, testBot, time.Now())
+	key, err := federation.LoadOrCreateKey(data, backupTestBot, time.Now())
 	if err != nil {
 		t.Fatal(err)
 	}
-	farm, err := inboxfarm.New(20, testActor+"#main-key", &key.Private.PublicKey)
+	farm, err := inboxfarm.New(20, backupTestActor+"#main-key", &key.Private.PublicKey)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -135,7 +135,7 @@ func TestBackupRestoreMidFanOut(t *testing.T) {
 			name := fmt.Sprintf("membre%d", u)
 			f := content.Follower{ActorID: h.Actor(name), Inbox: h.Inbox(name), FollowID: h.Actor(name) + "/follows/1",
 				FollowedAt: time.Now().Add(-time.Duration(i*4+u) * time.Minute), State: content.FollowerAccepted}
-			if _, err := db.PutFollower(testBot, f); err != nil {
+			if _, err := db.PutFollower(backupTestBot, f); err != nil {
 				t.Fatal(err)
 			}
 			inboxes = append(inboxes, f.Inbox)
@@ -148,8 +148,8 @@ func TestBackupRestoreMidFanOut(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(contentDir, "tips/99-framadate.md"), []byte(tip), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	cfg := app.Config{BaseURL: testBase, DataDir: data, ContentDir: contentDir, AllowPrivateAddresses: true, ContentPoll: 100 * time.Millisecond}
-	first := startDaemon(t, cfg)
+	cfg := app.Config{BaseURL: backupTestBase, DataDir: data, ContentDir: contentDir, AllowPrivateAddresses: true, ContentPoll: 100 * time.Millisecond}
+	first := startInProcessDaemon(t, cfg)
 
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -164,17 +164,17 @@ func TestBackupRestoreMidFanOut(t *testing.T) {
 		t.Fatalf("archive: %v, mode %v; want 0600 (it holds the private key)", err, st.Mode().Perm())
 	}
 	first.stop(t)
-	atStop := farmCounts(farm)
-	wantFollowers, wantPubs, _ := readState(t, data)
+	atStop := farmSent(farm)
+	wantFollowers, wantPubs, _ := readDataDir(t, data)
 
 	code, out, errOut = runCmd("restore", archive, "--data", restored)
 	if code != 0 || !strings.Contains(out, "Restored the backup") {
 		t.Fatalf("crieur restore: exit %d\n%s%s", code, out, errOut)
 	}
-	if st, err := os.Stat(filepath.Join(restored, "keys", testBot+".pem")); err != nil || st.Mode().Perm() != 0o600 {
+	if st, err := os.Stat(filepath.Join(restored, "keys", backupTestBot+".pem")); err != nil || st.Mode().Perm() != 0o600 {
 		t.Fatalf("restored key: %v, want mode 0600", err)
 	}
-	gotFollowers, gotPubs, queued := readState(t, restored)
+	gotFollowers, gotPubs, queued := readDataDir(t, restored)
 	if gotFollowers != wantFollowers {
 		t.Errorf("restored followers differ:\n%s\nwant\n%s", gotFollowers, wantFollowers)
 	}
@@ -200,7 +200,7 @@ func TestBackupRestoreMidFanOut(t *testing.T) {
 		h.SetDelay(0)
 	}
 	cfg.DataDir = restored
-	second := startDaemon(t, cfg)
+	second := startInProcessDaemon(t, cfg)
 	ctx2, cancel2 := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel2()
 	err = farm.WaitFor(ctx2, func() bool {
@@ -218,7 +218,7 @@ func TestBackupRestoreMidFanOut(t *testing.T) {
 	// already published.
 	time.Sleep(500 * time.Millisecond)
 	second.stop(t)
-	after := farmCounts(farm)
+	after := farmSent(farm)
 	for _, a := range farm.Activities() {
 		if !activities[a] {
 			t.Errorf("the restored bot sent a new activity %s: published twice", a)
@@ -242,7 +242,7 @@ func TestBackupOffline(t *testing.T) {
 	t.Setenv("LANG", "en_US.UTF-8")
 	tmp := t.TempDir()
 	data := filepath.Join(tmp, "data")
-	d := startDaemon(t, app.Config{BaseURL: testBase, DataDir: data})
+	d := startInProcessDaemon(t, app.Config{BaseURL: backupTestBase, DataDir: data})
 	d.stop(t)
 	archive := filepath.Join(tmp, "b.tar.gz")
 	code, out, errOut := runCmd("backup", "--data", data, archive)

@@ -40,8 +40,8 @@ func doctorLines(t *testing.T, args ...string) (int, []string, string) {
 	return code, strings.Split(strings.TrimSpace(out), "\n"), out + errOut
 }
 
-// line returns the report line of check, "" if absent.
-func line(lines []string, check string) string {
+// reportLine returns the report line of check, "" if absent.
+func reportLine(lines []string, check string) string {
 	for _, l := range lines {
 		f := strings.Fields(l)
 		if len(f) > 1 && strings.HasPrefix(strings.TrimSpace(strings.TrimPrefix(l, f[0])), check+"  ") {
@@ -71,7 +71,7 @@ func TestDoctor(t *testing.T) {
 	accountDomain := strings.TrimPrefix(mainSite.URL, "http://")
 
 	data, contentDir := filepath.Join(t.TempDir(), "data"), copyExample(t)
-	d := startDaemon(t, app.Config{BaseURL: proxy.URL, AccountDomain: accountDomain, DataDir: data, ContentDir: contentDir, AllowPrivateAddresses: true})
+	d := startInProcessDaemon(t, app.Config{BaseURL: proxy.URL, AccountDomain: accountDomain, DataDir: data, ContentDir: contentDir, AllowPrivateAddresses: true})
 	u, _ := url.Parse("http://" + d.app.Addr().String())
 	target.Store(u)
 	args := []string{"--base-url", proxy.URL, "--account-domain", accountDomain, "--data", data, "--content", contentDir}
@@ -82,7 +82,7 @@ func TestDoctor(t *testing.T) {
 	}
 	for _, check := range []string{"DNS", "DNS (account domain)", "HTTPS certificate", "WebFinger", "WebFinger (account domain)", "host-meta", "NodeInfo",
 		"Actor", "Clock", "Daemon", "Actor (signed)", "Host header", "Queue", "Dead servers", "Signing key", "Content folder"} {
-		if l := line(lines, check); !strings.HasPrefix(l, "[OK]") {
+		if l := reportLine(lines, check); !strings.HasPrefix(l, "[OK]") {
 			t.Errorf("check %q: %q, want [OK]\n%s", check, l, out)
 		}
 	}
@@ -93,7 +93,7 @@ func TestDoctor(t *testing.T) {
 	t.Run("French", func(t *testing.T) {
 		t.Setenv("LANG", "fr_FR.UTF-8")
 		code, lines, out := doctorLines(t, args...)
-		if code != 0 || !strings.Contains(line(lines, "En-tête Host"), "le proxy transmet l’en-tête Host") || !strings.Contains(out, "0 échec(s)") {
+		if code != 0 || !strings.Contains(reportLine(lines, "En-tête Host"), "le proxy transmet l’en-tête Host") || !strings.Contains(out, "0 échec(s)") {
 			t.Errorf("French report (exit %d):\n%s", code, out)
 		}
 	})
@@ -105,14 +105,14 @@ func TestDoctor(t *testing.T) {
 		// daemon's signed POST to itself goes through it, as a remote
 		// server's would.
 		data2 := filepath.Join(t.TempDir(), "data")
-		d2 := startDaemon(t, app.Config{BaseURL: bad.URL, DataDir: data2, ContentDir: contentDir, AllowPrivateAddresses: true})
+		d2 := startInProcessDaemon(t, app.Config{BaseURL: bad.URL, DataDir: data2, ContentDir: contentDir, AllowPrivateAddresses: true})
 		u2, _ := url.Parse("http://" + d2.app.Addr().String())
 		badTarget.Store(u2)
 		code, lines, out := doctorLines(t, "--base-url", bad.URL, "--data", data2, "--content", contentDir)
 		if code != 1 {
 			t.Fatalf("doctor behind a Host-rewriting proxy: exit %d, want 1\n%s", code, out)
 		}
-		if l := line(lines, "Host header"); !strings.HasPrefix(l, "[FAIL]") || !strings.Contains(l, "proxy_set_header Host $host") {
+		if l := reportLine(lines, "Host header"); !strings.HasPrefix(l, "[FAIL]") || !strings.Contains(l, "proxy_set_header Host $host") {
 			t.Fatalf("Host header line %q does not name the problem\n%s", l, out)
 		}
 	})
@@ -124,7 +124,7 @@ func TestDoctor(t *testing.T) {
 		}
 		defer os.Chmod(key, 0o600)
 		code, lines, out := doctorLines(t, args...)
-		if l := line(lines, "Signing key"); code != 1 || !strings.HasPrefix(l, "[FAIL]") || !strings.Contains(l, "chmod 600") {
+		if l := reportLine(lines, "Signing key"); code != 1 || !strings.HasPrefix(l, "[FAIL]") || !strings.Contains(l, "chmod 600") {
 			t.Fatalf("exit %d, signing key line %q\n%s", code, l, out)
 		}
 	})
@@ -136,7 +136,7 @@ func TestDoctor(t *testing.T) {
 			t.Fatalf("doctor with the daemon stopped: exit %d, want 1\n%s", code, out)
 		}
 		for check, want := range map[string]string{"Daemon": "is crieur serve running?", "WebFinger": "HTTP 502", "Actor": "HTTP 502"} {
-			if l := line(lines, check); !strings.HasPrefix(l, "[FAIL]") || !strings.Contains(l, want) {
+			if l := reportLine(lines, check); !strings.HasPrefix(l, "[FAIL]") || !strings.Contains(l, want) {
 				t.Errorf("check %q: %q, want [FAIL] with %q", check, l, want)
 			}
 		}

@@ -30,10 +30,10 @@ import (
 	"github.com/zoomacom/crieur/internal/app"
 )
 
-// tlsDomain is the name crieur gets a certificate for; the test's DNS
+// builtinTLSDomain is the name crieur gets a certificate for; the test's DNS
 // server answers 127.0.0.1 for it (autocert wants a dotted name, so
 // "localhost" would not do).
-const tlsDomain = "tips.crieur.test"
+const builtinTLSDomain = "tips.crieur.test"
 
 // TestBuiltinHTTPS: with --tls-domain, crieur obtains a certificate from
 // an ACME CA (Pebble, Let's Encrypt's test server, run as a Go tool),
@@ -52,10 +52,10 @@ func TestBuiltinHTTPS(t *testing.T) {
 // one, so that autocert falls back to HTTP-01 on the plain-HTTP listener.
 func testBuiltinHTTPS(t *testing.T, challenge string) {
 	tmp := t.TempDir()
-	ca := newTestCA(t)
+	ca := newPebbleTestCA(t)
 	pebbleCert, pebbleKey := ca.issue(t, tmp, "pebble", "localhost", net.ParseIP("127.0.0.1"))
-	dnsAddr := serveDNS(t)
-	pebbleAddr, mgmtAddr := freeAddr(t), freeAddr(t)
+	dnsAddr := serveLoopbackDNS(t)
+	pebbleAddr, mgmtAddr := pebbleFreeAddr(t), pebbleFreeAddr(t)
 
 	data := filepath.Join(tmp, "data")
 	// Port 0 first, to learn the ports Pebble must validate against.
@@ -63,35 +63,35 @@ func testBuiltinHTTPS(t *testing.T, challenge string) {
 		Listen: "127.0.0.1:0", DataDir: data, ShutdownTimeout: 5 * time.Second,
 		Log: slog.New(slog.NewTextHandler(testWriter{t}, nil)),
 		BuiltinTLS: app.BuiltinTLS{
-			TLSDomain: tlsDomain, ACMEEmail: "admin@crieur.test",
+			TLSDomain: builtinTLSDomain, ACMEEmail: "admin@crieur.test",
 			ACMEDirectory: "https://" + pebbleAddr + "/dir", HTTPListen: "127.0.0.1:0",
 			ACMERootCAs: ca.pool,
 		},
 	}
-	probe, err := app.New(withBase(cfg, "https://"+tlsDomain+":1"))
+	probe, err := app.New(withTLSBase(cfg, "https://"+builtinTLSDomain+":1"))
 	if err != nil {
 		t.Fatalf("app.New: %v", err)
 	}
-	tlsPort, httpPort := port(probe.Addr()), port(probe.HTTPAddr())
+	tlsPort, httpPort := addrPort(probe.Addr()), addrPort(probe.HTTPAddr())
 	probe.Close()
 	cfg.Listen, cfg.HTTPListen = "127.0.0.1:"+tlsPort, "127.0.0.1:"+httpPort
-	cfg = withBase(cfg, "https://"+tlsDomain+":"+tlsPort)
+	cfg = withTLSBase(cfg, "https://"+builtinTLSDomain+":"+tlsPort)
 
 	alpnPort := tlsPort
 	if challenge == "http-01" {
-		alpnPort = port(mustAddr(t, freeAddr(t)))
+		alpnPort = addrPort(mustTCPAddr(t, pebbleFreeAddr(t)))
 	}
-	stopPebble := runPebble(t, tmp, pebbleCert, pebbleKey, pebbleAddr, mgmtAddr, dnsAddr, alpnPort, httpPort, ca.pool)
+	stopPebble := startPebble(t, tmp, pebbleCert, pebbleKey, pebbleAddr, mgmtAddr, dnsAddr, alpnPort, httpPort, ca.pool)
 	a, err := app.New(cfg)
 	if err != nil {
 		t.Fatalf("app.New with TLS: %v", err)
 	}
-	stop := runApp(t, a)
+	stop := runTLSApp(t, a)
 
-	root := pebbleRoot(t, mgmtAddr, ca.pool)
-	client := clientTo(tlsPort, httpPort, root)
+	root := fetchPebbleRoot(t, mgmtAddr, ca.pool)
+	client := pebbleTrustingClient(tlsPort, httpPort, root)
 	actor := cfg.BaseURL + "/users/" + bot
-	resp := getActor(t, client, actor)
+	resp := getActorTLS(t, client, actor)
 	if len(resp.TLS.PeerCertificates) == 0 || !strings.Contains(resp.TLS.PeerCertificates[0].Issuer.CommonName, "Pebble") {
 		t.Errorf("certificate issued by %q, want Pebble's intermediate", resp.TLS.PeerCertificates[0].Issuer.CommonName)
 	}
@@ -107,12 +107,12 @@ func testBuiltinHTTPS(t *testing.T, challenge string) {
 	// Plain HTTP is redirected to HTTPS (and answers HTTP-01 challenges).
 	noFollow := *client
 	noFollow.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
-	r, err := noFollow.Get("http://" + tlsDomain + ":" + httpPort + "/users/" + bot)
+	r, err := noFollow.Get("http://" + builtinTLSDomain + ":" + httpPort + "/users/" + bot)
 	if err != nil {
 		t.Fatal(err)
 	}
 	r.Body.Close()
-	if loc := r.Header.Get("Location"); r.StatusCode/100 != 3 || !strings.HasPrefix(loc, "https://"+tlsDomain) {
+	if loc := r.Header.Get("Location"); r.StatusCode/100 != 3 || !strings.HasPrefix(loc, "https://"+builtinTLSDomain) {
 		t.Errorf("plain HTTP answered %d Location %q, want a redirect to https", r.StatusCode, loc)
 	}
 
@@ -120,7 +120,7 @@ func testBuiltinHTTPS(t *testing.T, challenge string) {
 	// restart serves it without asking the CA.
 	stop()
 	stopPebble()
-	cached, _ := filepath.Glob(filepath.Join(data, app.ACMECacheDir, tlsDomain+"*"))
+	cached, _ := filepath.Glob(filepath.Join(data, app.ACMECacheDir, builtinTLSDomain+"*"))
 	if len(cached) == 0 {
 		t.Fatalf("no certificate cached in %s", filepath.Join(data, app.ACMECacheDir))
 	}
@@ -131,9 +131,9 @@ func testBuiltinHTTPS(t *testing.T, challenge string) {
 	if err != nil {
 		t.Fatalf("restart: %v", err)
 	}
-	runApp(t, a2)
+	runTLSApp(t, a2)
 	client.CloseIdleConnections()
-	getActor(t, client, actor)
+	getActorTLS(t, client, actor)
 }
 
 // TestBuiltinHTTPSRefusesMismatch: the TLS domain must be the base URL's
@@ -156,7 +156,7 @@ func TestBuiltinHTTPSRefusesMismatch(t *testing.T) {
 	}
 }
 
-func mustAddr(t *testing.T, s string) net.Addr {
+func mustTCPAddr(t *testing.T, s string) net.Addr {
 	t.Helper()
 	a, err := net.ResolveTCPAddr("tcp", s)
 	if err != nil {
@@ -165,14 +165,14 @@ func mustAddr(t *testing.T, s string) net.Addr {
 	return a
 }
 
-func withBase(cfg app.Config, base string) app.Config { cfg.BaseURL = base; return cfg }
+func withTLSBase(cfg app.Config, base string) app.Config { cfg.BaseURL = base; return cfg }
 
-func port(a net.Addr) string {
+func addrPort(a net.Addr) string {
 	_, p, _ := net.SplitHostPort(a.String())
 	return p
 }
 
-func runApp(t *testing.T, a *app.App) (stop func()) {
+func runTLSApp(t *testing.T, a *app.App) (stop func()) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
@@ -192,8 +192,8 @@ func runApp(t *testing.T, a *app.App) (stop func()) {
 	return stop
 }
 
-// clientTo is a client that reaches tlsDomain on loopback and trusts root.
-func clientTo(tlsPort, httpPort string, root *x509.CertPool) *http.Client {
+// pebbleTrustingClient is a client that reaches builtinTLSDomain on loopback and trusts root.
+func pebbleTrustingClient(tlsPort, httpPort string, root *x509.CertPool) *http.Client {
 	dialer := &net.Dialer{Timeout: 5 * time.Second}
 	return &http.Client{Timeout: 60 * time.Second, Transport: &http.Transport{
 		TLSClientConfig: &tls.Config{RootCAs: root},
@@ -204,7 +204,7 @@ func clientTo(tlsPort, httpPort string, root *x509.CertPool) *http.Client {
 	}}
 }
 
-func getActor(t *testing.T, client *http.Client, actor string) *http.Response {
+func getActorTLS(t *testing.T, client *http.Client, actor string) *http.Response {
 	t.Helper()
 	req, _ := http.NewRequest(http.MethodGet, actor, nil)
 	req.Header.Set("Accept", "application/activity+json")
@@ -220,8 +220,8 @@ func getActor(t *testing.T, client *http.Client, actor string) *http.Response {
 	return resp
 }
 
-// freeAddr returns a loopback address with a port free a moment ago.
-func freeAddr(t *testing.T) string {
+// pebbleFreeAddr returns a loopback address with a port free a moment ago.
+func pebbleFreeAddr(t *testing.T) string {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -231,9 +231,9 @@ func freeAddr(t *testing.T) string {
 	return l.Addr().String()
 }
 
-// runPebble starts Pebble (the Go tool pinned in go.mod) validating
+// startPebble starts Pebble (the Go tool pinned in go.mod) validating
 // challenges against crieur's ports, and waits for its directory.
-func runPebble(t *testing.T, dir, cert, key, addr, mgmt, dnsAddr, tlsPort, httpPort string, trust *x509.CertPool) (stop func()) {
+func startPebble(t *testing.T, dir, cert, key, addr, mgmt, dnsAddr, tlsPort, httpPort string, trust *x509.CertPool) (stop func()) {
 	t.Helper()
 	out, err := exec.Command("go", "tool", "-n", "pebble").Output()
 	if err != nil {
@@ -243,7 +243,7 @@ func runPebble(t *testing.T, dir, cert, key, addr, mgmt, dnsAddr, tlsPort, httpP
 	conf := map[string]any{"pebble": map[string]any{
 		"listenAddress": addr, "managementListenAddress": mgmt,
 		"certificate": cert, "privateKey": key,
-		"httpPort": atoi(t, httpPort), "tlsPort": atoi(t, tlsPort),
+		"httpPort": mustAtoi(t, httpPort), "tlsPort": mustAtoi(t, tlsPort),
 		"ocspResponderURL": "", "externalAccountBindingRequired": false,
 		"profiles": map[string]any{"default": map[string]any{"description": "test", "validityPeriod": 7776000}},
 	}}
@@ -290,7 +290,7 @@ func runPebble(t *testing.T, dir, cert, key, addr, mgmt, dnsAddr, tlsPort, httpP
 	return stop
 }
 
-func atoi(t *testing.T, s string) int {
+func mustAtoi(t *testing.T, s string) int {
 	var n int
 	if _, err := fmt.Sscan(s, &n); err != nil {
 		t.Fatal(err)
@@ -298,9 +298,9 @@ func atoi(t *testing.T, s string) int {
 	return n
 }
 
-// pebbleRoot fetches the root Pebble signs certificates with (it makes a
+// fetchPebbleRoot fetches the root Pebble signs certificates with (it makes a
 // new one at each start).
-func pebbleRoot(t *testing.T, mgmt string, trust *x509.CertPool) *x509.CertPool {
+func fetchPebbleRoot(t *testing.T, mgmt string, trust *x509.CertPool) *x509.CertPool {
 	t.Helper()
 	c := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: trust}}}
 	r, err := c.Get("https://" + mgmt + "/roots/0")
@@ -316,14 +316,14 @@ func pebbleRoot(t *testing.T, mgmt string, trust *x509.CertPool) *x509.CertPool 
 	return pool
 }
 
-// testCA signs the certificate of Pebble's own HTTPS listener.
-type testCA struct {
+// pebbleTestCA signs the certificate of Pebble's own HTTPS listener.
+type pebbleTestCA struct {
 	cert *x509.Certificate
 	key  *ecdsa.PrivateKey
 	pool *x509.CertPool
 }
 
-func newTestCA(t *testing.T) *testCA {
+func newPebbleTestCA(t *testing.T) *pebbleTestCA {
 	t.Helper()
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
@@ -339,11 +339,11 @@ func newTestCA(t *testing.T) *testCA {
 	cert, _ := x509.ParseCertificate(der)
 	pool := x509.NewCertPool()
 	pool.AddCert(cert)
-	return &testCA{cert: cert, key: key, pool: pool}
+	return &pebbleTestCA{cert: cert, key: key, pool: pool}
 }
 
 // issue writes a server certificate and key for name and ip under dir.
-func (ca *testCA) issue(t *testing.T, dir, base, name string, ip net.IP) (certFile, keyFile string) {
+func (ca *pebbleTestCA) issue(t *testing.T, dir, base, name string, ip net.IP) (certFile, keyFile string) {
 	t.Helper()
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
@@ -371,9 +371,9 @@ func (ca *testCA) issue(t *testing.T, dir, base, name string, ip net.IP) (certFi
 	return certFile, keyFile
 }
 
-// serveDNS answers, over TCP (what Pebble's resolver uses), A queries
+// serveLoopbackDNS answers, over TCP (what Pebble's resolver uses), A queries
 // with 127.0.0.1 and AAAA queries with nothing, for any name.
-func serveDNS(t *testing.T) string {
+func serveLoopbackDNS(t *testing.T) string {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -386,13 +386,13 @@ func serveDNS(t *testing.T) string {
 			if err != nil {
 				return
 			}
-			go answerDNS(conn)
+			go answerLoopbackDNS(conn)
 		}
 	}()
 	return l.Addr().String()
 }
 
-func answerDNS(conn net.Conn) {
+func answerLoopbackDNS(conn net.Conn) {
 	defer conn.Close()
 	_ = conn.SetDeadline(time.Now().Add(10 * time.Second))
 	for {
