@@ -106,7 +106,7 @@ func readDataDir(t *testing.T, dir string) (followers, publications string, queu
 // publication records, the queue carried over (every follower gets the
 // post, signed with the restored key), and nothing published twice.
 func TestBackupRestoreMidFanOut(t *testing.T) {
-	t.Setenv("LANG", "en_US.UTF-8")
+	setStaffLocale(t, "en_US.UTF-8")
 	tmp := t.TempDir()
 	data, restored, archive := filepath.Join(tmp, "data"), filepath.Join(tmp, "restored"), filepath.Join(tmp, "crieur-backup.tar.gz")
 	contentDir := copyExample(t)
@@ -239,7 +239,7 @@ func TestBackupRestoreMidFanOut(t *testing.T) {
 // says so); restore then refuses a non-empty directory and a damaged
 // archive, leaving them untouched.
 func TestBackupOffline(t *testing.T) {
-	t.Setenv("LANG", "en_US.UTF-8")
+	setStaffLocale(t, "en_US.UTF-8")
 	tmp := t.TempDir()
 	data := filepath.Join(tmp, "data")
 	d := startInProcessDaemon(t, app.Config{BaseURL: backupTestBase, DataDir: data})
@@ -269,9 +269,18 @@ func TestBackupOffline(t *testing.T) {
 	if _, err := os.Stat(fresh); err == nil {
 		t.Fatal("a refused restore created the directory")
 	}
-	t.Setenv("LANG", "fr_FR.UTF-8")
+	setStaffLocale(t, "fr_FR.UTF-8")
 	code, out, errOut = runCmd("restore", archive, "--data", fresh)
 	if code != 0 || !strings.Contains(out, "restaurée dans "+fresh) {
 		t.Fatalf("restore (French): exit %d\n%s%s", code, out, errOut)
 	}
+}
+
+// setStaffLocale makes the staff commands speak lang, whatever locale
+// variables the test runs under (LC_ALL and LC_MESSAGES win over LANG).
+func setStaffLocale(t *testing.T, lang string) {
+	t.Helper()
+	t.Setenv("LC_ALL", "")
+	t.Setenv("LC_MESSAGES", "")
+	t.Setenv("LANG", lang)
 }

@@ -56,7 +56,7 @@ func reportLine(lines []string, check string) string {
 // is OK and the exit status 0; a proxy rewriting Host, a key readable by
 // others, a stopped daemon are each named, with exit status 1.
 func TestDoctor(t *testing.T) {
-	t.Setenv("LANG", "en_US.UTF-8")
+	setStaffLocale(t, "en_US.UTF-8")
 	proxy, target := frontProxy(t, true)
 	var botBase atomic.Value
 	mainSite := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -91,7 +91,7 @@ func TestDoctor(t *testing.T) {
 	}
 
 	t.Run("French", func(t *testing.T) {
-		t.Setenv("LANG", "fr_FR.UTF-8")
+		setStaffLocale(t, "fr_FR.UTF-8")
 		code, lines, out := doctorLines(t, args...)
 		if code != 0 || !strings.Contains(reportLine(lines, "En-tête Host"), "le proxy transmet l’en-tête Host") || !strings.Contains(out, "0 échec(s)") {
 			t.Errorf("French report (exit %d):\n%s", code, out)

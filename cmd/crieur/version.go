@@ -13,6 +13,7 @@ import (
 // this binary reads and writes (what matters before an upgrade or a
 // downgrade, see CHANGELOG.md).
 func versionCmd(_ context.Context, _ []string, stdout, _ io.Writer) int {
-	fmt.Fprintf(stdout, "crieur %s\ndatabase schema %d\n", buildinfo.Read(), store.SchemaVersion)
+	fmt.Fprintf(stdout, "crieur %s\n", buildinfo.Read())
+	backupPrinter().Fprintln(stdout, "database schema %d", store.SchemaVersion)
 	return 0
 }

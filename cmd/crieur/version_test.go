@@ -1,6 +1,7 @@
 package main
 
 import (
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
@@ -20,13 +21,20 @@ func TestVersionFromBuild(t *testing.T) {
 	if out, err := exec.Command("go", "build", "-ldflags", ldflags, "-o", bin, ".").CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
-	out, err := exec.Command(bin, "version").Output()
-	if err != nil {
-		t.Fatalf("crieur version: %v", err)
-	}
-	for _, want := range []string{"crieur v9.8.7 (commit 0123456789ab, go", "database schema " + strconv.Itoa(store.SchemaVersion)} {
-		if !strings.Contains(string(out), want) {
-			t.Errorf("crieur version printed %q, want it to contain %q", out, want)
+	for lang, schema := range map[string]string{
+		"en_US.UTF-8": "database schema " + strconv.Itoa(store.SchemaVersion),
+		"fr_FR.UTF-8": "schéma de la base de données\u00a0: " + strconv.Itoa(store.SchemaVersion),
+	} {
+		cmd := exec.Command(bin, "version")
+		cmd.Env = append(os.Environ(), "LC_ALL=", "LC_MESSAGES=", "LANG="+lang)
+		out, err := cmd.Output()
+		if err != nil {
+			t.Fatalf("crieur version: %v", err)
+		}
+		for _, want := range []string{"crieur v9.8.7 (commit 0123456789ab, go", schema} {
+			if !strings.Contains(string(out), want) {
+				t.Errorf("LANG=%s: crieur version printed %q, want it to contain %q", lang, out, want)
+			}
 		}
 	}
 }

@@ -1,8 +1,10 @@
 package i18n
 
-// frBackup holds the messages of `crieur backup` and `crieur restore`.
+// frBackup holds the messages of `crieur backup`, `crieur restore` and
+// `crieur version`.
 func frBackup() []Entry {
 	return []Entry{
+		{"database schema %d", "schéma de la base de données\u00a0: %d"},
 		{"crieur backup: %v", "crieur backup\u00a0: %v"},
 		{"copied from the running daemon", "copiée depuis le bot en marche"},
 		{"no daemon running: copied from the file", "bot arrêté\u00a0: copiée depuis le fichier"},
