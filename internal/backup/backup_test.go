@@ -304,3 +304,25 @@ func TestWriteRefusesWithoutKey(t *testing.T) {
 		t.Fatal("Write without a key succeeded")
 	}
 }
+
+// TestRestoreRefusesWhatDoesNotFit: an archive announcing a database
+// larger than the free space is refused before a byte is written, so a
+// restore cannot fill the disk.
+func TestRestoreRefusesWhatDoesNotFit(t *testing.T) {
+	var buf bytes.Buffer
+	zw := gzip.NewWriter(&buf)
+	tw := tar.NewWriter(zw)
+	// Only the header: the claim alone must be refused.
+	if err := tw.WriteHeader(&tar.Header{Name: backup.DBFile, Mode: 0o600, Size: 1 << 60, Typeflag: tar.TypeReg}); err != nil {
+		t.Fatal(err)
+	}
+	zw.Close()
+	parent := t.TempDir()
+	_, err := backup.Restore(bytes.NewReader(buf.Bytes()), filepath.Join(parent, "restored"))
+	if !errors.Is(err, backup.ErrNoSpace) {
+		t.Fatalf("Restore of a 1 EiB database = %v, want ErrNoSpace", err)
+	}
+	if left, _ := os.ReadDir(parent); len(left) != 0 {
+		t.Fatalf("a refused restore left %s", left[0].Name())
+	}
+}
