@@ -6,6 +6,7 @@ import (
 	"io"
 
 	bolt "go.etcd.io/bbolt"
+	berrors "go.etcd.io/bbolt/errors"
 )
 
 // Snapshot is a consistent, point-in-time copy of the whole database,
@@ -72,4 +73,22 @@ func CheckFile(path string) (int, error) {
 		return nil
 	})
 	return schema, err
+}
+
+// SnapshotFile calls fn with a consistent copy of the database file at
+// path, opened read-only under a shared lock (it waits up to
+// DefaultTimeout for a writer to let go, then fails with ErrLocked). It
+// accepts any schema, older or newer than this crieur's: a backup must
+// be possible before an upgrade (the archive records the schema) and is
+// never a reason to migrate.
+func SnapshotFile(path string, fn func(Snapshot) error) error {
+	bdb, err := bolt.Open(path, 0o600, &bolt.Options{ReadOnly: true, Timeout: DefaultTimeout})
+	if err != nil {
+		if errors.Is(err, berrors.ErrTimeout) {
+			return fmt.Errorf("%w: another crieur is using %s", ErrLocked, path)
+		}
+		return fmt.Errorf("open database %s: %w", path, err)
+	}
+	defer bdb.Close()
+	return bdb.View(func(tx *bolt.Tx) error { return fn(Snapshot{tx: tx}) })
 }

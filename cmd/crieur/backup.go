@@ -158,25 +158,22 @@ func daemonBackup(ctx context.Context, dataDir string, w io.Writer) error {
 	return nil
 }
 
-// offlineBackup archives the data directory while no daemon runs; the
-// read-only open takes a shared lock, so a daemon starting meanwhile waits.
+// offlineBackup archives the data directory while no daemon runs, whatever
+// its schema (before an upgrade too); the read-only open takes a shared
+// lock, so a daemon starting meanwhile waits.
 func offlineBackup(dataDir string, w io.Writer) error {
 	path := filepath.Join(dataDir, app.DBFile)
 	if _, err := os.Stat(path); err != nil {
 		return fmt.Errorf("no database to back up: %w", err)
 	}
-	db, err := store.Open(path, store.Options{ReadOnly: true})
-	if err != nil {
-		if errors.Is(err, store.ErrLocked) {
-			return fmt.Errorf("the database is in use but the daemon does not answer on %s: %w", filepath.Join(dataDir, app.AdminSocket), err)
-		}
-		return err
-	}
-	defer db.Close()
-	return db.WithSnapshot(func(s store.Snapshot) error {
+	err := store.SnapshotFile(path, func(s store.Snapshot) error {
 		_, err := backup.Write(w, dataDir, s, app.Version(), time.Now())
 		return err
 	})
+	if errors.Is(err, store.ErrLocked) {
+		return fmt.Errorf("the database is in use but the daemon does not answer on %s: %w", filepath.Join(dataDir, app.AdminSocket), err)
+	}
+	return err
 }
 
 func restoreCmd(_ context.Context, args []string, stdout, stderr io.Writer) int {
