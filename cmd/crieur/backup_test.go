@@ -123,7 +123,7 @@ func TestBackupRestoreMidFanOut(t *testing.T) {
 	}
 	t.Cleanup(farm.Close)
 	for _, h := range farm.Hosts {
-		h.SetDelay(400 * time.Millisecond) // the fan-out is still going when the backup is taken
+		h.SetDelay(time.Second) // at least two waves of one second: the backup lands mid-fan-out
 	}
 	db, err := store.Open(filepath.Join(data, app.DBFile), store.Options{})
 	if err != nil {
