@@ -80,7 +80,7 @@ func TestDoctor(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("doctor on a healthy instance: exit %d\n%s", code, out)
 	}
-	for _, check := range []string{"DNS", "DNS (account domain)", "HTTPS certificate", "WebFinger", "WebFinger (account domain)", "host-meta", "NodeInfo",
+	for _, check := range []string{"DNS", "DNS (account domain)", "HTTPS certificate", "WebFinger", "WebFinger (account domain)", "host-meta (account domain)", "host-meta", "NodeInfo",
 		"Actor", "Clock", "Daemon", "Actor (signed)", "Host header", "Queue", "Dead servers", "Signing key", "Content folder"} {
 		if l := reportLine(lines, check); !strings.HasPrefix(l, "[OK]") {
 			t.Errorf("check %q: %q, want [OK]\n%s", check, l, out)

@@ -308,7 +308,15 @@ func (d *doctor) accountDomain() {
 	site := d.cfg.URLs.Scheme() + "://" + d.cfg.URLs.AccountDomain()
 	if !d.jrd("WebFinger (account domain)", site) {
 		d.add("WebFinger (account domain)", Fail, "the main site %s must redirect /.well-known/webfinger and /.well-known/host-meta to %s (README: The handle on your main domain)", site, d.cfg.URLs.Base())
+		return
 	}
+	// host-meta matters to few servers: a warning, not a failure.
+	want := `template="` + d.cfg.URLs.Base() + `/.well-known/webfinger?resource={uri}"`
+	if r, err := d.get(site+"/.well-known/host-meta", "application/xrd+xml"); err != nil || r.status != http.StatusOK || !strings.Contains(string(r.body), want) {
+		d.add("host-meta (account domain)", Warn, "the main site %s does not redirect /.well-known/host-meta to %s (a few servers look it up first)", site, d.cfg.URLs.Base())
+		return
+	}
+	d.add("host-meta (account domain)", OK, "the main site %s redirects to the bot's host-meta", site)
 }
 
 func (d *doctor) hostMeta() {
