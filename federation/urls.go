@@ -1,6 +1,7 @@
 package federation
 
 import (
+	"errors"
 	"fmt"
 	"net/url"
 	"strconv"
@@ -10,9 +11,14 @@ import (
 // URLs derives every public URL of an instance from its base URL, so ids
 // never depend on the request that happened to ask for them.
 type URLs struct {
-	base string // scheme://host[:port] without a trailing slash
-	host string // host[:port] as it appears in handles and WebFinger
+	base    string // scheme://host[:port] without a trailing slash
+	host    string // host[:port] of the base URL
+	account string // host[:port] in handles; empty means host
 }
+
+// ErrBadAccountDomain means an account domain is not a plain host name
+// (with an optional port).
+var ErrBadAccountDomain = errors.New("account domain must be a host name such as zoomacom.org")
 
 // NewURLs validates base (an absolute http or https URL without path,
 // query or fragment) and returns the URL builder for it.
@@ -31,17 +37,52 @@ func NewURLs(base string) (URLs, error) {
 	return URLs{base: u.Scheme + "://" + host, host: host}, nil
 }
 
+// WithAccountDomain returns u with handles on domain instead of the base
+// URL's host (Mastodon's LOCAL_DOMAIN vs WEB_DOMAIN, GoToSocial's
+// account-domain): the bot is @bot@domain while its actor and every id stay
+// on the base URL, and domain's web server redirects its
+// /.well-known/webfinger and host-meta to the base URL. Empty domain
+// returns u unchanged.
+func (u URLs) WithAccountDomain(domain string) (URLs, error) {
+	if domain == "" {
+		return u, nil
+	}
+	d := strings.TrimSuffix(strings.ToLower(domain), ".")
+	p, err := url.Parse("https://" + d)
+	if err != nil || p.Host != d || p.Hostname() == "" || p.User != nil || p.Path != "" || strings.ContainsAny(d, "/?#@\\ ") {
+		return URLs{}, fmt.Errorf("account domain %q: %w", domain, ErrBadAccountDomain)
+	}
+	if h, ok := NormalizedHost("https://" + d); ok {
+		d = h
+	}
+	if d == u.host {
+		return u, nil
+	}
+	u.account = d
+	return u, nil
+}
+
 // Base is the base URL without a trailing slash.
 func (u URLs) Base() string { return u.base }
 
-// Host is the host (and port, when not the default) used in handles.
+// Host is the host (and port, when not the default) of the base URL,
+// where the actor and every document live.
 func (u URLs) Host() string { return u.host }
+
+// AccountDomain is the host in handles: the account domain when one was
+// set with WithAccountDomain, else Host.
+func (u URLs) AccountDomain() string {
+	if u.account != "" {
+		return u.account
+	}
+	return u.host
+}
 
 // Scheme is "http" or "https".
 func (u URLs) Scheme() string { return u.base[:strings.Index(u.base, ":")] }
 
 // Handle is the fediverse address of a bot, without the leading @.
-func (u URLs) Handle(bot string) string { return bot + "@" + u.host }
+func (u URLs) Handle(bot string) string { return bot + "@" + u.AccountDomain() }
 
 // Actor is the id of a bot's actor document.
 func (u URLs) Actor(bot string) string { return u.base + "/users/" + bot }

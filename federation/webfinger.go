@@ -49,7 +49,11 @@ func (u URLs) ParseResource(resource string) (string, error) {
 		if !ok || user == "" || host == "" || strings.Contains(host, "@") {
 			return "", ErrBadResource
 		}
-		if !strings.EqualFold(strings.TrimSuffix(host, "."), u.host) {
+		// Both spellings name the bot: acct:bot@account-domain (what
+		// people type) and acct:bot@base-host (what Mastodon asks the
+		// actor's own host when it checks the handle of an actor).
+		host = strings.TrimSuffix(host, ".")
+		if !strings.EqualFold(host, u.host) && !strings.EqualFold(host, u.AccountDomain()) {
 			return "", ErrNoSuchUser
 		}
 		user = strings.ToLower(user)
@@ -77,6 +81,9 @@ const JRDContentType = "application/jrd+json"
 
 // WebFinger is the JRD for a bot: subject, aliases, and the links Mastodon
 // follows (self for ActivityPub, the profile page, the follow template).
+// The subject is always the handle on the account domain, whichever host
+// was asked: Mastodon, having asked the actor's host, then confirms the
+// handle on the subject's domain.
 func WebFinger(u URLs, bot string) ([]byte, error) {
 	jrd := map[string]any{
 		"subject": "acct:" + u.Handle(bot),

@@ -49,10 +49,10 @@ func commands() []command {
 		{"followers", "list followers; approve or reject pending ones (manual approval)", followers},
 		{"deliveries", "show, per activity sent, how many inboxes acknowledged, are pending, gave up", deliveries},
 		{"init", "create a content folder ready to edit: crieur init DIR", initCmd},
-		{"version", "print crieur's version", func(_ context.Context, _ []string, stdout, _ io.Writer) int {
-			fmt.Fprintln(stdout, "crieur", app.Version())
-			return 0
-		}},
+		{"doctor", "check the installation as a Mastodon server sees it; each line OK or what to fix", doctorCmd},
+		{"backup", "write a backup archive (database, keys), also while the bot runs", backupCmd},
+		{"restore", "restore a backup archive into a new data directory", restoreCmd},
+		{"version", "print crieur's version (tag, commit) and database schema", versionCmd},
 	}
 }
 
@@ -146,9 +146,11 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.string(&trustedProxy, "trusted-proxy", "CRIEUR_TRUSTED_PROXY", "", "comma-separated CIDRs of your reverse proxies (e.g. 127.0.0.1/32,::1/128): their X-Forwarded-For names the client for the inbox rate limits; set it when crieur is behind a proxy, or every sender shares one budget")
 	fs.string(&logFormat, "log-format", "CRIEUR_LOG_FORMAT", "text", "log format: text or json")
 	fs.string(&logLevel, "log-level", "CRIEUR_LOG_LEVEL", "info", "log level: debug, info, warn or error")
+	hostingFlags(fs, &cfg)
 	if err := fs.parse(args); err != nil {
 		return flagExit(err, stderr)
 	}
+	hostingDefaults(fs, &cfg)
 	proxies, err := ratelimit.ParsePrefixes(trustedProxy)
 	if err != nil {
 		fmt.Fprintln(stderr, "crieur serve: --trusted-proxy:", err)

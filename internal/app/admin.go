@@ -187,6 +187,8 @@ func (a *App) adminHandler() http.Handler {
 		err := a.Decide(r.URL.Query().Get("actor"), d == "approve")
 		reply(w, map[string]string{"result": d + "d"}, err)
 	})
+	mux.HandleFunc("GET /backup", a.serveBackup)
+	mux.HandleFunc("POST /doctor", a.serveDoctor)
 	mux.HandleFunc("GET /deliveries", func(w http.ResponseWriter, _ *http.Request) {
 		stats, err := a.Deliveries()
 		reply(w, stats, err)
@@ -195,8 +197,9 @@ func (a *App) adminHandler() http.Handler {
 	return mux
 }
 
-// listenAdmin opens the admin socket, owner-only, replacing a stale one
-// left by a crash (the database lock proves no other daemon runs).
+// listenAdmin opens the admin socket, owner-only (or group too, with
+// Config.AdminSocketGroup), replacing a stale one left by a crash (the
+// database lock proves no other daemon runs).
 func (a *App) listenAdmin() (net.Listener, error) {
 	path := filepath.Join(a.cfg.DataDir, AdminSocket)
 	_ = os.Remove(path)
@@ -204,7 +207,15 @@ func (a *App) listenAdmin() (net.Listener, error) {
 	if err != nil {
 		return nil, fmt.Errorf("admin socket %s: %w", path, err)
 	}
-	if err := os.Chmod(path, 0o600); err != nil {
+	mode := os.FileMode(0o600)
+	if a.cfg.AdminSocketGroup {
+		mode = 0o660
+		if st, err := os.Stat(a.cfg.DataDir); err == nil && st.Mode().Perm()&0o010 == 0 {
+			a.log.Warn("the admin socket is open to the group, but the group cannot enter the data directory: make it 0750",
+				"data", a.cfg.DataDir, "mode", st.Mode().Perm().String())
+		}
+	}
+	if err := os.Chmod(path, mode); err != nil {
 		l.Close()
 		return nil, fmt.Errorf("admin socket %s: %w", path, err)
 	}

@@ -16,7 +16,6 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
-	"runtime/debug"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -32,29 +31,16 @@ import (
 	"github.com/zoomacom/crieur/federation/safehttp"
 	"github.com/zoomacom/crieur/federation/signature"
 	"github.com/zoomacom/crieur/inbox"
+	"github.com/zoomacom/crieur/internal/buildinfo"
 	"github.com/zoomacom/crieur/internal/server"
 	"github.com/zoomacom/crieur/outbox"
 	"github.com/zoomacom/crieur/store"
 	"github.com/zoomacom/crieur/web"
 )
 
-// Version is crieur's version: the module version when built with
-// `go install ...@vX.Y.Z`, else the VCS revision, else "dev".
-func Version() string {
-	info, ok := debug.ReadBuildInfo()
-	if !ok {
-		return "dev"
-	}
-	if v := info.Main.Version; v != "" && v != "(devel)" {
-		return v
-	}
-	for _, s := range info.Settings {
-		if s.Key == "vcs.revision" && len(s.Value) >= 12 {
-			return "dev-" + s.Value[:12]
-		}
-	}
-	return "dev"
-}
+// Version is crieur's version: the release tag set by the build or
+// recorded by `go install ...@vX.Y.Z`, else dev-COMMIT, else "dev".
+func Version() string { return buildinfo.Read().Version() }
 
 // Config is everything `crieur serve` can be told.
 type Config struct {
@@ -62,6 +48,15 @@ type Config struct {
 	// means http://ADDRESS of the listener, for tests and local runs on
 	// port 0 (BaseURL tells the address chosen).
 	BaseURL string
+	// AccountDomain, when set, puts handles on that domain
+	// (@bot@zoomacom.org) while the actor stays on BaseURL; the domain's
+	// web server must redirect /.well-known/webfinger and host-meta here.
+	AccountDomain string
+	// AdminSocketGroup makes the admin socket 0660 instead of 0600, so
+	// that members of the daemon's group (staff, under the systemd unit's
+	// fixed user and group) can run the staff commands against it. The
+	// data directory must then let the group in (0750).
+	AdminSocketGroup bool
 	// Listen is the TCP address to listen on.
 	Listen string
 	// DataDir holds the database and the keys.
@@ -94,6 +89,9 @@ type Config struct {
 	// InboxLimits tunes the inbox rate limits; the zero value is
 	// inbox.DefaultLimits().
 	InboxLimits inbox.Limits
+	// BuiltinTLS, when its TLSDomain is set, serves HTTPS itself with
+	// certificates obtained over ACME (see tls.go).
+	BuiltinTLS
 }
 
 // DBFile is the database's file name inside the data directory.
@@ -114,6 +112,7 @@ type App struct {
 	contentF fs.FS
 
 	admin       net.Listener
+	tls         *builtinTLS
 	publisher   *outbox.Publisher
 	publishWake chan struct{}
 	pages       *web.Pages
@@ -139,6 +138,9 @@ func New(cfg Config) (*App, error) {
 	if cfg.ContentPoll <= 0 {
 		cfg.ContentPoll = 2 * time.Second
 	}
+	if cfg.TLSDomain != "" && cfg.Listen == "" {
+		cfg.Listen = ":443"
+	}
 	var listener net.Listener
 	if cfg.BaseURL == "" && !cfg.Offline {
 		l, err := net.Listen("tcp", cfg.Listen)
@@ -148,6 +150,9 @@ func New(cfg Config) (*App, error) {
 		listener, cfg.BaseURL = l, "http://"+l.Addr().String()
 	}
 	urls, err := federation.NewURLs(cfg.BaseURL)
+	if err == nil {
+		urls, err = urls.WithAccountDomain(cfg.AccountDomain)
+	}
 	if err != nil {
 		if listener != nil {
 			listener.Close()
@@ -201,14 +206,20 @@ func New(cfg Config) (*App, error) {
 		ok = true
 		return a, nil
 	}
+	if a.tls, err = setupTLS(cfg); err != nil {
+		a.db.Close()
+		return nil, err
+	}
 	if a.listener == nil {
 		if a.listener, err = net.Listen("tcp", cfg.Listen); err != nil {
+			a.tls.close()
 			a.db.Close()
 			return nil, fmt.Errorf("listen on %s: %w", cfg.Listen, err)
 		}
 	}
 	a.admin, err = a.listenAdmin()
 	if err != nil {
+		a.tls.close()
 		a.db.Close()
 		return nil, err
 	}
@@ -438,7 +449,12 @@ func (a *App) Run(ctx context.Context) error {
 		}()
 	}
 	serveErr := make(chan error, 1)
-	go func() { serveErr <- httpSrv.Serve(a.listener) }()
+	stopTLS := func(context.Context) {}
+	if a.tls != nil {
+		stopTLS, serveErr = a.tls.serve(httpSrv, a.listener, a.log)
+	} else {
+		go func() { serveErr <- httpSrv.Serve(a.listener) }()
+	}
 	adminSrv := &http.Server{Handler: a.adminHandler(), ReadHeaderTimeout: 10 * time.Second}
 	go func() { _ = adminSrv.Serve(a.admin) }()
 
@@ -457,6 +473,7 @@ func (a *App) Run(ctx context.Context) error {
 		a.log.Warn("http shutdown", "err", serr)
 	}
 	_ = adminSrv.Shutdown(shutCtx)
+	stopTLS(shutCtx)
 	stopWork()
 	wg.Wait()
 	a.log.Info("stopped")
@@ -470,6 +487,7 @@ func (a *App) Close() error {
 		if a.listener != nil {
 			_ = a.listener.Close()
 		}
+		a.tls.close()
 		if a.admin != nil {
 			_ = a.admin.Close()
 			_ = os.Remove(filepath.Join(a.cfg.DataDir, AdminSocket))

@@ -33,6 +33,8 @@ func frenchEntries() [][]Entry {
 		frStaff(),
 		frInit(),
 		frHelp(),
+		frBackup(),
+		frDoctor(),
 	}
 }
 

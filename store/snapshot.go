@@ -1,0 +1,94 @@
+package store
+
+import (
+	"errors"
+	"fmt"
+	"io"
+
+	bolt "go.etcd.io/bbolt"
+	berrors "go.etcd.io/bbolt/errors"
+)
+
+// Snapshot is a consistent, point-in-time copy of the whole database,
+// valid only inside the function given to WithSnapshot. Writers keep
+// working meanwhile: bbolt read transactions block no one.
+type Snapshot struct {
+	tx *bolt.Tx
+}
+
+// Size is the exact number of bytes WriteTo writes, known before writing
+// so that the copy can be streamed into an archive entry.
+func (s Snapshot) Size() int64 { return s.tx.Size() }
+
+// Schema is the schema version of the copied file.
+func (s Snapshot) Schema() int { return schemaOf(s.tx) }
+
+// WriteTo writes the copy, a valid bbolt file that Open accepts.
+func (s Snapshot) WriteTo(w io.Writer) (int64, error) {
+	n, err := s.tx.WriteTo(w)
+	if err != nil {
+		return n, fmt.Errorf("copy database: %w", err)
+	}
+	return n, nil
+}
+
+// WithSnapshot calls fn with a consistent copy of the database (the live
+// backup behind `crieur backup`); fn must not keep it after returning.
+func (db *DB) WithSnapshot(fn func(Snapshot) error) error {
+	return db.bolt.View(func(tx *bolt.Tx) error { return fn(Snapshot{tx: tx}) })
+}
+
+// ErrDamaged means a database file failed bbolt's consistency check.
+var ErrDamaged = errors.New("store: database file damaged")
+
+// CheckFile opens the database file at path read-only, runs bbolt's
+// consistency check over every page and returns the file's schema
+// version. It refuses a file from a newer crieur (ErrSchemaTooNew); an
+// older schema is fine, the daemon migrates it at start. It is how
+// `crieur restore` checks a database before putting it in place.
+func CheckFile(path string) (int, error) {
+	bdb, err := bolt.Open(path, 0o600, &bolt.Options{ReadOnly: true, Timeout: DefaultTimeout})
+	if err != nil {
+		return 0, fmt.Errorf("%w: open %s: %v", ErrDamaged, path, err)
+	}
+	defer bdb.Close()
+	schema := 0
+	err = bdb.View(func(tx *bolt.Tx) error {
+		var first error
+		for err := range tx.Check() { // drained: the checker blocks on an unread error
+			if first == nil {
+				first = err
+			}
+		}
+		if first != nil {
+			return fmt.Errorf("%w: %s: %v", ErrDamaged, path, first)
+		}
+		schema = schemaOf(tx)
+		if schema > SchemaVersion {
+			return fmt.Errorf("%w: %s has version %d, this crieur knows %d", ErrSchemaTooNew, path, schema, SchemaVersion)
+		}
+		if bucket(tx, bucketMeta) == nil {
+			return fmt.Errorf("%w: %s is not a crieur database (no meta bucket)", ErrDamaged, path)
+		}
+		return nil
+	})
+	return schema, err
+}
+
+// SnapshotFile calls fn with a consistent copy of the database file at
+// path, opened read-only under a shared lock (it waits up to
+// DefaultTimeout for a writer to let go, then fails with ErrLocked). It
+// accepts any schema, older or newer than this crieur's: a backup must
+// be possible before an upgrade (the archive records the schema) and is
+// never a reason to migrate.
+func SnapshotFile(path string, fn func(Snapshot) error) error {
+	bdb, err := bolt.Open(path, 0o600, &bolt.Options{ReadOnly: true, Timeout: DefaultTimeout})
+	if err != nil {
+		if errors.Is(err, berrors.ErrTimeout) {
+			return fmt.Errorf("%w: another crieur is using %s", ErrLocked, path)
+		}
+		return fmt.Errorf("open database %s: %w", path, err)
+	}
+	defer bdb.Close()
+	return bdb.View(func(tx *bolt.Tx) error { return fn(Snapshot{tx: tx}) })
+}
