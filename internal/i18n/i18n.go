@@ -35,6 +35,7 @@ func frenchEntries() [][]Entry {
 		frHelp(),
 		frBackup(),
 		frDoctor(),
+		frOps(),
 	}
 }
 
