@@ -231,6 +231,7 @@ func (f *Fetcher) ResolveKey(ctx context.Context, keyID string, refresh bool) (s
 //     with id_is_known false).
 //   - a key document {id, owner, publicKeyPem}: its id must be keyID, its
 //     owner on the same host is fetched and must publish that very key.
+//   - ACTOR itself (older PeerTube): the actor's only key.
 //
 // Whatever the shape, the key comes from an actor document served at its
 // own id that lists keyID, owned by itself, in publicKey.
@@ -280,9 +281,17 @@ func (f *Fetcher) fetchKey(ctx context.Context, keyID string) (CachedKey, error)
 }
 
 // publishedKey is keyID as actor publishes it, or ErrKeyMismatch when the
-// actor does not list that exact id.
+// actor does not list that exact id. A key id that is the actor's own id
+// (PeerTube before it named keys ACTOR#main-key) stands for the actor's
+// key when it publishes exactly one, as Mastodon reads it; with several,
+// which one was meant is unknown and the key is refused.
 func publishedKey(keyID string, actor *RemoteActor) (CachedKey, error) {
 	pemText, ok := actor.Keys[keyID]
+	if !ok && keyID == actor.ID && len(actor.Keys) == 1 {
+		for _, only := range actor.Keys {
+			pemText, ok = only, true
+		}
+	}
 	if !ok {
 		return CachedKey{}, fmt.Errorf("key %s: actor %s has no such key: %w", keyID, actor.ID, ErrKeyMismatch)
 	}

@@ -155,8 +155,19 @@ func TestResolveKeyShapes(t *testing.T) {
 				`,"assertionMethod":[{"id":"`+alice+`#ed25519-key","type":"Multikey","controller":"`+alice+`","publicKeyMultibase":"z6MkrJVnaZkeFzdQyMZu1cgjg7k1pZZ6pvBQ7XJPt4swbTQ2"}]`)},
 			keyID: alice + "#main-key", wantOwner: alice, wantPEM: "{PEM}", fetches: 1},
 
+		{name: "actor id as key id, one key: PeerTube before ACTOR#main-key",
+			a:     map[string]string{"/accounts/alice": actorJSON("{A}/accounts/alice", keyJSON("{A}/accounts/alice#main-key", "{A}/accounts/alice", "{PEM}"), "")},
+			keyID: "{A}/accounts/alice", wantOwner: "{A}/accounts/alice", wantPEM: "{PEM}", fetches: 1},
+
 		// Refused: each would let one server speak for another, or use a
 		// key its actor never published.
+		{name: "actor id as key id, two keys: which one is unknown",
+			a: map[string]string{"/users/alice": actorJSON(alice,
+				"["+keyJSON(alice+"#main-key", alice, "{PEM}")+","+keyJSON(alice+"#key-2", alice, "{PEM2}")+"]", "")},
+			keyID: alice, wantErr: ErrKeyMismatch, fetches: 1},
+		{name: "actor id as key id, its only key owned by another actor",
+			a:     map[string]string{"/users/alice": actorJSON(alice, keyJSON(alice+"#main-key", "{A}/users/bob", "{PEM}"), "")},
+			keyID: alice, wantErr: ErrKeyMismatch, fetches: 1},
 		{name: "Multikey id is not an RSA publicKey",
 			a: map[string]string{"/users/alice": actorJSON(alice, keyJSON(alice+"#main-key", alice, "{PEM}"),
 				`,"assertionMethod":[{"id":"`+alice+`#ed25519-key","type":"Multikey","controller":"`+alice+`","publicKeyMultibase":"z6MkrJVnaZkeFzdQyMZu1cgjg7k1pZZ6pvBQ7XJPt4swbTQ2"}]`)},
