@@ -249,3 +249,82 @@ func checkCompatAccept(t *testing.T, acc testpeer.Received, followBody, inbox st
 		t.Errorf("Accept delivered to %s, want %s", acc.Path, inbox)
 	}
 }
+
+// deliveryInbox is the path where crieur must deliver im's followers'
+// posts: the shared inbox its actor publishes, else its personal inbox.
+func (im compatImpl) deliveryInbox(t *testing.T) string {
+	t.Helper()
+	var actor struct {
+		Inbox     string `json:"inbox"`
+		Endpoints struct {
+			SharedInbox string `json:"sharedInbox"`
+		} `json:"endpoints"`
+	}
+	doc := fixture(t, filepath.Join(compatDir, im.dir), im.peer.Documents[im.peer.Actor])
+	if err := json.Unmarshal([]byte(strings.ReplaceAll(doc, "{{BASE}}", "")), &actor); err != nil {
+		t.Fatalf("%s actor: %v", im.dir, err)
+	}
+	if actor.Endpoints.SharedInbox != "" {
+		return actor.Endpoints.SharedInbox
+	}
+	return actor.Inbox
+}
+
+// TestCompatibilityDeliveries follows the bot from a peer laid out as each
+// implementation of the corpus, then publishes a tip, edits it, announces
+// an event and deletes the tip: each peer must receive the Create, Update,
+// Create and Delete at the inbox that implementation is delivered to (its
+// shared inbox when it publishes one), signed by crieur's key as its inbox
+// verifies it (the peer checks Mastodon's rules). How each server then
+// shows them is not proven here: docs/compatibility.md says so.
+func TestCompatibilityDeliveries(t *testing.T) {
+	dir := exampleContent(t)
+	in := startContent(t, t.TempDir(), dir, &syncBuffer{})
+	type follower struct {
+		im compatImpl
+		p  *testpeer.Peer
+	}
+	var all []follower
+	for _, im := range loadCompat(t) {
+		p := in.newCompatPeer(t, im)
+		if r, _ := im.send(t, p, "follow"); r.Status != http.StatusAccepted {
+			t.Fatalf("%s Follow: %d %s", im.dir, r.Status, r.Body)
+		}
+		p.WaitFor(t, "Accept", waitLong)
+		all = append(all, follower{im, p})
+	}
+	delivered := func(t *testing.T, typ string, match func(testpeer.Received) bool) map[string]testpeer.Received {
+		t.Helper()
+		got := map[string]testpeer.Received{}
+		for _, f := range all {
+			r := waitReceived(t, f.p, typ, match)
+			if want := f.im.deliveryInbox(t); r.Path != want {
+				t.Errorf("%s: %s delivered to %s, want %s", f.im.dir, typ, r.Path, want)
+			}
+			if r.KeyID != actorURL+"#main-key" {
+				t.Errorf("%s: %s signed with %q", f.im.dir, typ, r.KeyID)
+			}
+			got[f.im.dir] = r
+		}
+		return got
+	}
+
+	writeFile(t, dir, "tips/99-framadate.md", tipText)
+	var tipID string
+	for _, c := range delivered(t, "Create", contentHas("Framadate")) {
+		tipID = decodeNote(t, c.Object).ID
+	}
+	writeFile(t, dir, "tips/99-framadate.md", strings.Replace(tipText, "deux minutes", "trois minutes", 1))
+	delivered(t, "Update", objectIs(tipID))
+	writeFile(t, dir, "events/2099-12-atelier.md", eventText)
+	delivered(t, "Create", contentHas("Maison des associations"))
+	if err := os.Remove(filepath.Join(dir, "tips/99-framadate.md")); err != nil {
+		t.Fatal(err)
+	}
+	delivered(t, "Delete", objectIs(tipID))
+	for _, f := range all {
+		if rej := f.p.Rejected(); len(rej) != 0 {
+			t.Errorf("%s refused crieur's requests: %q", f.im.dir, rej)
+		}
+	}
+}
