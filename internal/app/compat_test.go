@@ -42,6 +42,10 @@ type compatPeer struct {
 		Headers   []string `json:"headers"`
 		Algorithm string   `json:"algorithm"`
 	} `json:"signature"`
+	// Expect is "refused" for a layout crieur must refuse (ExpectReason
+	// says why); empty when it must be followable.
+	Expect       string `json:"expect"`
+	ExpectReason string `json:"expect_reason"`
 }
 
 // compatImpl is one implementation's folder, loaded.
@@ -163,6 +167,10 @@ func TestCompatibilityCorpus(t *testing.T) {
 			if im.activities["follow"] == "" {
 				t.Fatalf("%s has no follow.json: nothing of it can be proven", im.dir)
 			}
+			if im.peer.Expect == "refused" {
+				refused(t, in, im)
+				return
+			}
 			// alice follows, reacts, unfollows; bob follows and deletes
 			// his account. Each peer is on its own port, so the same
 			// fixtures give each one its own ids.
@@ -222,6 +230,23 @@ func TestCompatibilityCorpus(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// refused checks a layout that must not be followable: its Follow gets
+// 401 before any side effect (no follower, no Accept queued).
+func refused(t *testing.T, in *instance, im compatImpl) {
+	t.Helper()
+	if im.peer.ExpectReason == "" {
+		t.Fatalf("%s is expected refused without saying why", im.dir)
+	}
+	p := in.newCompatPeer(t, im)
+	before := in.accepts(t)
+	if r, _ := im.send(t, p, "follow"); r.Status != http.StatusUnauthorized {
+		t.Fatalf("Follow: %d %s, want 401 (%s)", r.Status, r.Body, im.peer.ExpectReason)
+	}
+	if in.follows(t, p.ActorID()) || in.accepts(t) != before {
+		t.Fatalf("refused Follow stored a follower or queued an Accept")
 	}
 }
 
@@ -286,6 +311,9 @@ func TestCompatibilityDeliveries(t *testing.T) {
 	}
 	var all []follower
 	for _, im := range loadCompat(t) {
+		if im.peer.Expect == "refused" {
+			continue // cannot follow: TestCompatibilityCorpus proves it is refused
+		}
 		p := in.newCompatPeer(t, im)
 		if r, _ := im.send(t, p, "follow"); r.Status != http.StatusAccepted {
 			t.Fatalf("%s Follow: %d %s", im.dir, r.Status, r.Body)
