@@ -53,8 +53,9 @@ type config struct {
 	noBot        bool
 	tls          bool
 	summary      string
-	keyPath      string            // appended to the actor id to name its key; default "#main-key"
+	keyPath      string            // after the actor id (GoToSocial) or, with Identity, after the base URL
 	actorPath    string            // actor id's path; default /users/NAME
+	actorAtKey   bool              // the key URL serves the actor document (GoToSocial)
 	docs         map[string]string // path?query -> document template (Serve)
 	inboxes      []string          // extra inbox paths (InboxAt)
 	signedFetch  bool
@@ -81,7 +82,7 @@ func Summary(html string) Option { return func(c *config) { c.summary = html } }
 // ACTOR, publicKey.id ACTOR/main-key), and every GET of the actor or key
 // must be signed (SignedFetch), as GoToSocial always requires.
 func GoToSocial() Option {
-	return func(c *config) { c.keyPath, c.signedFetch = "/main-key", true }
+	return func(c *config) { c.keyPath, c.actorAtKey, c.signedFetch = "/main-key", true, true }
 }
 
 // SignedFetch makes the peer refuse with 401 any GET of its documents that
@@ -197,7 +198,7 @@ func New(t testing.TB, username string, opts ...Option) *Peer {
 	mux.HandleFunc("POST /users/{name}/inbox", p.serveInbox)
 	mux.HandleFunc("POST /inbox", p.serveInbox)
 	mux.HandleFunc("GET /.well-known/webfinger", p.serveWebFinger)
-	if cfg.keyPath == "/main-key" {
+	if cfg.actorAtKey {
 		mux.HandleFunc("GET /users/{name}/main-key", p.serveActor)
 	}
 	p.srv = httptest.NewUnstartedServer(p.route(mux))
