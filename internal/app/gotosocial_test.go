@@ -57,3 +57,44 @@ func TestGoToSocialFollows(t *testing.T) {
 		t.Fatal("GoToSocial follower still stored after Undo(Follow)")
 	}
 }
+
+// TestGoToSocialShapedForgeriesRefused: following a key URL to the actor it
+// names must not let one server speak for another. Each forged Follow gets
+// 401, stores nothing, queues no Accept, and crieur never contacts the
+// victim's server.
+func TestGoToSocialShapedForgeriesRefused(t *testing.T) {
+	in := start(t, t.TempDir(), true)
+	victim := in.peer(t, "victime", testpeer.GoToSocial())
+	victimDoc := string(mustJSON(t, victim.ActorDocument()))
+	tests := []struct {
+		name string
+		// doc is what the attacker's key URL /users/mallory/main-key serves.
+		doc string
+	}{
+		{"key URL names an actor on another host", victimDoc},
+		{"key URL names the attacker's actor, which does not publish that key",
+			`{"@context":"https://www.w3.org/ns/activitystreams","id":"{{BASE}}/users/mallory","type":"Person","inbox":"{{BASE}}/users/mallory/inbox","publicKey":{"id":"{{BASE}}/users/mallory#main-key","owner":"{{BASE}}/users/mallory","publicKeyPem":"{{PEM}}"}}`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			attacker := in.peer(t, "mallory",
+				testpeer.Identity("/users/mallory", "/users/mallory/main-key"),
+				testpeer.Serve("/users/mallory/main-key", tt.doc),
+				testpeer.Serve("/users/mallory", tt.doc))
+			before, contacts := in.accepts(t), victim.Connections()
+			// The Follow claims the victim as actor, signed by the attacker
+			// under its path key id.
+			follow := victim.Follow(actorURL)
+			r := attacker.Post(t, sharedURL, follow, testpeer.SignWith(attacker.KeyID(), attacker.PrivateKey()))
+			if r.Status != http.StatusUnauthorized {
+				t.Fatalf("forged Follow: %d %s, want 401", r.Status, r.Body)
+			}
+			if in.follows(t, victim.ActorID()) || in.follows(t, attacker.ActorID()) || in.accepts(t) != before {
+				t.Fatal("a forged Follow stored a follower or queued an Accept")
+			}
+			if n := victim.Connections() - contacts; n != 0 {
+				t.Errorf("crieur opened %d connection(s) to the victim's server", n)
+			}
+		})
+	}
+}
