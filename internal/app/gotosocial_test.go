@@ -12,9 +12,11 @@ import (
 // gtsSigning signs POSTs as GoToSocial does (internal/transport/signing.go:
 // go-fed/httpsig, RSA-SHA256 announced as hs2019, covering
 // "(request-target) host date digest", no content-type).
-var gtsSigning = []testpeer.SendOption{
-	testpeer.CoverHeaders(httpsig.RequestTarget, "host", "date", "digest"),
-	testpeer.WithAlgorithm("hs2019"),
+func gtsSigning() []testpeer.SendOption {
+	return []testpeer.SendOption{
+		testpeer.CoverHeaders(httpsig.RequestTarget, "host", "date", "digest"),
+		testpeer.WithAlgorithm("hs2019"),
+	}
 }
 
 // TestGoToSocialFollows is issue 11's account: a GoToSocial user follows
@@ -36,7 +38,7 @@ func TestGoToSocialFollows(t *testing.T) {
 	}
 
 	follow := gts.Follow(actorURL)
-	if r := gts.Post(t, sharedURL, follow, gtsSigning...); r.Status != http.StatusAccepted {
+	if r := gts.Post(t, sharedURL, follow, gtsSigning()...); r.Status != http.StatusAccepted {
 		t.Fatalf("GoToSocial Follow to the shared inbox: %d %s", r.Status, r.Body)
 	}
 	if !in.follows(t, gts.ActorID()) {
@@ -50,7 +52,7 @@ func TestGoToSocialFollows(t *testing.T) {
 			gts.ActorFetches(), gts.SignedActorFetches(), gts.RefusedFetches())
 	}
 
-	if r := gts.Post(t, sharedURL, gts.Undo(follow), gtsSigning...); r.Status != http.StatusAccepted {
+	if r := gts.Post(t, sharedURL, gts.Undo(follow), gtsSigning()...); r.Status != http.StatusAccepted {
 		t.Fatalf("GoToSocial Undo(Follow): %d %s", r.Status, r.Body)
 	}
 	if in.follows(t, gts.ActorID()) {
