@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/zoomacom/crieur/internal/testpeer"
 )
@@ -138,6 +139,14 @@ func (in *instance) newCompatPeer(t *testing.T, im compatImpl) *testpeer.Peer {
 // inbox im delivers to.
 func (im compatImpl) send(t *testing.T, p *testpeer.Peer, kind string) (testpeer.Response, string) {
 	t.Helper()
+	req, body := im.request(t, p, kind, time.Now())
+	return p.Send(t, req), body
+}
+
+// request builds the POST send makes, signed with a Date of at, so that
+// a test can replay it byte for byte or sign the same body afresh.
+func (im compatImpl) request(t *testing.T, p *testpeer.Peer, kind string, at time.Time) (*http.Request, string) {
+	t.Helper()
 	body := strings.NewReplacer(
 		"{{BASE}}", p.URL(), "{{HOST}}", p.Host(),
 		"{{TARGET}}", actorURL, "{{TARGET_HOST}}", crieurHost,
@@ -147,9 +156,11 @@ func (im compatImpl) send(t *testing.T, p *testpeer.Peer, kind string) (testpeer
 	if im.peer.PostTo == "personal" {
 		to = inboxURL
 	}
-	return p.Post(t, to, []byte(body),
+	req, _ := p.SignedRequest(t, to, []byte(body),
 		testpeer.CoverHeaders(im.peer.Signature.Headers...),
-		testpeer.WithAlgorithm(im.peer.Signature.Algorithm)), body
+		testpeer.WithAlgorithm(im.peer.Signature.Algorithm),
+		testpeer.WithDate(at))
+	return req, body
 }
 
 // TestCompatibilityCorpus posts what each implementation of the corpus
