@@ -231,10 +231,13 @@ func (f *Fetcher) ResolveKey(ctx context.Context, keyID string, refresh bool) (s
 //     with id_is_known false).
 //   - a key document {id, owner, publicKeyPem}: its id must be keyID, its
 //     owner on the same host is fetched and must publish that very key.
-//   - ACTOR itself (older PeerTube): the actor's only key.
+//   - ACTOR itself (older PeerTube), or a URL serving ACTOR whose key has
+//     another id (WordPress's author page#main-key for ?author=N): the
+//     actor's only key.
 //
 // Whatever the shape, the key comes from an actor document served at its
-// own id that lists keyID, owned by itself, in publicKey.
+// own id that lists it, owned by itself, in publicKey: under keyID, or as
+// its only key when keyID names the actor (see publishedKey).
 func (f *Fetcher) fetchKey(ctx context.Context, keyID string) (CachedKey, error) {
 	docURL, _, _ := strings.Cut(keyID, "#")
 	body, err := f.Client.FetchActivityJSON(ctx, docURL, f.Sign)
@@ -249,7 +252,11 @@ func (f *Fetcher) fetchKey(ctx context.Context, keyID string) (CachedKey, error)
 		if err != nil {
 			return CachedKey{}, fmt.Errorf("key %s: %w", keyID, err)
 		}
-		return publishedKey(keyID, actor)
+		// The key id's own document being that actor (WordPress serves
+		// it at the author page too) is the host saying the key id names
+		// the actor.
+		first, err := ParseActor(elsewhere.Body)
+		return publishedKey(keyID, actor, err == nil && first.ID == actor.ID)
 	}
 	if err != nil {
 		return CachedKey{}, fmt.Errorf("fetch key %s: %w", keyID, err)
@@ -277,17 +284,22 @@ func (f *Fetcher) fetchKey(ctx context.Context, keyID string) (CachedKey, error)
 	if err != nil {
 		return CachedKey{}, fmt.Errorf("key %s: %w", keyID, err)
 	}
-	return publishedKey(keyID, actor)
+	return publishedKey(keyID, actor, false)
 }
 
 // publishedKey is keyID as actor publishes it, or ErrKeyMismatch when the
-// actor does not list that exact id. A key id that is the actor's own id
-// (PeerTube before it named keys ACTOR#main-key) stands for the actor's
-// key when it publishes exactly one, as Mastodon reads it; with several,
-// which one was meant is unknown and the key is refused.
-func publishedKey(keyID string, actor *RemoteActor) (CachedKey, error) {
+// actor does not list that exact id, unless keyID names the actor itself:
+// it is the actor's id (PeerTube before it named keys ACTOR#main-key), or
+// named is set because its URL served that actor under the actor's id
+// (WordPress signs with its author page#main-key, while the actor is
+// ?author=N with key ?author=N#main-key). The key's host vouched for both,
+// and the signature still needs that actor's private key. Such a key id
+// stands for the actor's key when it publishes exactly one, as Mastodon
+// reads it (it verifies with the actor's stored key); with several, which
+// one was meant is unknown and the key is refused.
+func publishedKey(keyID string, actor *RemoteActor, named bool) (CachedKey, error) {
 	pemText, ok := actor.Keys[keyID]
-	if !ok && keyID == actor.ID && len(actor.Keys) == 1 {
+	if !ok && (named || keyID == actor.ID) && len(actor.Keys) == 1 {
 		for _, only := range actor.Keys {
 			pemText, ok = only, true
 		}

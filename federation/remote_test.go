@@ -105,6 +105,10 @@ func TestResolveKeyShapes(t *testing.T) {
 	const alice = "{A}/users/alice"
 	gtsActor := actorJSON(alice, keyJSON(alice+"/main-key", alice, "{PEM}"), "")
 	mastodonActor := actorJSON(alice, keyJSON(alice+"#main-key", alice, "{PEM}"), "")
+	twoKeys := actorJSON(alice, "["+keyJSON(alice+"#main-key", alice, "{PEM}")+","+keyJSON(alice+"#key-2", alice, "{PEM2}")+"]", "")
+	// The WordPress plugin's default actor: id ?author=1, key
+	// ?author=1#main-key, served at the author page too.
+	wpActor := actorJSON("{A}/?author=1", keyJSON("{A}/?author=1#main-key", "{A}/?author=1", "{PEM}"), "")
 
 	tests := []struct {
 		name string
@@ -155,6 +159,15 @@ func TestResolveKeyShapes(t *testing.T) {
 				`,"assertionMethod":[{"id":"`+alice+`#ed25519-key","type":"Multikey","controller":"`+alice+`","publicKeyMultibase":"z6MkrJVnaZkeFzdQyMZu1cgjg7k1pZZ6pvBQ7XJPt4swbTQ2"}]`)},
 			keyID: alice + "#main-key", wantOwner: alice, wantPEM: "{PEM}", fetches: 1},
 
+		{name: "author page serving the ?author=N actor: WordPress default",
+			a: map[string]string{
+				"/author/admin/": wpActor,
+				"/?author=1":     wpActor,
+			},
+			keyID: "{A}/author/admin/#main-key", wantOwner: "{A}/?author=1", wantPEM: "{PEM}", fetches: 2},
+		{name: "path id serving the actor, whose only key has another id",
+			a:     map[string]string{"/users/alice/main-key": mastodonActor, "/users/alice": mastodonActor},
+			keyID: alice + "/main-key", wantOwner: alice, wantPEM: "{PEM}", fetches: 2},
 		{name: "actor id as key id, one key: PeerTube before ACTOR#main-key",
 			a:     map[string]string{"/accounts/alice": actorJSON("{A}/accounts/alice", keyJSON("{A}/accounts/alice#main-key", "{A}/accounts/alice", "{PEM}"), "")},
 			keyID: "{A}/accounts/alice", wantOwner: "{A}/accounts/alice", wantPEM: "{PEM}", fetches: 1},
@@ -176,8 +189,30 @@ func TestResolveKeyShapes(t *testing.T) {
 			a:     map[string]string{"/users/alice/main-key": strings.ReplaceAll(gtsActor, "{A}", "{B}")},
 			b:     map[string]string{"/users/alice": strings.ReplaceAll(gtsActor, "{A}", "{B}")},
 			keyID: alice + "/main-key", wantErr: ErrKeyMismatch, fetches: 1},
-		{name: "path id whose actor publishes another key id",
-			a:     map[string]string{"/users/alice/main-key": mastodonActor, "/users/alice": mastodonActor},
+		{name: "path id whose actor publishes two other key ids",
+			a:     map[string]string{"/users/alice/main-key": twoKeys, "/users/alice": twoKeys},
+			keyID: alice + "/main-key", wantErr: ErrKeyMismatch, fetches: 2},
+		{name: "author page serving an actor with two keys, neither the key id",
+			a: map[string]string{
+				"/author/admin/": strings.ReplaceAll(twoKeys, alice, "{A}/?author=1"),
+				"/?author=1":     strings.ReplaceAll(twoKeys, alice, "{A}/?author=1"),
+			},
+			keyID: "{A}/author/admin/#main-key", wantErr: ErrKeyMismatch, fetches: 2},
+		{name: "author page naming an actor on another host",
+			a:     map[string]string{"/author/admin/": strings.ReplaceAll(wpActor, "{A}", "{B}")},
+			b:     map[string]string{"/?author=1": strings.ReplaceAll(wpActor, "{A}", "{B}")},
+			keyID: "{A}/author/admin/#main-key", wantErr: ErrKeyMismatch, fetches: 1},
+		{name: "path id serving a non-actor that names an actor with another key id",
+			a: map[string]string{
+				"/users/alice/main-key": `{"id":"` + alice + `","type":"Note","content":"je ne suis pas alice"}`,
+				"/users/alice":          mastodonActor,
+			},
+			keyID: alice + "/main-key", wantErr: ErrKeyMismatch, fetches: 2},
+		{name: "path id whose actor's only key is owned by another actor",
+			a: map[string]string{
+				"/users/alice/main-key": actorJSON(alice, keyJSON(alice+"#main-key", "{A}/users/bob", "{PEM}"), ""),
+				"/users/alice":          actorJSON(alice, keyJSON(alice+"#main-key", "{A}/users/bob", "{PEM}"), ""),
+			},
 			keyID: alice + "/main-key", wantErr: ErrKeyMismatch, fetches: 2},
 		{name: "path id whose named actor is served under yet another id",
 			a: map[string]string{

@@ -42,6 +42,9 @@ type IDMismatchError struct {
 	URL string
 	// ID is the id the document claims.
 	ID string
+	// Body is the document, as untrusted as its id: a caller may read what
+	// it claims to be (an actor, a key), never take facts from it.
+	Body []byte
 }
 
 // Error implements error.
@@ -148,7 +151,7 @@ func (c *Client) FetchActivityJSON(ctx context.Context, rawURL string, sign func
 		return nil, fmt.Errorf("fetch %s: %w", finalURL, err)
 	}
 	if id != finalURL {
-		return nil, fmt.Errorf("fetch %s: %w", finalURL, &IDMismatchError{URL: finalURL, ID: id})
+		return nil, fmt.Errorf("fetch %s: %w", finalURL, &IDMismatchError{URL: finalURL, ID: id, Body: body})
 	}
 	return body, nil
 }

@@ -74,7 +74,13 @@ func TestGoToSocialShapedForgeriesRefused(t *testing.T) {
 		doc string
 	}{
 		{"key URL names an actor on another host", victimDoc},
-		{"key URL names the attacker's actor, which does not publish that key",
+		{"key URL names the attacker's actor, which publishes two keys, neither that one",
+			`{"@context":"https://www.w3.org/ns/activitystreams","id":"{{BASE}}/users/mallory","type":"Person","inbox":"{{BASE}}/users/mallory/inbox","publicKey":[` +
+				`{"id":"{{BASE}}/users/mallory#main-key","owner":"{{BASE}}/users/mallory","publicKeyPem":"{{PEM}}"},` +
+				`{"id":"{{BASE}}/users/mallory#key-2","owner":"{{BASE}}/users/mallory","publicKeyPem":"{{PEM}}"}]}`},
+		// Its only key stands for the key URL (as WordPress's author page
+		// does), but it is the attacker's key, not the Follow's actor's.
+		{"key URL names the attacker's actor and its only key",
 			`{"@context":"https://www.w3.org/ns/activitystreams","id":"{{BASE}}/users/mallory","type":"Person","inbox":"{{BASE}}/users/mallory/inbox","publicKey":{"id":"{{BASE}}/users/mallory#main-key","owner":"{{BASE}}/users/mallory","publicKeyPem":"{{PEM}}"}}`},
 	}
 	for _, tt := range tests {
