@@ -119,7 +119,9 @@ type keyDoc struct {
 	PublicKeyPEM string `json:"publicKeyPem"`
 }
 
-// decodeKeys reads publicKey as one object or an array of them.
+// decodeKeys reads publicKey as one object or an array of them. Entries
+// that are not key objects (a bare id, a key of another shape) are skipped
+// rather than spoiling the others.
 func decodeKeys(raw json.RawMessage) []keyDoc {
 	if len(raw) == 0 {
 		return nil
@@ -128,9 +130,18 @@ func decodeKeys(raw json.RawMessage) []keyDoc {
 	if err := json.Unmarshal(raw, &one); err == nil {
 		return []keyDoc{one}
 	}
-	var many []keyDoc
-	_ = json.Unmarshal(raw, &many)
-	return many
+	var many []json.RawMessage
+	if json.Unmarshal(raw, &many) != nil {
+		return nil
+	}
+	keys := make([]keyDoc, 0, len(many))
+	for _, m := range many {
+		var k keyDoc
+		if json.Unmarshal(m, &k) == nil {
+			keys = append(keys, k)
+		}
+	}
+	return keys
 }
 
 func hasNoBot(summary string, tags json.RawMessage) bool {
@@ -207,14 +218,51 @@ func (f *Fetcher) ResolveKey(ctx context.Context, keyID string, refresh bool) (s
 	return toPublicKey(k)
 }
 
+// fetchKey resolves keyID with at most two fetches, accepting the key id
+// shapes Mastodon's FetchRemoteKeyService accepts:
+//
+//   - ACTOR#main-key (Mastodon, Misskey, Pleroma...) and query ids such as
+//     WordPress's https://blog/?author=1#main-key: the URL without its
+//     fragment serves the actor.
+//   - ACTOR/main-key (GoToSocial): the URL serves the actor, whose id is
+//     ACTOR. That first document is never trusted (its id is not its URL);
+//     it only names where to look, and ACTOR, on the key id's host, is
+//     fetched and must carry exactly that id (JsonLdHelper#fetch_resource
+//     with id_is_known false).
+//   - a key document {id, owner, publicKeyPem}: its id must be keyID, its
+//     owner on the same host is fetched and must publish that very key.
+//   - ACTOR itself (older PeerTube), or a URL serving ACTOR whose key has
+//     another id (WordPress's author page#main-key for ?author=N): the
+//     actor's only key.
+//
+// Whatever the shape, the key comes from an actor document served at its
+// own id that lists it, owned by itself, in publicKey: under keyID, or as
+// its only key when keyID names the actor (see publishedKey).
 func (f *Fetcher) fetchKey(ctx context.Context, keyID string) (CachedKey, error) {
 	docURL, _, _ := strings.Cut(keyID, "#")
 	body, err := f.Client.FetchActivityJSON(ctx, docURL, f.Sign)
+	var elsewhere *safehttp.IDMismatchError
+	if errors.As(err, &elsewhere) {
+		// Checked before the second fetch, so a key id cannot send us to
+		// another host (or anywhere that is not a web URL).
+		if !isHTTPURL(elsewhere.ID) || !SameHost(elsewhere.ID, keyID) {
+			return CachedKey{}, fmt.Errorf("key %s: the document names %q, not on the key's host: %w", keyID, elsewhere.ID, ErrKeyMismatch)
+		}
+		actor, err := f.Actor(ctx, elsewhere.ID)
+		if err != nil {
+			return CachedKey{}, fmt.Errorf("key %s: %w", keyID, err)
+		}
+		// The key id's own document being that actor (WordPress serves
+		// it at the author page too) is the host saying the key id names
+		// the actor.
+		first, err := ParseActor(elsewhere.Body)
+		return publishedKey(keyID, actor, err == nil && first.ID == actor.ID)
+	}
 	if err != nil {
 		return CachedKey{}, fmt.Errorf("fetch key %s: %w", keyID, err)
 	}
-	// The URL may serve the actor (Mastodon: ACTOR#main-key) or the key
-	// alone (some servers: ACTOR/key); tell them apart by publicKeyPem.
+	// The URL may serve the actor or the key alone; tell them apart by
+	// publicKeyPem, as Mastodon does.
 	var probe keyDoc
 	if err := json.Unmarshal(body, &probe); err != nil {
 		return CachedKey{}, fmt.Errorf("key %s: %w: %v", keyID, ErrMalformedActivity, err)
@@ -236,7 +284,26 @@ func (f *Fetcher) fetchKey(ctx context.Context, keyID string) (CachedKey, error)
 	if err != nil {
 		return CachedKey{}, fmt.Errorf("key %s: %w", keyID, err)
 	}
+	return publishedKey(keyID, actor, false)
+}
+
+// publishedKey is keyID as actor publishes it, or ErrKeyMismatch when the
+// actor does not list that exact id, unless keyID names the actor itself:
+// it is the actor's id (PeerTube before it named keys ACTOR#main-key), or
+// named is set because its URL served that actor under the actor's id
+// (WordPress signs with its author page#main-key, while the actor is
+// ?author=N with key ?author=N#main-key). The key's host vouched for both,
+// and the signature still needs that actor's private key. Such a key id
+// stands for the actor's key when it publishes exactly one, as Mastodon
+// reads it (it verifies with the actor's stored key); with several, which
+// one was meant is unknown and the key is refused.
+func publishedKey(keyID string, actor *RemoteActor, named bool) (CachedKey, error) {
 	pemText, ok := actor.Keys[keyID]
+	if !ok && (named || keyID == actor.ID) && len(actor.Keys) == 1 {
+		for _, only := range actor.Keys {
+			pemText, ok = only, true
+		}
+	}
 	if !ok {
 		return CachedKey{}, fmt.Errorf("key %s: actor %s has no such key: %w", keyID, actor.ID, ErrKeyMismatch)
 	}

@@ -7,6 +7,7 @@ package inbox
 import (
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -231,7 +232,8 @@ func (in *Inbox) Receive(ctx context.Context, r *http.Request, bot string) error
 	if in.OnVerified != nil {
 		in.OnVerified(host)
 	}
-	first, err := in.Store.MarkSeen(act.ID, in.now())
+	seen := seenKey(act, verified.Signature)
+	first, err := in.Store.MarkSeen(seen, in.now())
 	if err != nil {
 		return fmt.Errorf("dedupe %s: %w", act.ID, err)
 	}
@@ -241,12 +243,31 @@ func (in *Inbox) Receive(ctx context.Context, r *http.Request, bot string) error
 	}
 	if err := in.Process(ctx, act); err != nil {
 		// Not processed: let the sender's retry through.
-		if ferr := in.Store.ForgetSeen(act.ID); ferr != nil {
+		if ferr := in.Store.ForgetSeen(seen); ferr != nil {
 			in.log().Error("forget seen", "id", act.ID, "err", ferr)
 		}
 		return err
 	}
 	return nil
+}
+
+// seenKey is what the replay cache records for a verified activity: its
+// id, and for a Follow or an Undo of one also its signature. Misskey
+// (follows/<a>/<b>) and PeerTube (ACTOR/follows/<n>) give every follow of
+// the same account, and its Undo, the same id, so an id alone would drop a
+// re-follow within the cache's 48 hours. A fresh delivery is signed over a
+// new Date, hence another signature, and is processed: Follow and Undo are
+// idempotent, the worst a redelivery does is queue another Accept. A
+// captured request replayed as is carries the same signature bytes (RSA
+// PKCS#1 v1.5 is deterministic, and they are compared decoded) and is still
+// dropped; it cannot outlive the cache, as signatures expire within hours.
+func seenKey(act *federation.Incoming, sig []byte) string {
+	if len(sig) == 0 || !(act.Type == "Follow" || act.Type == "Undo" && (act.ObjectType == "" || act.ObjectType == "Follow")) {
+		return act.ID
+	}
+	sum := sha256.Sum256(sig)
+	// DecodeActivity refuses ids with a space, so no id is another's key.
+	return act.ID + " sig:" + hex.EncodeToString(sum[:16])
 }
 
 // knownActor reports whether actor follows (or asked to follow) a bot.

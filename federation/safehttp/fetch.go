@@ -29,6 +29,32 @@ var (
 	ErrNotActivityJSON = errors.New("safehttp: not an ActivityStreams JSON object")
 )
 
+// IDMismatchError is the error of FetchActivityJSON when a well-formed
+// document names another id than the URL that served it. It matches
+// ErrIDMismatch with errors.Is, and the document is refused all the same;
+// a caller that expects a document to live elsewhere (a key id such as
+// GoToSocial's ACTOR/main-key, which serves the actor ACTOR) may read ID
+// with errors.As and fetch that id, whose document must then carry exactly
+// that id. This is Mastodon's fetch_resource with id_is_known false: the
+// first answer only says where to look, it is never trusted itself.
+type IDMismatchError struct {
+	// URL is the URL that served the document (the last hop).
+	URL string
+	// ID is the id the document claims.
+	ID string
+	// Body is the document, as untrusted as its id: a caller may read what
+	// it claims to be (an actor, a key), never take facts from it.
+	Body []byte
+}
+
+// Error implements error.
+func (e *IDMismatchError) Error() string {
+	return fmt.Sprintf("%v: id is %q", ErrIDMismatch, e.ID)
+}
+
+// Is makes errors.Is(err, ErrIDMismatch) hold.
+func (e *IDMismatchError) Is(target error) bool { return target == ErrIDMismatch }
+
 // AcceptActivity is the Accept header of ActivityPub fetches, in the form
 // Mastodon and the ActivityPub specification use.
 const AcceptActivity = `application/activity+json, application/ld+json; profile="https://www.w3.org/ns/activitystreams"`
@@ -125,7 +151,7 @@ func (c *Client) FetchActivityJSON(ctx context.Context, rawURL string, sign func
 		return nil, fmt.Errorf("fetch %s: %w", finalURL, err)
 	}
 	if id != finalURL {
-		return nil, fmt.Errorf("fetch %s: %w: id is %q", finalURL, ErrIDMismatch, id)
+		return nil, fmt.Errorf("fetch %s: %w", finalURL, &IDMismatchError{URL: finalURL, ID: id, Body: body})
 	}
 	return body, nil
 }

@@ -112,9 +112,23 @@ func TestFetchActivityJSON(t *testing.T) {
 		{"/redir-ok", nil, nil},
 		{"/redir-bad", ErrIDMismatch, nil},
 	}
+	// claimed is the id an *IDMismatchError must report (the URL that served
+	// the document and the id it claims), so a caller can decide to fetch
+	// that id instead; an @id disagreeing with id gives no such choice.
+	claimed := map[string][2]string{
+		"/other-id":  {base + "/other-id", "https://ailleurs.example/notes/1"},
+		"/trailing":  {base + "/trailing", base + "/trailing/"},
+		"/redir-bad": {base + "/claims-redir", base + "/redir-bad"},
+	}
 	for _, tt := range tests {
 		t.Run(tt.path, func(t *testing.T) {
 			body, err := c.FetchActivityJSON(context.Background(), srv.URL+tt.path, nil)
+			var mm *IDMismatchError
+			if got := errors.As(err, &mm); got != (claimed[tt.path] != [2]string{}) {
+				t.Fatalf("errors.As(%v, *IDMismatchError) = %t", err, got)
+			} else if got && (mm.URL != claimed[tt.path][0] || mm.ID != claimed[tt.path][1]) {
+				t.Fatalf("IDMismatchError{URL: %q, ID: %q}, want %q", mm.URL, mm.ID, claimed[tt.path])
+			}
 			if tt.wantStatus != nil {
 				var se *StatusError
 				if !errors.As(err, &se) {

@@ -363,5 +363,5 @@ func (o VerifyOptions) verifyRFC9421(ctx context.Context, r *http.Request, body 
 	if err != nil {
 		return Verified{}, err
 	}
-	return Verified{KeyID: keyID, Owner: pk.Owner, Scheme: SchemeRFC9421}, nil
+	return Verified{KeyID: keyID, Owner: pk.Owner, Scheme: SchemeRFC9421, Signature: sig}, nil
 }

@@ -57,6 +57,12 @@ type Verified struct {
 	Owner string
 	// Scheme is SchemeCavage or SchemeRFC9421.
 	Scheme string
+	// Signature is the verified signature's bytes, as decoded. RSA
+	// PKCS#1 v1.5 signatures are deterministic and unique for a signing
+	// string, so a replay of the request carries exactly these bytes,
+	// however its headers are re-encoded, while a fresh delivery (a new
+	// Date) carries others: the inbox keys its replay cache on them.
+	Signature []byte
 }
 
 // VerifyOptions adjusts Verify for the deployment. The zero value is the
@@ -222,7 +228,7 @@ func (o VerifyOptions) verifyCavage(ctx context.Context, r *http.Request, body [
 	if err != nil {
 		return Verified{}, err
 	}
-	return Verified{KeyID: sp.KeyID, Owner: pk.Owner, Scheme: SchemeCavage}, nil
+	return Verified{KeyID: sp.KeyID, Owner: pk.Owner, Scheme: SchemeCavage, Signature: sp.Signature}, nil
 }
 
 // cavageSigningString rebuilds the draft-cavage signing string from the

@@ -23,8 +23,11 @@ func TestFollowLifecycle(t *testing.T) {
 
 	// Follow: stored, and a signed Accept of that Follow arrives; the peer
 	// verified it with the key it fetched from crieur's actor document.
+	// The request is kept: it is replayed as captured below.
 	follow := camille.Follow(actorURL)
-	if r := camille.Post(t, inboxURL, follow); r.Status != http.StatusAccepted {
+	signedAt := time.Now()
+	captured, _ := camille.SignedRequest(t, inboxURL, follow, testpeer.WithDate(signedAt))
+	if r := camille.Send(t, captured); r.Status != http.StatusAccepted {
 		t.Fatalf("Follow: %d %s, want 202", r.Status, r.Body)
 	}
 	checkAccept(t, camille.WaitFor(t, "Accept", waitLong), follow, camille)
@@ -63,24 +66,28 @@ func TestFollowLifecycle(t *testing.T) {
 		t.Fatalf("after Undo, followers = %q, want none", got)
 	}
 
-	// The same activity id twice is processed once: replaying the first
-	// Follow (freshly signed) neither re-adds the follower nor sends an
-	// Accept.
+	// The first Follow request, captured and sent again as is (same
+	// signature, across the restart), is a replay: it neither re-adds the
+	// follower nor sends an Accept.
 	acceptsBefore := second.accepts(t)
-	if r := camille.Post(t, inboxURL, follow); r.Status != http.StatusAccepted {
+	if r := camille.Send(t, captured); r.Status != http.StatusAccepted {
 		t.Fatalf("replayed Follow: %d %s, want 202 (ignored)", r.Status, r.Body)
 	}
 	if second.follows(t, camille.ActorID()) {
-		t.Fatal("a replayed Follow id re-created the follower")
+		t.Fatal("a replayed Follow request re-created the follower")
 	}
 	if n := second.accepts(t); n != acceptsBefore {
-		t.Fatalf("a replayed Follow id queued %d Accept(s)", n-acceptsBefore)
+		t.Fatalf("a replayed Follow request queued %d Accept(s)", n-acceptsBefore)
 	}
 
-	// Follow again, then the account is deleted: its actor now answers 410
-	// (as Mastodon's) and the Delete is signed with the cached key.
-	third := camille.Follow(actorURL)
-	if r := camille.Post(t, sharedURL, third); r.Status != http.StatusAccepted {
+	// Follow again with the first Follow's id, freshly signed: a new
+	// delivery, not a replay. Misskey and PeerTube give every follow of
+	// the same account the same id, so the id alone must not drop it (it
+	// did until the replay cache keyed Follow and Undo on their signature).
+	// Then the account is deleted: its actor now answers 410 (as
+	// Mastodon's) and the Delete is signed with the cached key.
+	third := follow
+	if r := camille.Post(t, sharedURL, third, testpeer.WithDate(signedAt.Add(time.Minute))); r.Status != http.StatusAccepted {
 		t.Fatalf("Follow via the shared inbox: %d %s", r.Status, r.Body)
 	}
 	checkAccept(t, camille.WaitFor(t, "Accept", waitLong), third, camille)

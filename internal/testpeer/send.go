@@ -11,6 +11,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -201,6 +202,13 @@ func (p *Peer) SignedRequest(t testing.TB, url string, activity any, opts ...Sen
 	// httpsig reads the host from the header map; the transport sends
 	// req.Host, which is the same value.
 	req.Header.Set("Host", req.URL.Host)
+	for _, h := range c.headers {
+		// Pleroma and Mobilizon sign content-length; the transport sends
+		// the same value from ContentLength (never twice).
+		if strings.EqualFold(h, "content-length") && !c.chunked {
+			req.Header.Set("Content-Length", strconv.Itoa(len(body)))
+		}
+	}
 	if !c.unsigned {
 		signer, _, err := httpsig.NewSigner([]httpsig.Algorithm{httpsig.RSA_SHA256}, httpsig.DigestSha256, c.headers, httpsig.Signature, 0)
 		if err != nil {

@@ -53,6 +53,12 @@ type config struct {
 	noBot        bool
 	tls          bool
 	summary      string
+	keyPath      string            // after the actor id (GoToSocial) or, with Identity, after the base URL
+	actorPath    string            // actor id's path; default /users/NAME
+	actorAtKey   bool              // the key URL serves the actor document (GoToSocial)
+	docs         map[string]string // path?query -> document template (Serve)
+	inboxes      []string          // extra inbox paths (InboxAt)
+	signedFetch  bool
 }
 
 // PersonalInboxOnly makes the actor publish no endpoints.sharedInbox, like
@@ -70,6 +76,47 @@ func TLS() Option { return func(c *config) { c.tls = true } }
 
 // Summary sets the actor's summary (HTML).
 func Summary(html string) Option { return func(c *config) { c.summary = html } }
+
+// GoToSocial shapes the peer's account like GoToSocial's: the key id is a
+// path, ACTOR/main-key, whose URL serves the actor document itself (id
+// ACTOR, publicKey.id ACTOR/main-key), and every GET of the actor or key
+// must be signed (SignedFetch), as GoToSocial always requires.
+func GoToSocial() Option {
+	return func(c *config) { c.keyPath, c.actorAtKey, c.signedFetch = "/main-key", true, true }
+}
+
+// SignedFetch makes the peer refuse with 401 any GET of its documents that
+// does not carry a valid signature by a key it can fetch, as GoToSocial
+// and Mastodon servers in authorized-fetch mode do.
+func SignedFetch() Option { return func(c *config) { c.signedFetch = true } }
+
+// Identity sets the actor's id to BASE+actorPath and its key id to
+// BASE+keyID (e.g. "/u/alice" and "/u/alice#key"), for peers laid out like
+// another implementation. The documents themselves come from Serve.
+func Identity(actorPath, keyID string) Option {
+	return func(c *config) { c.actorPath, c.keyPath = actorPath, keyID }
+}
+
+// Serve makes the peer answer GET path (with its query, exactly as
+// requested, e.g. "/?author=1") with body, served as
+// application/activity+json. In body, {{BASE}}, {{HOST}} and {{PEM}} stand
+// for the peer's base URL, its host:port and its public key PEM as a JSON
+// string's content: fixtures copied from other implementations can name
+// the peer without knowing its port.
+func Serve(path, body string) Option {
+	return func(c *config) {
+		if c.docs == nil {
+			c.docs = map[string]string{}
+		}
+		c.docs[path] = body
+	}
+}
+
+// InboxAt makes the peer verify and accept POSTs at path too, for inboxes
+// not at /users/NAME/inbox.
+func InboxAt(path string) Option {
+	return func(c *config) { c.inboxes = append(c.inboxes, path) }
+}
 
 // Received is an activity the peer's inbox accepted after verifying its
 // signature.
@@ -112,6 +159,7 @@ type Peer struct {
 	remoteKeys   map[string]*rsa.PublicKey
 	notify       chan struct{} // closed and replaced on every change
 	actorFetches atomic.Int64
+	refusedGets  atomic.Int64
 	connections  atomic.Int64
 	signedGets   atomic.Int64
 	webfingers   atomic.Int64
@@ -150,7 +198,10 @@ func New(t testing.TB, username string, opts ...Option) *Peer {
 	mux.HandleFunc("POST /users/{name}/inbox", p.serveInbox)
 	mux.HandleFunc("POST /inbox", p.serveInbox)
 	mux.HandleFunc("GET /.well-known/webfinger", p.serveWebFinger)
-	p.srv = httptest.NewUnstartedServer(mux)
+	if cfg.actorAtKey {
+		mux.HandleFunc("GET /users/{name}/main-key", p.serveActor)
+	}
+	p.srv = httptest.NewUnstartedServer(p.route(mux))
 	p.srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
 		if s == http.StateNew {
 			p.connections.Add(1)
@@ -191,10 +242,24 @@ func (p *Peer) Host() string {
 }
 
 // ActorID is the id of the peer's actor.
-func (p *Peer) ActorID() string { return p.srv.URL + "/users/" + p.Username }
+func (p *Peer) ActorID() string {
+	if p.cfg.actorPath != "" {
+		return p.srv.URL + p.cfg.actorPath
+	}
+	return p.srv.URL + "/users/" + p.Username
+}
 
-// KeyID is the id of the actor's key, ACTOR#main-key as Mastodon names it.
-func (p *Peer) KeyID() string { return p.ActorID() + "#main-key" }
+// KeyID is the id of the actor's key: ACTOR#main-key as Mastodon names it,
+// ACTOR/main-key with GoToSocial, or as Identity set it.
+func (p *Peer) KeyID() string {
+	switch {
+	case p.cfg.actorPath != "":
+		return p.srv.URL + p.cfg.keyPath
+	case p.cfg.keyPath != "":
+		return p.ActorID() + p.cfg.keyPath
+	}
+	return p.ActorID() + "#main-key"
+}
 
 // InboxURL is the actor's personal inbox.
 func (p *Peer) InboxURL() string { return p.ActorID() + "/inbox" }
@@ -244,6 +309,10 @@ func (p *Peer) ServeKeyDocument(name, owner string) string {
 
 // ActorFetches counts GETs of the actor document (key and actor lookups).
 func (p *Peer) ActorFetches() int { return int(p.actorFetches.Load()) }
+
+// RefusedFetches counts GETs refused with 401 for want of a valid
+// signature (SignedFetch).
+func (p *Peer) RefusedFetches() int { return int(p.refusedGets.Load()) }
 
 // SignedActorFetches counts GETs of the actor that carried a Signature
 // header (authorized-fetch servers require it).
@@ -349,14 +418,93 @@ func (p *Peer) ActorDocument() map[string]any {
 	return doc
 }
 
+// route serves the Serve documents and InboxAt inboxes before mux.
+func (p *Peer) route(mux *http.ServeMux) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		key := r.URL.Path
+		if r.URL.RawQuery != "" {
+			key += "?" + r.URL.RawQuery
+		}
+		if doc, ok := p.cfg.docs[key]; ok && r.Method == http.MethodGet {
+			p.actorFetches.Add(1)
+			if !p.fetchAllowed(w, r) {
+				return
+			}
+			body := strings.NewReplacer("{{BASE}}", p.srv.URL, "{{HOST}}", p.Host(), "{{PEM}}", strings.ReplaceAll(p.pubPEM, "\n", `\n`)).Replace(doc)
+			w.Header().Set("Content-Type", ContentType)
+			_, _ = w.Write([]byte(body))
+			return
+		}
+		for _, in := range p.cfg.inboxes {
+			if r.Method == http.MethodPost && r.URL.Path == in {
+				p.serveInbox(w, r)
+				return
+			}
+		}
+		mux.ServeHTTP(w, r)
+	})
+}
+
+// fetchAllowed answers 401 and returns false when the peer requires signed
+// fetches and r's signature does not verify; it counts signed GETs.
+func (p *Peer) fetchAllowed(w http.ResponseWriter, r *http.Request) bool {
+	if r.Header.Get("Signature") != "" {
+		p.signedGets.Add(1)
+	}
+	if !p.cfg.signedFetch {
+		return true
+	}
+	if err := p.verifyGet(r); err != nil {
+		p.refusedGets.Add(1)
+		http.Error(w, "signed fetch required: "+err.Error(), http.StatusUnauthorized)
+		return false
+	}
+	return true
+}
+
+// verifyGet checks a GET's draft-cavage signature as GoToSocial does: it
+// must cover (request-target), host and date, be fresh, and verify with
+// the signer's published key.
+func (p *Peer) verifyGet(r *http.Request) error {
+	params, err := signatureParams(r.Header.Get("Signature"))
+	if err != nil {
+		return err
+	}
+	covered := map[string]bool{}
+	for _, h := range strings.Fields(params["headers"]) {
+		covered[strings.ToLower(h)] = true
+	}
+	for _, h := range []string{"(request-target)", "host", "date"} {
+		if !covered[h] {
+			return fmt.Errorf("signature does not cover %s", h)
+		}
+	}
+	date, err := http.ParseTime(r.Header.Get("Date"))
+	if err != nil || time.Since(date) > clockSkew || time.Until(date) > clockSkew {
+		return fmt.Errorf("date %q missing or outside the window", r.Header.Get("Date"))
+	}
+	pub, _, err := p.remoteKey(r.Context(), params["keyId"], false)
+	if err != nil {
+		return err
+	}
+	v, err := httpsig.NewVerifier(r)
+	if err != nil {
+		return fmt.Errorf("httpsig: %v", err)
+	}
+	if err := v.Verify(pub, httpsig.RSA_SHA256); err != nil {
+		return fmt.Errorf("bad signature with key %s: %v", params["keyId"], err)
+	}
+	return nil
+}
+
 func (p *Peer) serveActor(w http.ResponseWriter, r *http.Request) {
 	if r.PathValue("name") != p.Username {
 		http.NotFound(w, r)
 		return
 	}
 	p.actorFetches.Add(1)
-	if r.Header.Get("Signature") != "" {
-		p.signedGets.Add(1)
+	if !p.fetchAllowed(w, r) {
+		return
 	}
 	p.mu.Lock()
 	status := p.actorStatus
