@@ -1,6 +1,16 @@
 package content
 
-import "time"
+import (
+	"errors"
+	"html"
+	"regexp"
+	"strings"
+	"time"
+)
+
+// ErrNotAuthor means an actor tried to change or take back what another
+// actor wrote or did (a reply, a like); nothing was changed.
+var ErrNotAuthor = errors.New("not the author")
 
 // Audience is who a received reply or mention was addressed to, from its
 // to/cc: what decides whether crieur may ever show it publicly.
@@ -88,4 +98,59 @@ type Counts struct {
 	// only those that may be shown.
 	Replies       int `json:"replies"`
 	PublicReplies int `json:"publicReplies"`
+}
+
+// Bounds of a received text, so one reply cannot weigh more than a few KiB
+// in the database or on a page.
+const (
+	MaxReplyHTML  = 6 << 10
+	MaxReplyRunes = 2000
+)
+
+// blockEnd matches where a paragraph or line ends in sanitised HTML, so the
+// plain text keeps its line breaks.
+var blockEnd = regexp.MustCompile(`(?i)<br\s*/?>|</p>|</li>|</blockquote>`)
+
+// ReplyHTML sanitises the HTML of a received post (the same small subset
+// crieur publishes, links forced to open safely) and returns it with its
+// plain text. Both are bounded: a longer text is cut, and its HTML is then
+// rebuilt from the cut text rather than cut mid-tag.
+func ReplyHTML(raw string) (safeHTML, text string) {
+	if len(raw) > 256<<10 {
+		raw = raw[:256<<10]
+	}
+	p := sanitizer()
+	p.RequireNoFollowOnLinks(true)
+	safeHTML = strings.TrimSpace(p.Sanitize(raw))
+	text = plainText(blockEnd.ReplaceAllString(safeHTML, "$0\n"))
+	lines := strings.Split(text, "\n")
+	for i := range lines {
+		lines[i] = strings.TrimSpace(lines[i])
+	}
+	text = strings.TrimSpace(multiBlank.ReplaceAllString(strings.Join(lines, "\n"), "\n\n"))
+	if r := []rune(text); len(r) > MaxReplyRunes || len(safeHTML) > MaxReplyHTML {
+		if len(r) > MaxReplyRunes {
+			text = string(r[:MaxReplyRunes-1]) + "…"
+		}
+		safeHTML = textHTML(text)
+		for len(safeHTML) > MaxReplyHTML {
+			r := []rune(text)
+			text = string(r[:len(r)*3/4]) + "…"
+			safeHTML = textHTML(text)
+		}
+	}
+	return safeHTML, text
+}
+
+var multiBlank = regexp.MustCompile(`\n{3,}`)
+
+// textHTML renders plain text as escaped paragraphs.
+func textHTML(text string) string {
+	var b strings.Builder
+	for _, para := range strings.Split(text, "\n\n") {
+		b.WriteString("<p>")
+		b.WriteString(strings.ReplaceAll(html.EscapeString(para), "\n", "<br>"))
+		b.WriteString("</p>")
+	}
+	return b.String()
 }

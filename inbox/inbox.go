@@ -78,6 +78,15 @@ type Inbox struct {
 	// OnAnswer, when set, is told the HTTP status of every inbox POST
 	// (metrics).
 	OnAnswer func(status int)
+	// Conversations, when set, keeps the replies, mentions and reactions
+	// the bots receive; nil ignores them as before.
+	Conversations Conversations
+	// FetchObject fetches a post from its origin (an embedded object from
+	// another host than the signer's is never trusted as sent).
+	FetchObject func(ctx context.Context, id string) ([]byte, error)
+	// OnReply, when set, is told of each new reply or mention kept, with
+	// its author's actor (nil when it could not be fetched).
+	OnReply func(ctx context.Context, r content.Reply, author *federation.RemoteActor)
 }
 
 // Error is a refusal with the HTTP status and the short public reason the
@@ -253,6 +262,9 @@ func (in *Inbox) Process(ctx context.Context, act *federation.Incoming) error {
 		// (a Follow names our actor; an Undo then matches nothing stored).
 		in.log().Info("embedded object from another host reduced to its id", "id", act.ID, "actor", act.Actor, "object", act.ObjectID)
 		act.ObjectType, act.ObjectActor, act.ObjectObject = "", "", ""
+	}
+	if handled, err := in.processConversation(ctx, act); handled || err != nil {
+		return err
 	}
 	switch act.Type {
 	case "Accept", "Reject":

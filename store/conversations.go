@@ -3,7 +3,6 @@ package store
 import (
 	"bytes"
 	"encoding/binary"
-	"errors"
 	"fmt"
 	"time"
 
@@ -68,10 +67,6 @@ func (l ConversationLimits) withDefaults() ConversationLimits {
 	}
 	return l
 }
-
-// ErrNotOwner means an actor tried to change or remove what another actor
-// wrote or did; nothing was changed.
-var ErrNotOwner = errors.New("store: not the author")
 
 func sepKey(parts ...string) []byte {
 	var b bytes.Buffer
@@ -157,7 +152,7 @@ func (db *DB) PutReply(r content.Reply) (created bool, err error) {
 		}
 		if found {
 			if old.Actor != r.Actor {
-				return fmt.Errorf("%w: reply %s is %s's", ErrNotOwner, r.ID, old.Actor)
+				return fmt.Errorf("%w: reply %s is %s's", content.ErrNotAuthor, r.ID, old.Actor)
 			}
 			r.Received, r.InReplyTo = old.Received, old.InReplyTo
 			if err := replyCounts(tx, old, -1); err != nil {
@@ -259,7 +254,7 @@ func dropReplyTx(tx *bolt.Tx, id string, uncount bool) error {
 
 // DeleteReply removes a reply its author deleted, everywhere, and takes it
 // out of its post's counts. It reports whether there was one; a reply by
-// another actor is left alone (ErrNotOwner).
+// another actor is left alone (content.ErrNotAuthor).
 func (db *DB) DeleteReply(id, actor string) (removed bool, err error) {
 	err = db.bolt.Update(func(tx *bolt.Tx) error {
 		var r content.Reply
@@ -269,7 +264,7 @@ func (db *DB) DeleteReply(id, actor string) (removed bool, err error) {
 			return err
 		}
 		if r.Actor != actor {
-			return fmt.Errorf("%w: reply %s is %s's", ErrNotOwner, id, r.Actor)
+			return fmt.Errorf("%w: reply %s is %s's", content.ErrNotAuthor, id, r.Actor)
 		}
 		removed = true
 		return dropReplyTx(tx, id, true)
@@ -454,7 +449,7 @@ func (db *DB) RemoveReaction(activityID, actor string) (removed bool, err error)
 			return err
 		}
 		if found && rec.Actor != actor {
-			return fmt.Errorf("%w: reaction %s is %s's", ErrNotOwner, activityID, rec.Actor)
+			return fmt.Errorf("%w: reaction %s is %s's", content.ErrNotAuthor, activityID, rec.Actor)
 		}
 		if err := byAct.Delete([]byte(activityID)); err != nil {
 			return fmt.Errorf("remove reaction %s: %w", activityID, err)

@@ -77,11 +77,11 @@ func TestRepliesStoredCountedAndDeleted(t *testing.T) {
 	}
 	forged := edited
 	forged.Actor = dominique
-	if _, err := db.PutReply(forged); !errors.Is(err, ErrNotOwner) {
-		t.Fatalf("rewrite by another actor: %v, want ErrNotOwner", err)
+	if _, err := db.PutReply(forged); !errors.Is(err, content.ErrNotAuthor) {
+		t.Fatalf("rewrite by another actor: %v, want content.ErrNotAuthor", err)
 	}
-	if _, err := db.DeleteReply(pub.ID, dominique); !errors.Is(err, ErrNotOwner) {
-		t.Fatalf("delete by another actor: %v, want ErrNotOwner", err)
+	if _, err := db.DeleteReply(pub.ID, dominique); !errors.Is(err, content.ErrNotAuthor) {
+		t.Fatalf("delete by another actor: %v, want content.ErrNotAuthor", err)
 	}
 	removed, err := db.DeleteReply(pub.ID, camille)
 	mustNoErr(t, err)
@@ -216,7 +216,7 @@ func TestReactionsIdempotentAndUndone(t *testing.T) {
 		}, true, 2, 1, 1},
 		{"undo of camille's like by dominique", func() (bool, error) {
 			removed, err := db.RemoveReaction(camille+"/likes/1", dominique)
-			if errors.Is(err, ErrNotOwner) {
+			if errors.Is(err, content.ErrNotAuthor) {
 				err = nil
 			}
 			return removed, err

@@ -306,6 +306,7 @@ func (a *App) wire() error {
 			a.metrics.InboxRequests.WithLabelValues(strconv.Itoa(status)).Inc()
 		},
 	}
+	a.wireConversations(in, fetcher.Sign)
 	a.publisher = &outbox.Publisher{
 		URLs:    a.urls,
 		DB:      a.db,

@@ -12,6 +12,7 @@ package testpeer
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/rand"
 	"crypto/rsa"
@@ -53,6 +54,7 @@ type config struct {
 	noBot        bool
 	tls          bool
 	summary      string
+	actorType    string
 }
 
 // PersonalInboxOnly makes the actor publish no endpoints.sharedInbox, like
@@ -115,6 +117,7 @@ type Peer struct {
 	connections  atomic.Int64
 	signedGets   atomic.Int64
 	webfingers   atomic.Int64
+	objects      map[string]any // path -> document served by GET (posts)
 }
 
 // New starts a peer with one actor named username and a fresh RSA-2048 key.
@@ -150,6 +153,7 @@ func New(t testing.TB, username string, opts ...Option) *Peer {
 	mux.HandleFunc("POST /users/{name}/inbox", p.serveInbox)
 	mux.HandleFunc("POST /inbox", p.serveInbox)
 	mux.HandleFunc("GET /.well-known/webfinger", p.serveWebFinger)
+	mux.HandleFunc("GET /users/{name}/statuses/{id}", p.serveObject)
 	p.srv = httptest.NewUnstartedServer(mux)
 	p.srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
 		if s == http.StateNew {
@@ -328,7 +332,7 @@ func (p *Peer) ActorDocument() map[string]any {
 	doc := map[string]any{
 		"@context":          []any{"https://www.w3.org/ns/activitystreams", "https://w3id.org/security/v1"},
 		"id":                p.ActorID(),
-		"type":              "Person",
+		"type":              cmp.Or(p.cfg.actorType, "Person"),
 		"preferredUsername": p.Username,
 		"name":              p.Username,
 		"summary":           summary,

@@ -1,0 +1,233 @@
+package app_test
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/zoomacom/crieur/content"
+	"github.com/zoomacom/crieur/internal/app"
+	"github.com/zoomacom/crieur/internal/testpeer"
+)
+
+// publishedTip starts the app on the example content, has a peer follow
+// it and publishes a Framadate tip; it returns the instance, the follower
+// and the tip's id.
+func publishedTip(t *testing.T) (*instance, *testpeer.Peer, string, string) {
+	t.Helper()
+	data, dir := t.TempDir(), exampleContent(t)
+	in := startContent(t, data, dir, &syncBuffer{})
+	camille := in.peer(t, "camille")
+	if r := camille.Post(t, inboxURL, camille.Follow(actorURL)); r.Status != 202 {
+		t.Fatalf("Follow: %d %s", r.Status, r.Body)
+	}
+	camille.WaitFor(t, "Accept", waitLong)
+	writeFile(t, dir, "tips/99-framadate.md", tipText)
+	create := waitReceived(t, camille, "Create", contentHas("Framadate"))
+	return in, camille, decodeNote(t, create.Object).ID, data
+}
+
+func post(t *testing.T, p *testpeer.Peer, a testpeer.Activity) {
+	t.Helper()
+	if r := p.Post(t, inboxURL, a); r.Status != 202 {
+		t.Fatalf("%s by %s: %d %s", a["type"], p.Username, r.Status, r.Body)
+	}
+}
+
+func storedReply(t *testing.T, in *instance, id string) (content.Reply, bool) {
+	t.Helper()
+	r, ok, err := in.app.DB().Reply(id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r, ok
+}
+
+func tipCounts(t *testing.T, in *instance, tip string) content.Counts {
+	t.Helper()
+	c, err := in.app.DB().Counts(tip)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// TestConversationsReceived: replies and mentions that concern the bot are
+// kept with their audience, sanitised, attributed to their verified
+// author; what does not concern it, or is not the signer's own, is not;
+// likes, boosts, emoji reactions and their Undo change the counts; an
+// Update rewrites and a Delete removes, only by the author.
+func TestConversationsReceived(t *testing.T) {
+	in, camille, tip, _ := publishedTip(t)
+	dominique := in.peer(t, "dominique")
+	alix := in.peer(t, "alix")
+
+	// A public reply to the tip.
+	replyNote := dominique.Note(`<p>Merci ! Et pour remplacer <strong>Doodle</strong> ?</p><p>Bonne journée</p>`,
+		[]string{testpeer.Public}, []string{dominique.ActorID() + "/followers", actorURL}, []string{actorURL})
+	replyNote["inReplyTo"] = tip
+	replyNote["context"] = "https://" + dominique.Host() + "/contexts/1"
+	post(t, dominique, dominique.Create(replyNote))
+	r, ok := storedReply(t, in, replyNote["id"].(string))
+	if !ok {
+		t.Fatal("public reply to the tip not kept")
+	}
+	want := content.Reply{ID: replyNote["id"].(string), URL: replyNote["id"].(string), Bot: bot, Actor: dominique.ActorID(),
+		Handle: dominique.Handle(), InReplyTo: tip, Mention: true, Audience: content.AudiencePublic,
+		Text: "Merci ! Et pour remplacer Doodle ?\nBonne journée", Context: replyNote["context"].(string)}
+	if r.ID != want.ID || r.Bot != want.Bot || r.Actor != want.Actor || r.Handle != want.Handle || r.InReplyTo != want.InReplyTo ||
+		!r.Mention || r.Audience != want.Audience || r.Text != want.Text || r.Context != want.Context || r.URL != want.URL {
+		t.Errorf("kept reply\n %+v\nwant\n %+v", r, want)
+	}
+
+	// A direct mention with hostile HTML: kept as direct, sanitised.
+	dm := alix.Note(`<p><span class="h-card"><a href="`+actorURL+`" class="u-url mention">@zoomacom-tips</a></span> une question</p><script>alert(1)</script><img src=x onerror=alert(1)><a href="javascript:alert(1)">lien</a>`,
+		[]string{actorURL}, nil, []string{actorURL})
+	post(t, alix, alix.Create(dm))
+	r, ok = storedReply(t, in, dm["id"].(string))
+	if !ok || r.Audience != content.AudienceDirect || !r.Mention || r.InReplyTo != "" {
+		t.Fatalf("direct mention kept %v as %+v", ok, r)
+	}
+	for _, bad := range []string{"script", "onerror", "javascript", "<img"} {
+		if strings.Contains(r.HTML, bad) {
+			t.Errorf("stored HTML keeps %q: %s", bad, r.HTML)
+		}
+	}
+	if r.Text != "@zoomacom-tips une question\nlien" {
+		t.Errorf("plain text %q", r.Text)
+	}
+
+	// Followers-only reply (no Public, the author's followers addressed).
+	fo := alix.Note("<p>entre nous</p>", []string{alix.ActorID() + "/followers"}, []string{actorURL}, []string{actorURL})
+	fo["inReplyTo"] = tip
+	post(t, alix, alix.Create(fo))
+	if r, ok := storedReply(t, in, fo["id"].(string)); !ok || r.Audience != content.AudienceFollowers {
+		t.Fatalf("followers-only reply kept %v as %q", ok, r.Audience)
+	}
+
+	dropped := []struct {
+		name string
+		send func() string
+	}{
+		{"post that neither replies nor mentions", func() string {
+			n := alix.Note("<p>rien à voir</p>", []string{testpeer.Public}, nil, nil)
+			post(t, alix, alix.Create(n))
+			return n["id"].(string)
+		}},
+		{"reply to an object that is not ours", func() string {
+			n := alix.Note("<p>ailleurs</p>", []string{testpeer.Public}, nil, nil)
+			n["inReplyTo"] = baseURL + "/users/" + bot + "/posts/inexistant"
+			post(t, alix, alix.Create(n))
+			return n["id"].(string)
+		}},
+		{"embedded post from another host, not served there", func() string {
+			n := camille.Note("<p>faux</p>", []string{testpeer.Public}, nil, []string{actorURL})
+			n["attributedTo"] = alix.ActorID()
+			post(t, alix, alix.Create(n))
+			return n["id"].(string)
+		}},
+		{"post from another host served there, by someone else", func() string {
+			n := camille.Note("<p>de camille</p>", []string{testpeer.Public}, nil, []string{actorURL})
+			camille.ServeObject(n)
+			post(t, alix, alix.Create(n))
+			return n["id"].(string)
+		}},
+		{"own-host post attributed to someone else", func() string {
+			n := alix.Note("<p>usurpé</p>", []string{testpeer.Public}, nil, []string{actorURL})
+			n["attributedTo"] = camille.ActorID()
+			post(t, alix, alix.Create(n))
+			return n["id"].(string)
+		}},
+	}
+	for _, d := range dropped {
+		t.Run(d.name, func(t *testing.T) {
+			if _, ok := storedReply(t, in, d.send()); ok {
+				t.Error("kept")
+			}
+		})
+	}
+
+	// A Create naming its post by id only: fetched from its origin.
+	byRef := camille.Note("<p>@zoomacom-tips par référence</p>", []string{testpeer.Public}, nil, []string{actorURL})
+	camille.ServeObject(byRef)
+	post(t, camille, camille.Create(byRef)) // embedded, then again by IRI below
+	bare := camille.Note("<p>@zoomacom-tips seulement l'id</p>", []string{testpeer.Public}, nil, []string{actorURL})
+	camille.ServeObject(bare)
+	a := camille.Create(bare)
+	a["object"] = bare["id"]
+	post(t, camille, a)
+	if r, ok := storedReply(t, in, bare["id"].(string)); !ok || r.Text != "@zoomacom-tips seulement l'id" {
+		t.Errorf("post named by id kept %v: %+v", ok, r)
+	}
+
+	// Reactions.
+	like := dominique.Activity("Like", tip)
+	boost := dominique.Activity("Announce", tip)
+	boost["to"] = []string{testpeer.Public}
+	react := camille.Activity("EmojiReact", tip)
+	react["content"] = "🎉"
+	misskey := alix.Activity("Like", tip)
+	misskey["_misskey_reaction"] = "👍"
+	for _, s := range []struct {
+		p *testpeer.Peer
+		a testpeer.Activity
+	}{{dominique, like}, {dominique, dominique.Activity("Like", tip)}, {dominique, boost}, {camille, react}, {alix, misskey}, {alix, alix.Activity("Like", baseURL+"/users/"+bot+"/posts/autre")}} {
+		post(t, s.p, s.a)
+	}
+	if c := tipCounts(t, in, tip); c.Likes != 2 || c.Boosts != 1 || c.Reactions != 1 || c.Replies != 2 || c.PublicReplies != 1 {
+		t.Fatalf("counts %+v, want 2 likes, 1 boost, 1 reaction, 2 replies (1 public)", c)
+	}
+	post(t, camille, camille.Undo(like)) // not camille's like: nothing changes
+	post(t, dominique, dominique.Undo(like))
+	post(t, dominique, dominique.Undo(boost))
+	post(t, camille, camille.Undo(react))
+	if c := tipCounts(t, in, tip); c.Likes != 1 || c.Boosts != 0 || c.Reactions != 0 {
+		t.Fatalf("counts after Undo %+v, want 1 like left", c)
+	}
+
+	// Update by the author rewrites; by anyone else is dropped.
+	edited := dominique.Note("<p>Merci ! Et pour remplacer Doodle, Framadate ?</p>", replyNote["to"].([]string), replyNote["cc"].([]string), []string{actorURL})
+	edited["id"], edited["inReplyTo"] = replyNote["id"], tip
+	forged := dominique.Note("<p>texte imposé</p>", []string{testpeer.Public}, nil, []string{actorURL})
+	forged["id"] = replyNote["id"]
+	forgedUpdate := camille.Activity("Update", forged)
+	post(t, camille, forgedUpdate)
+	post(t, dominique, dominique.Activity("Update", edited))
+	if r, _ := storedReply(t, in, replyNote["id"].(string)); r.Text != "Merci ! Et pour remplacer Doodle, Framadate ?" || r.Updated.IsZero() {
+		t.Errorf("after Updates: %q (updated %v)", r.Text, r.Updated)
+	}
+
+	// Delete: by someone else nothing, by the author everywhere.
+	post(t, camille, camille.Activity("Delete", map[string]any{"id": replyNote["id"], "type": "Tombstone"}))
+	if _, ok := storedReply(t, in, replyNote["id"].(string)); !ok {
+		t.Fatal("a Delete by another actor removed the reply")
+	}
+	post(t, dominique, dominique.Activity("Delete", map[string]any{"id": replyNote["id"], "type": "Tombstone"}))
+	if _, ok := storedReply(t, in, replyNote["id"].(string)); ok {
+		t.Fatal("the author's Delete left the reply")
+	}
+	if c := tipCounts(t, in, tip); c.Replies != 1 || c.PublicReplies != 0 {
+		t.Errorf("counts after Delete %+v", c)
+	}
+}
+
+// A blocked actor's replies are refused and nothing is kept.
+func TestConversationsBlockedActorDropped(t *testing.T) {
+	data := t.TempDir()
+	in := start(t, data, true)
+	troll := in.peer(t, "troll")
+	in.stop(t)
+	if err := os.WriteFile(filepath.Join(data, app.BlocklistFile), []byte(troll.ActorID()+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	in = start(t, data, true)
+	troll.Route(crieurHost, in.addr)
+	n := troll.Note("<p>@zoomacom-tips spam</p>", []string{actorURL}, nil, []string{actorURL})
+	if r := troll.Post(t, inboxURL, troll.Create(n)); r.Status != 403 {
+		t.Errorf("blocked actor's mention: %d, want 403", r.Status)
+	}
+	if _, ok := storedReply(t, in, n["id"].(string)); ok {
+		t.Error("blocked actor's mention kept")
+	}
+}
