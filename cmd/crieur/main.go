@@ -51,6 +51,8 @@ func commands() []command {
 		{"queue", "list the next publications, as the running bot will do them", queue},
 		{"followers", "list followers; approve or reject pending ones (manual approval)", followers},
 		{"deliveries", "show, per activity sent, how many inboxes acknowledged, are pending, gave up", deliveries},
+		{"mentions", "list the replies and mentions received, newest first", mentions},
+		{"stats", "show, per post published, its boosts, favourites, reactions and replies", stats},
 		{"version", "print crieur's version", func(_ context.Context, _ []string, stdout, _ io.Writer) int {
 			fmt.Fprintln(stdout, "crieur", app.Version())
 			return 0

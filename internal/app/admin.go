@@ -188,6 +188,7 @@ func (a *App) adminHandler() http.Handler {
 		stats, err := a.Deliveries()
 		reply(w, stats, err)
 	})
+	a.conversationRoutes(mux, reply)
 	return mux
 }
 
