@@ -279,3 +279,43 @@ func tags(raw json.RawMessage) []tagDoc {
 	}
 	return nil
 }
+
+// Ids of the collections a Note carries: who liked it, who shared it, and
+// the public replies it received.
+func LikesID(noteID string) string   { return noteID + "/likes" }
+func SharesID(noteID string) string  { return noteID + "/shares" }
+func RepliesID(noteID string) string { return noteID + "/replies" }
+
+// Reactions are the counts a Note shows.
+type Reactions struct {
+	Likes, Shares int
+	// Replies are the ids of the public replies listed (the newest kept),
+	// RepliesTotal how many there were in all.
+	Replies      []string
+	RepliesTotal int
+}
+
+// CountedCollection is a Collection that gives its size only (likes and
+// shares: Mastodon 4.3+ shows remote counts from totalItems).
+func CountedCollection(id string, n int) Document {
+	return Document{"id": id, "type": "Collection", "totalItems": n}
+}
+
+// RepliesCollection lists the public replies by id in its first page, as
+// Mastodon fetches a thread's replies.
+func RepliesCollection(id string, total int, replies []string) Document {
+	items := make([]any, 0, len(replies))
+	for _, r := range replies {
+		items = append(items, r)
+	}
+	return Document{"id": id, "type": "Collection", "totalItems": max(total, len(replies)),
+		"first": map[string]any{"type": "CollectionPage", "partOf": id, "items": items}}
+}
+
+// SetReactions puts a Note's likes, shares and replies collections on it.
+func (d Document) SetReactions(r Reactions) {
+	id, _ := d["id"].(string)
+	d["likes"] = map[string]any(CountedCollection(LikesID(id), r.Likes))
+	d["shares"] = map[string]any(CountedCollection(SharesID(id), r.Shares))
+	d["replies"] = map[string]any(RepliesCollection(RepliesID(id), r.RepliesTotal, r.Replies))
+}

@@ -99,6 +99,9 @@ func Note(in NoteInput) (Document, error) {
 		atts = append(atts, att)
 	}
 	doc["attachment"] = atts
+	// Counts start at zero; the server fills in the current ones when it
+	// serves the Note.
+	doc.SetReactions(Reactions{})
 	return doc, nil
 }
 

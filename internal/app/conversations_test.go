@@ -1,8 +1,10 @@
 package app_test
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -178,6 +180,7 @@ func TestConversationsReceived(t *testing.T) {
 	if c := tipCounts(t, in, tip); c.Likes != 2 || c.Boosts != 1 || c.Reactions != 1 || c.Replies != 2 || c.PublicReplies != 1 {
 		t.Fatalf("counts %+v, want 2 likes, 1 boost, 1 reaction, 2 replies (1 public)", c)
 	}
+	checkNoteReactions(t, dominique, tip, 2, 1, []string{replyNote["id"].(string)})
 	post(t, camille, camille.Undo(like)) // not camille's like: nothing changes
 	post(t, dominique, dominique.Undo(like))
 	post(t, dominique, dominique.Undo(boost))
@@ -185,6 +188,8 @@ func TestConversationsReceived(t *testing.T) {
 	if c := tipCounts(t, in, tip); c.Likes != 1 || c.Boosts != 0 || c.Reactions != 0 {
 		t.Fatalf("counts after Undo %+v, want 1 like left", c)
 	}
+
+	checkNoteReactions(t, dominique, tip, 1, 0, []string{replyNote["id"].(string)})
 
 	// Update by the author rewrites; by anyone else is dropped.
 	edited := dominique.Note("<p>Merci ! Et pour remplacer Doodle, Framadate ?</p>", replyNote["to"].([]string), replyNote["cc"].([]string), []string{actorURL})
@@ -209,6 +214,58 @@ func TestConversationsReceived(t *testing.T) {
 	}
 	if c := tipCounts(t, in, tip); c.Replies != 1 || c.PublicReplies != 0 {
 		t.Errorf("counts after Delete %+v", c)
+	}
+	checkNoteReactions(t, dominique, tip, 1, 0, nil)
+}
+
+// collection is what Mastodon reads of a Note's likes, shares or replies.
+type collection struct {
+	ID         string `json:"id"`
+	Type       string `json:"type"`
+	TotalItems int    `json:"totalItems"`
+	First      struct {
+		Type   string   `json:"type"`
+		PartOf string   `json:"partOf"`
+		Items  []string `json:"items"`
+	} `json:"first"`
+}
+
+// checkNoteReactions fetches the Note and its three collections as a
+// remote server would and checks the counts and the public replies listed.
+func checkNoteReactions(t *testing.T, p *testpeer.Peer, noteID string, likes, shares int, replies []string) {
+	t.Helper()
+	var n struct {
+		Likes, Shares, Replies collection
+	}
+	resp := p.Get(t, noteID, testpeer.ContentType)
+	if resp.Status != 200 || json.Unmarshal(resp.Body, &n) != nil {
+		t.Fatalf("GET note: %d %s", resp.Status, resp.Body)
+	}
+	check := func(where string, c collection, id string, total int, items []string) {
+		t.Helper()
+		if c.ID != id || c.Type != "Collection" || c.TotalItems != total {
+			t.Errorf("%s: %+v, want id %s and %d items", where, c, id, total)
+		}
+		if items != nil || strings.HasSuffix(id, "/replies") {
+			if c.First.PartOf != id || !slices.Equal(c.First.Items, items) {
+				t.Errorf("%s: first page %+v, want items %v", where, c.First, items)
+			}
+		}
+	}
+	check("note likes", n.Likes, noteID+"/likes", likes, nil)
+	check("note shares", n.Shares, noteID+"/shares", shares, nil)
+	check("note replies", n.Replies, noteID+"/replies", len(replies), replies)
+	for _, c := range []struct {
+		suffix string
+		total  int
+		items  []string
+	}{{"/likes", likes, nil}, {"/shares", shares, nil}, {"/replies", len(replies), replies}} {
+		var got collection
+		resp := p.Get(t, noteID+c.suffix, testpeer.ContentType)
+		if resp.Status != 200 || json.Unmarshal(resp.Body, &got) != nil {
+			t.Fatalf("GET %s: %d %s", c.suffix, resp.Status, resp.Body)
+		}
+		check("GET "+c.suffix, got, noteID+c.suffix, c.total, c.items)
 	}
 }
 

@@ -392,10 +392,18 @@ func (s *Server) object(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if !ok {
-		http.Error(w, "not found", http.StatusNotFound)
+		if !s.reactionCollection(w, id) {
+			http.Error(w, "not found", http.StatusNotFound)
+		}
 		return
 	}
 	gone := isTombstone(obj)
+	if !gone {
+		if obj, err = s.withReactions(id, obj); err != nil {
+			s.fail(w, "read reactions", err)
+			return
+		}
+	}
 	if WantsHTML(r) && s.ObjectPage != nil {
 		s.ObjectPage(w, r, id, obj)
 		return
