@@ -256,3 +256,35 @@ func TestReactionsCap(t *testing.T) {
 		t.Fatalf("undo under the cap: %v %v", removed, err)
 	}
 }
+
+// The bot answers once per thread and at most once an hour per account,
+// whatever the order, and the guard survives a restart.
+func TestClaimAnswer(t *testing.T) {
+	db, path := openTest(t, Options{})
+	steps := []struct {
+		name, thread, actor string
+		at                  time.Duration
+		want                bool
+	}{
+		{"first answer", "thread-1", camille, 0, true},
+		{"same thread, another account", "thread-1", dominique, time.Minute, false},
+		{"same account, another thread, within the hour", "thread-2", camille, 30 * time.Minute, false},
+		{"another account, another thread", "thread-3", dominique, 31 * time.Minute, true},
+		{"same account after the hour", "thread-2", camille, 61 * time.Minute, true},
+		{"answered thread after the hour", "thread-1", camille, 3 * time.Hour, false},
+	}
+	for i, s := range steps {
+		if i == 4 {
+			mustNoErr(t, db.Close())
+			var err error
+			db, err = Open(path, Options{})
+			mustNoErr(t, err)
+			t.Cleanup(func() { _ = db.Close() })
+		}
+		ok, err := db.ClaimAnswer(s.thread, s.actor, t0.Add(s.at), time.Hour)
+		mustNoErr(t, err)
+		if ok != s.want {
+			t.Errorf("%s: %v, want %v", s.name, ok, s.want)
+		}
+	}
+}

@@ -121,7 +121,7 @@ func topBuckets() []string {
 		bucketDeliveries, bucketDueIndex, bucketRemoteKeys, bucketSeen, bucketSeenByTime, bucketHosts,
 		// New buckets need no migration: Open creates them.
 		bucketReplies, bucketRepliesByTime, bucketRepliesByActor, bucketRepliesByPost,
-		bucketReactions, bucketReactionsByActvty, bucketPostCounts}
+		bucketReactions, bucketReactionsByActvty, bucketPostCounts, bucketAnswerGuards, bucketAnswerByTime}
 }
 
 // migration returns the step that upgrades a file from schema v to v+1.

@@ -11,6 +11,7 @@ import (
 	"github.com/zoomacom/crieur/content"
 	"github.com/zoomacom/crieur/federation"
 	"github.com/zoomacom/crieur/inbox"
+	"github.com/zoomacom/crieur/outbox"
 	"github.com/zoomacom/crieur/store"
 )
 
@@ -26,10 +27,10 @@ func (a *App) wireConversations(in *inbox.Inbox, sign func(r *http.Request) erro
 	in.OnReply = a.onReply
 }
 
-// onReply is told of every new reply or mention kept.
-func (a *App) onReply(_ context.Context, r content.Reply, author *federation.RemoteActor) {
-	_ = author
-	a.log.Debug("conversation", "id", r.ID)
+// onReply is told of every new reply or mention kept: the bot may answer
+// it from its tip library.
+func (a *App) onReply(ctx context.Context, r content.Reply, author *federation.RemoteActor) {
+	a.answer(ctx, r, author)
 }
 
 // MentionItem is one reply or mention as `crieur mentions` lists it.
@@ -106,6 +107,9 @@ func (a *App) postsByObject(bot string) (map[string]store.Publication, error) {
 	}
 	out := make(map[string]store.Publication, len(pubs))
 	for _, p := range pubs {
+		if strings.HasPrefix(p.PostID, outbox.WrittenPostPrefix) {
+			continue // answers and staff notices are not the bot's posts
+		}
 		if p.Kind == string(content.PubUpdate) || p.Kind == string(content.PubDelete) {
 			if p.Deleted || p.Kind == string(content.PubDelete) {
 				if o, ok := out[p.ObjectID]; ok {

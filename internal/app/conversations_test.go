@@ -11,6 +11,8 @@ import (
 	"github.com/zoomacom/crieur/content"
 	"github.com/zoomacom/crieur/internal/app"
 	"github.com/zoomacom/crieur/internal/testpeer"
+	"github.com/zoomacom/crieur/outbox"
+	"github.com/zoomacom/crieur/store"
 )
 
 // publishedTip starts the app on the example content, has a peer follow
@@ -286,5 +288,153 @@ func TestConversationsBlockedActorDropped(t *testing.T) {
 	}
 	if _, ok := storedReply(t, in, n["id"].(string)); ok {
 		t.Error("blocked actor's mention kept")
+	}
+}
+
+// answers counts the answers the bot has recorded: sending is synchronous
+// with the inbox's 202, so a count taken after the answer is final.
+func answers(t *testing.T, in *instance) []store.Publication {
+	t.Helper()
+	pubs, err := in.app.DB().Publications(bot)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []store.Publication
+	for _, p := range pubs {
+		if p.Kind == outbox.KindAnswer {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// TestAnswersFromTipLibrary: a mention naming a tool a tip replaces gets
+// the tip, in the thread, mentioning the asker, no wider than the
+// question; bots, #nobot accounts, plain replies, unknown tools, a second
+// question in the hour and a second answer in a thread get nothing.
+func TestAnswersFromTipLibrary(t *testing.T) {
+	in, camille, tip, _ := publishedTip(t)
+	dominique := in.peer(t, "dominique")
+	alix := in.peer(t, "alix")
+	robot := in.peer(t, "robot", testpeer.ActorType("Service"))
+	nobot := in.peer(t, "discret", testpeer.NoBot())
+	appBot := in.peer(t, "appli", testpeer.ActorType("Application"))
+
+	// A public question in reply to the tip: a public answer in the thread.
+	q := dominique.Note(`<p><span class="h-card"><a href="`+actorURL+`" class="u-url mention">@zoomacom-tips</a></span> Merci ! Et pour remplacer DOODLE ?</p>`,
+		[]string{testpeer.Public}, []string{dominique.ActorID() + "/followers", actorURL}, []string{actorURL})
+	q["inReplyTo"], q["context"] = tip, "https://"+dominique.Host()+"/contexts/42"
+	post(t, dominique, dominique.Create(q))
+	if n := len(answers(t, in)); n != 1 {
+		t.Fatalf("%d answers to the public question, want 1", n)
+	}
+	got := waitReceived(t, dominique, "Create", func(r testpeer.Received) bool { return strings.Contains(string(r.Object), q["id"].(string)) })
+	var ans struct {
+		ID, Type, InReplyTo, Context, Content string
+		To, Cc                                []string
+		Tag                                   []struct{ Type, Href, Name string }
+	}
+	if err := json.Unmarshal(got.Object, &ans); err != nil {
+		t.Fatal(err)
+	}
+	if ans.Type != "Note" || ans.InReplyTo != q["id"] || ans.Context != q["context"] || got.Actor != actorURL {
+		t.Errorf("answer %+v by %s, want a Note in reply to %s in its context", ans, got.Actor, q["id"])
+	}
+	if !slices.Equal(ans.To, []string{testpeer.Public}) || !slices.Contains(ans.Cc, dominique.ActorID()) || !slices.Contains(ans.Cc, followers) {
+		t.Errorf("public answer addressed to %v cc %v", ans.To, ans.Cc)
+	}
+	if len(ans.Tag) != 1 || ans.Tag[0].Type != "Mention" || ans.Tag[0].Href != dominique.ActorID() || ans.Tag[0].Name != dominique.Handle() {
+		t.Errorf("answer tags %+v, want a Mention of the asker", ans.Tag)
+	}
+	for _, want := range []string{"Pour remplacer Doodle, voici notre astuce\u00a0:", "Framadate", `href="https://framadate.org"`, "@<span>dominique</span>"} {
+		if !strings.Contains(ans.Content, want) {
+			t.Errorf("answer lacks %q:\n%s", want, ans.Content)
+		}
+	}
+	checkHTML(t, ans.Content)
+	// An ordinary post: the followers get it, GET serves it, the outbox
+	// lists it.
+	waitReceived(t, camille, "Create", objectIs(ans.ID))
+	if r := dominique.Get(t, ans.ID, testpeer.ContentType); r.Status != 200 {
+		t.Errorf("GET answer: %d", r.Status)
+	}
+	if r := dominique.Get(t, actorURL+"/outbox?page=1", testpeer.ContentType); !strings.Contains(string(r.Body), ans.ID) {
+		t.Errorf("outbox lacks the answer:\n%s", r.Body)
+	}
+
+	// A direct question: a direct answer, to the asker only.
+	dq := alix.Note("<p>@zoomacom-tips une idée pour remplacer doodle ?</p>", []string{actorURL}, nil, []string{actorURL})
+	post(t, alix, alix.Create(dq))
+	got = waitReceived(t, alix, "Create", func(r testpeer.Received) bool { return strings.Contains(string(r.Object), dq["id"].(string)) })
+	ans.To, ans.Cc = nil, nil
+	if err := json.Unmarshal(got.Object, &ans); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(ans.To, []string{alix.ActorID()}) || len(ans.Cc) != 0 || ans.InReplyTo != dq["id"] {
+		t.Errorf("answer to a direct question: to %v cc %v inReplyTo %s; want to the asker only", ans.To, ans.Cc, ans.InReplyTo)
+	}
+
+	before := len(answers(t, in))
+	silent := []struct {
+		name string
+		p    *testpeer.Peer
+		note func(p *testpeer.Peer) map[string]any
+	}{
+		{"Service actor", robot, mentionDoodle},
+		{"Application actor", appBot, mentionDoodle},
+		{"#nobot account", nobot, mentionDoodle},
+		{"second question within the hour", dominique, mentionDoodle},
+		{"reply without mention", camille, func(p *testpeer.Peer) map[string]any {
+			n := p.Note("<p>Et pour remplacer Doodle ?</p>", []string{testpeer.Public}, nil, nil)
+			n["inReplyTo"] = tip
+			return n
+		}},
+		{"no tool named", camille, func(p *testpeer.Peer) map[string]any {
+			return p.Note("<p>@zoomacom-tips bonjour</p>", []string{testpeer.Public}, []string{actorURL}, []string{actorURL})
+		}},
+		{"tool named as part of a word", camille, func(p *testpeer.Peer) map[string]any {
+			return p.Note("<p>@zoomacom-tips des doodles</p>", []string{testpeer.Public}, []string{actorURL}, []string{actorURL})
+		}},
+		{"same thread, another account", camille, func(p *testpeer.Peer) map[string]any {
+			n := mentionDoodle(p)
+			n["context"] = q["context"]
+			return n
+		}},
+	}
+	for _, s := range silent {
+		t.Run(s.name, func(t *testing.T) {
+			n := s.note(s.p)
+			post(t, s.p, s.p.Create(n))
+			if _, ok := storedReply(t, in, n["id"].(string)); !ok {
+				t.Fatal("not even kept: the row proves nothing")
+			}
+			if got := len(answers(t, in)); got != before {
+				t.Errorf("answered (%d answers, want %d)", got, before)
+			}
+		})
+	}
+}
+
+func mentionDoodle(p *testpeer.Peer) map[string]any {
+	return p.Note("<p>@zoomacom-tips Et pour remplacer Doodle ?</p>", []string{testpeer.Public}, []string{actorURL}, []string{actorURL})
+}
+
+// answers: false in bot.yaml turns answers off; the mention is still kept.
+func TestAnswersOff(t *testing.T) {
+	data, dir := t.TempDir(), exampleContent(t)
+	prof, err := os.ReadFile(filepath.Join(dir, "bot.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, dir, "bot.yaml", string(prof)+"answers: false\n")
+	in := startContent(t, data, dir, &syncBuffer{})
+	dominique := in.peer(t, "dominique")
+	n := mentionDoodle(dominique)
+	post(t, dominique, dominique.Create(n))
+	if _, ok := storedReply(t, in, n["id"].(string)); !ok {
+		t.Fatal("mention not kept")
+	}
+	if got := len(answers(t, in)); got != 0 {
+		t.Errorf("%d answers with answers: false", got)
 	}
 }

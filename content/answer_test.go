@@ -1,0 +1,69 @@
+package content
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestMatchTip(t *testing.T) {
+	posts := []*Post{
+		{ID: "tips/01-framadate", Replaces: []string{"Doodle"}},
+		{ID: "tips/02-framaforms", Replaces: []string{"Google Forms", "Typeform"}},
+		{ID: "tips/03-docs", Replaces: []string{"Google"}},
+		{ID: "tips/04-brouillon", Replaces: []string{"Zoom"}, Draft: true},
+		{ID: "tips/05-ecole", Replaces: []string{"Pronote École"}},
+	}
+	tests := []struct{ text, want, name string }{
+		{"Merci ! Et pour remplacer Doodle ?", "tips/01-framadate", "Doodle"},
+		{"DOODLE", "tips/01-framadate", "Doodle"},
+		{"on utilise des doodles", "", ""},
+		{"j'aime le #doodle, et vous", "tips/01-framadate", "Doodle"},
+		{"pour remplacer google   forms ?", "tips/02-framaforms", "Google Forms"},
+		{"et Google tout court", "tips/03-docs", "Google"},
+		{"pronote ecole", "tips/05-ecole", "Pronote École"},
+		{"Zoom", "", ""},
+		{"rien", "", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.text, func(t *testing.T) {
+			tip, name := MatchTip(posts, tt.text)
+			got := ""
+			if tip != nil {
+				got = tip.ID
+			}
+			if got != tt.want || name != tt.name {
+				t.Errorf("MatchTip(%q) = %q %q, want %q %q", tt.text, got, name, tt.want, tt.name)
+			}
+		})
+	}
+}
+
+func TestProfileAnswersAndStaff(t *testing.T) {
+	tests := []struct {
+		name, yaml string
+		answers    bool
+		staff      []string
+		problem    string
+	}{
+		{"defaults", "username: bot\n", true, nil, ""},
+		{"answers off and staff", "username: bot\nanswers: false\nstaff: [\"@jeanne@framapiaf.org\", \"admin@127.0.0.2:8080\"]\n", false, []string{"@jeanne@framapiaf.org", "@admin@127.0.0.2:8080"}, ""},
+		{"bad handle", "username: bot\nstaff: [\"jeanne\"]\n", true, nil, "staff[0]: \"jeanne\" is not a fediverse handle"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p, probs := parseProfile(nil, []byte(tt.yaml))
+			if tt.problem != "" {
+				if !strings.Contains(probs.Error(), tt.problem) {
+					t.Fatalf("problems %v, want %q", probs, tt.problem)
+				}
+				return
+			}
+			if len(probs) > 0 {
+				t.Fatal(probs)
+			}
+			if p.Answers != tt.answers || strings.Join(p.Staff, ",") != strings.Join(tt.staff, ",") {
+				t.Errorf("answers %v staff %v, want %v %v", p.Answers, p.Staff, tt.answers, tt.staff)
+			}
+		})
+	}
+}
