@@ -91,3 +91,31 @@ func putGuardTx(tx *bolt.Tx, key []byte, now time.Time) error {
 	}
 	return nil
 }
+
+// StaffNotifiedUntil is the received time up to which bot's replies and
+// mentions were sent on to staff; ok is false before the first batch.
+func (db *DB) StaffNotifiedUntil(bot string) (t time.Time, ok bool, err error) {
+	err = db.bolt.View(func(tx *bolt.Tx) error {
+		v := bucket(tx, bucketAnswerGuards).Get(sepKey("staff-mark", bot))
+		if len(v) == 8 {
+			t, ok = time.Unix(0, int64(binary.BigEndian.Uint64(v))).UTC(), true
+		}
+		return nil
+	})
+	if err != nil {
+		return time.Time{}, false, fmt.Errorf("staff mark of %s: %w", bot, err)
+	}
+	return t, ok, nil
+}
+
+// SetStaffNotifiedUntil records that bot's replies received up to t were
+// sent on to staff.
+func (db *DB) SetStaffNotifiedUntil(bot string, t time.Time) error {
+	err := db.bolt.Update(func(tx *bolt.Tx) error {
+		return bucket(tx, bucketAnswerGuards).Put(sepKey("staff-mark", bot), u64(timeKey(t)))
+	})
+	if err != nil {
+		return fmt.Errorf("set staff mark of %s: %w", bot, err)
+	}
+	return nil
+}

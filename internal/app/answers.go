@@ -47,7 +47,7 @@ func (a *App) answer(ctx context.Context, r content.Reply, author *federation.Re
 		return
 	}
 	prof := b.Profile()
-	if prof == nil || !prof.Answers || isBotActor(author) || a.blocked(b, r.Actor) || a.isStaff(b, r.Actor) {
+	if prof == nil || !prof.Answers || isBotActor(author) || a.blocked(b, r.Actor) || a.isStaff(r.Actor) || isStaffHandle(prof, r.Handle) {
 		return
 	}
 	tip, name := content.MatchTip(b.Folder().Posts, r.Text)
@@ -74,7 +74,7 @@ func (a *App) answer(ctx context.Context, r content.Reply, author *federation.Re
 		Audience: answerAudience(r.Audience), InReplyTo: r.ID, Context: r.Context,
 	}
 	id, err := a.publisher.Send(ctx, r.Bot, w)
-	if err != nil && !errors.Is(err, store.ErrAlreadyPublished) {
+	if err != nil && !isAlreadyPublished(err) {
 		a.log.Error("answer", "reply", r.ID, "err", err)
 		return
 	}
@@ -131,10 +131,4 @@ func (a *App) tipPage(bot, postID string) string {
 	return ""
 }
 
-// isStaff reports whether actor is one of the bot's staff accounts (the
-// bot never answers them nor forwards their replies to them).
-func (a *App) isStaff(b *server.Bot, actor string) bool {
-	_ = b
-	_ = actor
-	return false
-}
+func isAlreadyPublished(err error) bool { return errors.Is(err, store.ErrAlreadyPublished) }

@@ -94,6 +94,9 @@ type Config struct {
 	// InboxLimits tunes the inbox rate limits; the zero value is
 	// inbox.DefaultLimits().
 	InboxLimits inbox.Limits
+	// StaffBatch is how often new replies are sent on to staff; default
+	// DefaultStaffBatch.
+	StaffBatch time.Duration
 }
 
 // DBFile is the database's file name inside the data directory.
@@ -122,6 +125,8 @@ type App struct {
 
 	// fileBlocks is the data directory's blocklist.txt as last read.
 	fileBlocks atomic.Pointer[inbox.Blocklist]
+	// staff are the staff handles' actors, as resolved.
+	staff staffActors
 }
 
 // New opens the store and prepares every component; it listens on
@@ -424,6 +429,11 @@ func (a *App) Run(ctx context.Context) error {
 	go func() {
 		defer wg.Done()
 		a.publishLoop(workCtx)
+	}()
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		a.staffLoop(workCtx)
 	}()
 	for _, name := range a.bots.Names() {
 		b, _ := a.bots.Get(name)

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/zoomacom/crieur/content"
 	"github.com/zoomacom/crieur/internal/app"
@@ -436,5 +437,78 @@ func TestAnswersOff(t *testing.T) {
 	}
 	if got := len(answers(t, in)); got != 0 {
 		t.Errorf("%d answers with answers: false", got)
+	}
+}
+
+// TestStaffToldByDirectMessage: with staff: in bot.yaml, new replies and
+// mentions reach the staff account as one direct message per batch (to
+// the staff actor only, with a Mention tag, never public nor to the
+// followers); a staff account's own reply is not sent on.
+func TestStaffToldByDirectMessage(t *testing.T) {
+	data, dir := t.TempDir(), exampleContent(t)
+	jeanne := testpeer.New(t, "jeanne")
+	prof, err := os.ReadFile(filepath.Join(dir, "bot.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, dir, "bot.yaml", string(prof)+"staff: [\""+jeanne.Handle()+"\"]\n")
+	in := startConfig(t, app.Config{DataDir: data, ContentDir: dir, ContentPoll: 100 * time.Millisecond,
+		AllowPrivateAddresses: true, StaffBatch: 300 * time.Millisecond}, testWriter{t})
+	jeanne.Route(crieurHost, in.addr)
+	camille := in.peer(t, "camille")
+	post(t, camille, camille.Follow(actorURL))
+	camille.WaitFor(t, "Accept", waitLong)
+	dominique := in.peer(t, "dominique")
+	alix := in.peer(t, "alix")
+
+	reply := dominique.Note("<p>@zoomacom-tips Merci ! Et pour remplacer Doodle ?</p>", []string{testpeer.Public}, []string{actorURL}, []string{actorURL})
+	post(t, dominique, dominique.Create(reply))
+	dm := alix.Note("<p>@zoomacom-tips question privée</p>", []string{actorURL}, nil, []string{actorURL})
+	post(t, alix, alix.Create(dm))
+
+	notice := waitReceived(t, jeanne, "Create", contentHas(dm["id"].(string)))
+	var n struct {
+		Content string
+		To, Cc  []string
+		Tag     []struct{ Type, Href, Name string }
+	}
+	if err := json.Unmarshal(notice.Object, &n); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(n.To, []string{jeanne.ActorID()}) || len(n.Cc) != 0 {
+		t.Errorf("staff notice addressed to %v cc %v, want the staff actor only", n.To, n.Cc)
+	}
+	if len(n.Tag) != 1 || n.Tag[0].Type != "Mention" || n.Tag[0].Href != jeanne.ActorID() {
+		t.Errorf("staff notice tags %+v, want a Mention of the staff actor", n.Tag)
+	}
+	for _, want := range []string{"2 nouvelle(s) réponse(s) ou mention(s)", dominique.Handle(), alix.Handle(), "« @zoomacom-tips question privée »", "(message direct)", "(public)", reply["id"].(string)} {
+		if !strings.Contains(n.Content, want) {
+			t.Errorf("staff notice lacks %q:\n%s", want, n.Content)
+		}
+	}
+	checkHTML(t, n.Content)
+	if got := jeanne.Count("Create"); got != 1 {
+		t.Errorf("staff got %d messages for one batch, want 1", got)
+	}
+
+	// Jeanne answers the notice; then someone else writes: the next
+	// notice quotes only the latter.
+	own := jeanne.Note("<p>@zoomacom-tips je m'en occupe</p>", []string{actorURL}, nil, []string{actorURL})
+	own["inReplyTo"] = reply["id"]
+	post(t, jeanne, jeanne.Create(own))
+	later := alix.Note("<p>@zoomacom-tips encore moi</p>", []string{testpeer.Public}, []string{actorURL}, []string{actorURL})
+	post(t, alix, alix.Create(later))
+	second := waitReceived(t, jeanne, "Create", contentHas(later["id"].(string)))
+	if strings.Contains(string(second.Object), "je m'en occupe") {
+		t.Errorf("the staff's own reply was sent on to staff:\n%s", second.Object)
+	}
+	if !strings.Contains(string(second.Object), "1 nouvelle(s)") {
+		t.Errorf("second notice:\n%s", second.Object)
+	}
+	// Neither notice reached the followers.
+	for _, r := range camille.Received() {
+		if strings.Contains(string(r.Object), "nouvelle(s) réponse(s)") {
+			t.Errorf("a follower received a staff notice: %s", r.Raw)
+		}
 	}
 }
