@@ -3,6 +3,7 @@ package app
 import (
 	"cmp"
 	"context"
+	"html/template"
 	"net/http"
 	"slices"
 	"strings"
@@ -11,8 +12,10 @@ import (
 	"github.com/zoomacom/crieur/content"
 	"github.com/zoomacom/crieur/federation"
 	"github.com/zoomacom/crieur/inbox"
+	"github.com/zoomacom/crieur/internal/server"
 	"github.com/zoomacom/crieur/outbox"
 	"github.com/zoomacom/crieur/store"
+	"github.com/zoomacom/crieur/web"
 )
 
 // wireConversations lets the inbox keep the replies, mentions and
@@ -200,4 +203,32 @@ func (a *App) conversationRoutes(mux *http.ServeMux, reply func(w http.ResponseW
 		rep, err := a.Stats()
 		reply(w, rep, err)
 	})
+}
+
+// pageConversation is what a Note's web page shows of its reception: the
+// counts and the public replies, oldest first (at most
+// server.MaxListedReplies, the newest).
+func (a *App) pageConversation(objectID string) *web.Conversation {
+	c, err := a.db.Counts(objectID)
+	if err != nil {
+		a.log.Error("read counts for a page", "id", objectID, "err", err)
+		return nil
+	}
+	replies, err := a.db.PostReplies(objectID, true, 1<<20)
+	if err != nil {
+		a.log.Error("read replies for a page", "id", objectID, "err", err)
+		return nil
+	}
+	if len(replies) > server.MaxListedReplies {
+		replies = replies[len(replies)-server.MaxListedReplies:]
+	}
+	conv := &web.Conversation{Boosts: c.Boosts, Favourites: c.Likes, RepliesTotal: c.PublicReplies}
+	for _, r := range replies {
+		conv.Replies = append(conv.Replies, web.Reply{
+			Author: cmp.Or(r.Handle, r.Actor), URL: cmp.Or(r.URL, r.ID),
+			HTML:      template.HTML(r.HTML), // sanitised by content.ReplyHTML when received
+			Published: cmp.Or(r.Published, r.Received),
+		})
+	}
+	return conv
 }

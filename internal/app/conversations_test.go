@@ -184,6 +184,18 @@ func TestConversationsReceived(t *testing.T) {
 		t.Fatalf("counts %+v, want 2 likes, 1 boost, 1 reaction, 2 replies (1 public)", c)
 	}
 	checkNoteReactions(t, dominique, tip, 2, 1, []string{replyNote["id"].(string)})
+	// The web page shows the counts and the public reply only.
+	page := dominique.Get(t, tip, "text/html")
+	for _, want := range []string{"🔁 1 partage · ⭐ 2 favoris · 💬 1 réponse", "Merci ! Et pour remplacer <strong>Doodle</strong> ?", dominique.Handle()} {
+		if !strings.Contains(string(page.Body), want) {
+			t.Errorf("post page lacks %q", want)
+		}
+	}
+	for _, secret := range []string{"entre nous", "une question", "alert(1)"} {
+		if strings.Contains(string(page.Body), secret) {
+			t.Errorf("post page shows %q, from a reply that is not public", secret)
+		}
+	}
 	post(t, camille, camille.Undo(like)) // not camille's like: nothing changes
 	post(t, dominique, dominique.Undo(like))
 	post(t, dominique, dominique.Undo(boost))

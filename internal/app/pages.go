@@ -146,6 +146,9 @@ func (a *App) postPage(bot, objectID string, doc storedObject) web.Post {
 	if doc.Type == "Event" {
 		describeEvent(&page, doc)
 	}
+	if doc.Type == "Note" {
+		page.Conversation = a.pageConversation(objectID)
+	}
 	return page
 }
 
