@@ -67,3 +67,30 @@ func TestProfileAnswersAndStaff(t *testing.T) {
 		})
 	}
 }
+
+// Received HTML is sanitised to what crieur publishes, links made safe,
+// and bounded: a huge text is cut and its HTML rebuilt from the cut text.
+func TestReplyHTML(t *testing.T) {
+	tests := []struct {
+		name, in, wantHTML, wantText string
+	}{
+		{"paragraphs and breaks", "<p>Merci !</p><p>Ligne 1<br>Ligne 2</p>", "<p>Merci !</p><p>Ligne 1<br>Ligne 2</p>", "Merci !\nLigne 1\nLigne 2"},
+		{"hostile", `<p onclick="x">a</p><script>alert(1)</script><img src=x onerror=y><a href="javascript:z">lien</a><iframe src="https://e.example"></iframe>`, "<p>a</p>lien", "a\nlien"},
+		{"link", `<a href="https://e.example">e</a>`, `<a href="https://e.example" rel="nofollow">e</a>`, "e"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h, text := ReplyHTML(tt.in)
+			if h != tt.wantHTML || text != tt.wantText {
+				t.Errorf("ReplyHTML = %q, %q; want %q, %q", h, text, tt.wantHTML, tt.wantText)
+			}
+		})
+	}
+	h, text := ReplyHTML("<p>" + strings.Repeat("é<b>x</b> ", 50_000) + "</p>")
+	if len([]rune(text)) > MaxReplyRunes || len(h) > MaxReplyHTML || !strings.HasSuffix(text, "…") {
+		t.Errorf("bounded to %d runes, %d bytes of HTML", len([]rune(text)), len(h))
+	}
+	if strings.Contains(h, "<b>") {
+		t.Errorf("rebuilt HTML keeps tags: %.80s", h)
+	}
+}
