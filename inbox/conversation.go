@@ -19,6 +19,7 @@ type Conversations interface {
 	Reply(id string) (content.Reply, bool, error)
 	DeleteReply(id, actor string) (bool, error)
 	DeleteRepliesBy(actor string) (int, error)
+	HasRepliesBy(actor string) (bool, error)
 	AddReaction(kind content.ReactionKind, objectID, actor, emoji, activityID string, at time.Time) (bool, error)
 	RemoveReaction(activityID, actor string) (bool, error)
 	// Object reports whether objectID is one of our stored objects.
@@ -103,7 +104,7 @@ func (in *Inbox) receivePost(ctx context.Context, act *federation.Incoming) erro
 	}
 	var bot Bot
 	var ok bool
-	r := content.Reply{ID: p.ID, URL: firstNonEmpty(p.URL, p.ID), Actor: act.Actor, Context: p.Context, Published: p.Published, Received: in.now()}
+	r := content.Reply{ID: p.ID, URL: firstNonEmpty(p.URL, p.ID), Actor: act.Actor, Context: p.Context, Published: p.Published}
 	if p.InReplyTo != "" {
 		if bot, ok, err = in.ourObject(p.InReplyTo); err != nil {
 			return err
@@ -160,6 +161,10 @@ func (in *Inbox) receivePost(ctx context.Context, act *federation.Incoming) erro
 			r.Handle = "@" + author.Username + "@" + host
 		}
 	}
+	// Received is taken after the (possibly slow) author fetch, just
+	// before the write: staff notices rely on received times being in
+	// commit order, give or take a moment.
+	r.Received = in.now()
 	created, err := in.Conversations.PutReply(r)
 	if err != nil {
 		if errors.Is(err, content.ErrNotAuthor) {

@@ -242,8 +242,16 @@ func (in *Inbox) Receive(ctx context.Context, r *http.Request, bot string) error
 	return nil
 }
 
-// knownActor reports whether actor follows (or asked to follow) a bot.
+// knownActor reports whether actor follows (or asked to follow) a bot, or
+// wrote replies we keep (their account's Delete must remove them).
 func (in *Inbox) knownActor(actor string) (bool, error) {
+	if in.Conversations != nil {
+		if has, err := in.Conversations.HasRepliesBy(actor); err != nil {
+			return false, fmt.Errorf("read replies of %s: %w", actor, err)
+		} else if has {
+			return true, nil
+		}
+	}
 	for _, name := range in.AllBots() {
 		if _, found, err := in.Store.Follower(name, actor); err != nil {
 			return false, fmt.Errorf("read follower %s: %w", actor, err)

@@ -493,3 +493,18 @@ func (db *DB) ReplyCounts() (replies, reactions int, err error) {
 	})
 	return replies, reactions, err
 }
+
+// HasRepliesBy reports whether any reply of actor is kept (so the Delete
+// of their account concerns us even if they follow no bot).
+func (db *DB) HasRepliesBy(actor string) (found bool, err error) {
+	err = db.bolt.View(func(tx *bolt.Tx) error {
+		prefix := append([]byte(actor), 0)
+		k, _ := bucket(tx, bucketRepliesByActor).Cursor().Seek(prefix)
+		found = k != nil && bytes.HasPrefix(k, prefix)
+		return nil
+	})
+	if err != nil {
+		return false, fmt.Errorf("replies of %s: %w", actor, err)
+	}
+	return found, nil
+}

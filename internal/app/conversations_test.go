@@ -231,6 +231,18 @@ func TestConversationsReceived(t *testing.T) {
 		t.Errorf("counts after Delete %+v", c)
 	}
 	checkNoteReactions(t, dominique, tip, 1, 0, nil)
+
+	// alix follows no bot; the Delete of her account still removes her
+	// replies (the followers-only one and the direct mention).
+	post(t, alix, alix.DeleteSelf())
+	for _, id := range []string{fo["id"].(string), dm["id"].(string)} {
+		if _, ok := storedReply(t, in, id); ok {
+			t.Errorf("reply %s kept after its author's account was deleted", id)
+		}
+	}
+	if c := tipCounts(t, in, tip); c.Replies != 0 {
+		t.Errorf("counts after the author's account deletion %+v", c)
+	}
 }
 
 // collection is what Mastodon reads of a Note's likes, shares or replies.

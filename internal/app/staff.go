@@ -18,6 +18,11 @@ import (
 // most one direct message per few minutes, several replies in one.
 const DefaultStaffBatch = 3 * time.Minute
 
+// staffSettle is how recent a reply may be and still wait for the next
+// notice: a reply is stamped just before its write commits, so one stamped
+// before the notice read the store but committed after is not skipped.
+const staffSettle = 2 * time.Second
+
 // MaxStaffItems bounds the replies quoted in one message; the rest are
 // counted, and `crieur mentions` lists them all.
 const MaxStaffItems = 10
@@ -99,9 +104,16 @@ func (a *App) notifyStaff(ctx context.Context, name string, start time.Time) err
 	if !ok {
 		since = start // nothing older than this run is news
 	}
-	list, err := a.db.Replies(name, since.Add(time.Nanosecond), MaxMentions)
+	all, err := a.db.Replies(name, since.Add(time.Nanosecond), MaxMentions)
 	if err != nil {
 		return err
+	}
+	cutoff := a.cfg.Now().Add(-staffSettle)
+	var list []content.Reply
+	for _, r := range all {
+		if !r.Received.After(cutoff) {
+			list = append(list, r)
+		}
 	}
 	if len(list) == 0 {
 		return nil
