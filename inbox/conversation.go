@@ -157,7 +157,7 @@ func (in *Inbox) receivePost(ctx context.Context, act *federation.Incoming) erro
 			// The signature proved who wrote it; the handle is a nicety.
 			in.log().Info("author of a reply not fetched; kept without handle", "actor", act.Actor, "err", err)
 			author = nil
-		} else if host, ok := federation.NormalizedHost(author.ID); ok && author.Username != "" {
+		} else if host, ok := federation.NormalizedHost(author.ID); ok && author.Username != "" && len(author.Username) <= 64 && !strings.ContainsAny(author.Username, "@ \r\n\t<>") {
 			r.Handle = "@" + author.Username + "@" + host
 		}
 	}

@@ -37,8 +37,8 @@ const (
 	// DefaultRepliesCap bounds all texts kept (a few KiB each).
 	DefaultRepliesCap = 50_000
 	// DefaultReactionsCap bounds the reaction records (about 300 bytes
-	// each); beyond it new reactions are not counted.
-	DefaultReactionsCap = 1_000_000
+	// each, so some 60 MB); beyond it new reactions are not counted.
+	DefaultReactionsCap = 200_000
 	// MaxReplyText bounds a stored text (plain and HTML each).
 	MaxReplyText = 8 << 10
 )
@@ -366,8 +366,11 @@ func (db *DB) PostReplies(objectID string, shownOnly bool, limit int) ([]content
 	return out, nil
 }
 
-func reactionKey(kind content.ReactionKind, objectID, actor, emoji string) []byte {
-	return sepKey(string(kind), objectID, actor, emoji)
+// reactionKey identifies a reaction: one per kind, post and actor, so an
+// actor cycling through emoji cannot grow the file (Misskey allows one
+// reaction per note too).
+func reactionKey(kind content.ReactionKind, objectID, actor string) []byte {
+	return sepKey(string(kind), objectID, actor)
 }
 
 // reactionRecord is what a reaction key maps to: the activity that made it
@@ -377,6 +380,7 @@ type reactionRecord struct {
 	Object   string               `json:"object"`
 	Actor    string               `json:"actor"`
 	Kind     content.ReactionKind `json:"kind"`
+	Emoji    string               `json:"emoji,omitempty"`
 	At       time.Time            `json:"at"`
 }
 
@@ -395,7 +399,7 @@ func countReaction(kind content.ReactionKind, sign int) func(c *content.Counts) 
 
 // AddReaction counts a like, boost or emoji reaction of actor on one of
 // our objects, made by activityID. One actor counts once per kind and post
-// (and emoji): a repeat, or the same activity again, adds nothing. Beyond
+// (whatever the emoji): a repeat, or the same activity again, adds nothing. Beyond
 // the reactions cap nothing is added.
 func (db *DB) AddReaction(kind content.ReactionKind, objectID, actor, emoji, activityID string, at time.Time) (added bool, err error) {
 	if objectID == "" || actor == "" || activityID == "" {
@@ -405,7 +409,7 @@ func (db *DB) AddReaction(kind content.ReactionKind, objectID, actor, emoji, act
 		added = false
 		reactions := bucket(tx, bucketReactions)
 		byAct := bucket(tx, bucketReactionsByActvty)
-		key := reactionKey(kind, objectID, actor, emoji)
+		key := reactionKey(kind, objectID, actor)
 		if reactions.Get(key) != nil || byAct.Get([]byte(activityID)) != nil {
 			return nil
 		}
@@ -413,7 +417,7 @@ func (db *DB) AddReaction(kind content.ReactionKind, objectID, actor, emoji, act
 			return nil
 		}
 		added = true
-		rec := reactionRecord{Activity: activityID, Object: objectID, Actor: actor, Kind: kind, At: at}
+		rec := reactionRecord{Activity: activityID, Object: objectID, Actor: actor, Kind: kind, Emoji: emoji, At: at}
 		if err := putJSON(reactions, key, rec); err != nil {
 			return err
 		}

@@ -215,6 +215,9 @@ func TestReactionsIdempotentAndUndone(t *testing.T) {
 		{"emoji", func() (bool, error) {
 			return db.AddReaction(content.ReactionEmoji, tipID, dominique, "🎉", dominique+"/react/1", t0)
 		}, true, 2, 1, 1},
+		{"second emoji by the same actor", func() (bool, error) {
+			return db.AddReaction(content.ReactionEmoji, tipID, dominique, "👍", dominique+"/react/2", t0)
+		}, false, 2, 1, 1},
 		{"undo of camille's like by dominique", func() (bool, error) {
 			removed, err := db.RemoveReaction(camille+"/likes/1", dominique)
 			if errors.Is(err, content.ErrNotAuthor) {
