@@ -184,7 +184,11 @@ func TestConversationsReceived(t *testing.T) {
 		t.Fatalf("counts %+v, want 2 likes, 1 boost, 1 reaction, 2 replies (1 public)", c)
 	}
 	checkNoteReactions(t, dominique, tip, 2, 1, []string{replyNote["id"].(string)})
-	// The web page shows the counts and the public reply only.
+	// A post nobody reacted to shows no counts; the tip shows its counts
+	// and the public reply only.
+	if quiet := dominique.Get(t, answerlessPost(t, in), "text/html"); strings.Contains(string(quiet.Body), `class="conversation"`) {
+		t.Errorf("a post without reactions shows counts:\n%s", quiet.Body)
+	}
 	page := dominique.Get(t, tip, "text/html")
 	for _, want := range []string{"🔁 1 partage · ⭐ 2 favoris · 💬 1 réponse", "Merci ! Et pour remplacer <strong>Doodle</strong> ?", dominique.Handle()} {
 		if !strings.Contains(string(page.Body), want) {
@@ -243,6 +247,17 @@ func TestConversationsReceived(t *testing.T) {
 	if c := tipCounts(t, in, tip); c.Replies != 0 {
 		t.Errorf("counts after the author's account deletion %+v", c)
 	}
+}
+
+// answerlessPost is the pinned introduction's Note: nobody reacts to it in
+// these tests.
+func answerlessPost(t *testing.T, in *instance) string {
+	t.Helper()
+	pubs, err := in.app.DB().PostPublications(bot, "profile/pinned")
+	if err != nil || len(pubs) == 0 {
+		t.Fatalf("introduction not published: %v", err)
+	}
+	return pubs[0].ObjectID
 }
 
 // collection is what Mastodon reads of a Note's likes, shares or replies.
