@@ -91,7 +91,7 @@ func TestMentionsAndStats(t *testing.T) {
 	alixLike := alix.Activity("Like", tip)
 	send(alix, alixLike)
 	send(alix, alix.Activity("Announce", tip))
-	send(alix, alix.Undo(alixLike)) // taken back: one favourite left
+	send(alix, alix.Undo(alixLike))   // taken back: one favourite left
 	time.Sleep(10 * time.Millisecond) // distinct received times: a stable order
 	mention := alix.Note("<p>@zoomacom-tips une question privée</p>", []string{actor}, nil, []string{actor})
 	send(alix, alix.Create(mention))
