@@ -512,3 +512,35 @@ func (db *DB) HasRepliesBy(actor string) (found bool, err error) {
 	}
 	return found, nil
 }
+
+// PruneReplies removes the texts received more than the retention before
+// now (their counts stay) and returns how many; PutReply prunes as it
+// writes, this covers a bot that stops receiving. Bounded transactions.
+func (db *DB) PruneReplies(now time.Time) (int, error) {
+	cutoff := timeKey(now.Add(-db.conv.Retention))
+	total := 0
+	for {
+		n := 0
+		err := db.bolt.Update(func(tx *bolt.Tx) error {
+			n = 0
+			c := bucket(tx, bucketRepliesByTime).Cursor()
+			for k, _ := c.First(); k != nil && n < 1000; k, _ = c.First() {
+				if binary.BigEndian.Uint64(k[:8]) >= cutoff {
+					break
+				}
+				if err := dropReplyTx(tx, string(k[8:]), false); err != nil {
+					return err
+				}
+				n++
+			}
+			return nil
+		})
+		total += n
+		if err != nil {
+			return total, fmt.Errorf("prune replies: %w", err)
+		}
+		if n < 1000 {
+			return total, nil
+		}
+	}
+}

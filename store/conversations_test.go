@@ -185,6 +185,16 @@ func TestReplyRetentionAndGlobalCap(t *testing.T) {
 	if c := counts(t, db); c.Replies != 5 || c.PublicReplies != 5 {
 		t.Errorf("counts %+v, want the 5 replies still counted", c)
 	}
+	// With nothing new arriving, a periodic prune still applies the
+	// retention.
+	n, err := db.PruneReplies(t0.Add(72*time.Hour + 4*time.Minute + 30*time.Second))
+	mustNoErr(t, err)
+	if kept, _, _ := db.ReplyCounts(); n != 2 || kept != 1 {
+		t.Errorf("PruneReplies removed %d, %d kept; want 2 removed, 1 kept", n, kept)
+	}
+	if c := counts(t, db); c.Replies != 5 {
+		t.Errorf("counts after prune %+v, want 5 replies", c)
+	}
 }
 
 // Likes, boosts and emoji reactions count once per actor and post; the

@@ -65,7 +65,7 @@ func isStaffHandle(prof *content.Profile, handle string) bool {
 }
 
 // staffLoop sends each bot's new replies and mentions to its staff every
-// StaffBatch. What was sent is recorded by received time in the store, so
+// StaffBatch, and prunes the texts past their retention. What was sent is recorded by received time in the store, so
 // a restart neither loses nor repeats a batch.
 func (a *App) staffLoop(ctx context.Context) {
 	every := a.cfg.StaffBatch
@@ -85,6 +85,13 @@ func (a *App) staffLoop(ctx context.Context) {
 			if err := a.notifyStaff(ctx, name, start); err != nil && ctx.Err() == nil {
 				a.log.Error("staff notice", "bot", name, "err", err)
 			}
+		}
+		// The same few-minute rhythm applies the texts' retention when
+		// no new reply comes to trim them.
+		if n, err := a.db.PruneReplies(a.cfg.Now()); err != nil {
+			a.log.Error("prune replies", "err", err)
+		} else if n > 0 {
+			a.log.Info("replies past their retention removed (counts kept)", "n", n)
 		}
 	}
 }
