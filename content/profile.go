@@ -62,6 +62,12 @@ type Profile struct {
 	Approval string
 	// Blocklist holds lowercase domains and actor URLs we refuse.
 	Blocklist []string
+	// Answers lets the bot answer a mention naming a tool a tip replaces
+	// (bot.yaml "answers", true by default).
+	Answers bool
+	// Staff are the fediverse handles (@user@host, a port allowed) told
+	// of new replies and mentions by direct message (bot.yaml "staff").
+	Staff []string
 }
 
 // Field is one row of the profile table.
@@ -156,6 +162,7 @@ func parseProfile(fsys fs.FS, src []byte) (*Profile, Problems) {
 		Timezone: DefaultTimezone,
 		Approval: ApprovalAuto,
 		Schedule: Schedule{RepeatAfter: DefaultRepeatAfter},
+		Answers:  true,
 	}
 	var tzLine int
 	image := func(name string, dst *string) func(v *yaml.Node) {
@@ -240,6 +247,17 @@ func parseProfile(fsys fs.FS, src []byte) (*Profile, Problems) {
 				},
 			})
 		},
+		"answers": func(v *yaml.Node) { p.Answers = r.boolean(v, "answers") },
+		"staff": func(v *yaml.Node) {
+			r.list(v, "staff", func(i int, item *yaml.Node) {
+				h := r.str(item, fmt.Sprintf("staff[%d]", i))
+				if !staffHandleRE.MatchString(h) {
+					r.addf(item.Line, "staff[%d]: %q is not a fediverse handle; write it like \"@jeanne@framapiaf.org\"", i, h)
+					return
+				}
+				p.Staff = append(p.Staff, "@"+strings.TrimPrefix(h, "@"))
+			})
+		},
 		"blocklist": func(v *yaml.Node) {
 			r.list(v, "blocklist", func(i int, item *yaml.Node) {
 				b, err := normalizeBlock(r.str(item, fmt.Sprintf("blocklist[%d]", i)))
@@ -268,6 +286,10 @@ func parseProfile(fsys fs.FS, src []byte) (*Profile, Problems) {
 	p.PinnedTags = dedupeTags(pinnedTags)
 	return p, r.probs
 }
+
+// staffHandleRE is @user@host, the host possibly with a port (a staff
+// account on a local test server).
+var staffHandleRE = regexp.MustCompile(`^@?[A-Za-z0-9_][A-Za-z0-9_.-]*@[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?(?::[0-9]{1,5})?$`)
 
 var languageRE = regexp.MustCompile(`^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$`)
 

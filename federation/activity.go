@@ -28,11 +28,17 @@ type Incoming struct {
 	// activity (the Follow inside an Undo or Accept).
 	ObjectActor  string
 	ObjectObject string
+	// Raw is the body as received, for the readers of what Incoming does
+	// not keep (a reply's text, a reaction's emoji).
+	Raw string
 }
 
 // DecodeActivity reads an inbound activity. It reads compact JSON with fixed
 // keys (no JSON-LD expansion, so context tricks change nothing).
 func DecodeActivity(body []byte) (*Incoming, error) {
+	if in, ok, err := decodeExtension(body); ok {
+		return in, err
+	}
 	item, err := ap.UnmarshalJSON(body)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrMalformedActivity, err)
@@ -40,7 +46,7 @@ func DecodeActivity(body []byte) (*Incoming, error) {
 	if item == nil || ap.IsNil(item) || ap.IsItemCollection(item) {
 		return nil, fmt.Errorf("%w: not an object", ErrMalformedActivity)
 	}
-	in := &Incoming{ID: string(item.GetID()), Type: string(item.GetType())}
+	in := &Incoming{ID: string(item.GetID()), Type: string(item.GetType()), Raw: string(body)}
 	if !isHTTPURL(in.ID) {
 		return nil, fmt.Errorf("%w: id must be an http(s) URL", ErrMalformedActivity)
 	}

@@ -46,6 +46,11 @@ type NoteInput struct {
 	EventID string
 	// URL is the human page of the post; the id when empty.
 	URL string
+	// InReplyTo and Context place an answer in its thread.
+	InReplyTo, Context string
+	// Direct addresses the Note to the mentioned accounts only (a direct
+	// message): no Public, no followers.
+	Direct bool
 }
 
 // addressing returns to and cc for a post.
@@ -71,8 +76,20 @@ func Note(in NoteInput) (Document, error) {
 		return nil, err
 	}
 	to, cc := addressing(!in.Unlisted, in.Followers, in.Mentions)
+	if in.Direct {
+		to, cc = []string{}, []string{}
+		for _, m := range in.Mentions {
+			to = append(to, m.Href)
+		}
+	}
 	doc.setCommon(in.AttributedTo, to, cc, in.Published, in.Updated, firstNonEmpty(in.URL, in.ID), in.ContentHTML, in.Language)
 	doc["sensitive"] = in.Sensitive
+	if in.InReplyTo != "" {
+		doc["inReplyTo"] = in.InReplyTo
+	}
+	if in.Context != "" {
+		doc["context"] = in.Context
+	}
 	if in.Summary != "" {
 		doc["summary"] = in.Summary
 	}
@@ -99,6 +116,9 @@ func Note(in NoteInput) (Document, error) {
 		atts = append(atts, att)
 	}
 	doc["attachment"] = atts
+	// Counts start at zero; the server fills in the current ones when it
+	// serves the Note.
+	doc.SetReactions(Reactions{})
 	return doc, nil
 }
 

@@ -85,6 +85,15 @@ type Inbox struct {
 	// Bodies, when set, bounds the bodies read at once and the time each
 	// may take to arrive (see BodyLimits).
 	Bodies *BodyGate
+	// Conversations, when set, keeps the replies, mentions and reactions
+	// the bots receive; nil ignores them as before.
+	Conversations Conversations
+	// FetchObject fetches a post from its origin (an embedded object from
+	// another host than the signer's is never trusted as sent).
+	FetchObject func(ctx context.Context, id string) ([]byte, error)
+	// OnReply, when set, is told of each new reply or mention kept, with
+	// its author's actor (nil when it could not be fetched).
+	OnReply func(ctx context.Context, r content.Reply, author *federation.RemoteActor)
 }
 
 // Error is a refusal with the HTTP status and the short public reason the
@@ -270,8 +279,16 @@ func seenKey(act *federation.Incoming, sig []byte) string {
 	return act.ID + " sig:" + hex.EncodeToString(sum[:16])
 }
 
-// knownActor reports whether actor follows (or asked to follow) a bot.
+// knownActor reports whether actor follows (or asked to follow) a bot, or
+// wrote replies we keep (their account's Delete must remove them).
 func (in *Inbox) knownActor(actor string) (bool, error) {
+	if in.Conversations != nil {
+		if has, err := in.Conversations.HasRepliesBy(actor); err != nil {
+			return false, fmt.Errorf("read replies of %s: %w", actor, err)
+		} else if has {
+			return true, nil
+		}
+	}
 	for _, name := range in.AllBots() {
 		if _, found, err := in.Store.Follower(name, actor); err != nil {
 			return false, fmt.Errorf("read follower %s: %w", actor, err)
@@ -290,6 +307,9 @@ func (in *Inbox) Process(ctx context.Context, act *federation.Incoming) error {
 		// (a Follow names our actor; an Undo then matches nothing stored).
 		in.log().Info("embedded object from another host reduced to its id", "id", act.ID, "actor", act.Actor, "object", act.ObjectID)
 		act.ObjectType, act.ObjectActor, act.ObjectObject = "", "", ""
+	}
+	if handled, err := in.processConversation(ctx, act); handled || err != nil {
+		return err
 	}
 	switch act.Type {
 	case "Accept", "Reject":

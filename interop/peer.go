@@ -361,6 +361,21 @@ func (p *Peer) Unfollow(ctx context.Context, actor string) (string, error) {
 	return out.ID, nil
 }
 
+// Note sends a Note mentioning actor, in reply to inReplyTo when set,
+// public unless direct, to actor's inbox in a Create; it returns the Note's
+// id.
+func (p *Peer) Note(ctx context.Context, actor, html, inReplyTo string, direct bool) (string, error) {
+	var out struct {
+		ID string `json:"id"`
+	}
+	in := map[string]any{"actor": actor, "content": html, "direct": direct}
+	if inReplyTo != "" {
+		in["inReplyTo"] = inReplyTo
+	}
+	err := p.call(ctx, http.MethodPost, "/_control/note", in, &out)
+	return out.ID, err
+}
+
 // Lookup makes Fedify fetch and parse url, unsigned, and returns its summary
 // (see peer.mjs: type, id, actor fields, collection items, Note/Event fields,
 // and "raw", the object as Fedify re-serialised it).

@@ -35,6 +35,10 @@
 //   POST /_control/follow   {"actor": URL}
 //   POST /_control/unfollow {"actor": URL}
 //   POST /_control/lookup   {"url": URL, "signed": bool}
+//   POST /_control/note     {"actor": URL, "content": HTML, "inReplyTo": URL,
+//                            "direct": bool}: a Note mentioning actor (a
+//                            reply when inReplyTo is set), public unless
+//                            direct, delivered to actor in a Create
 //   POST /_control/config   {"firstKnock": SPEC}
 
 import http from "node:http";
@@ -58,7 +62,9 @@ import {
   Event,
   Follow,
   isActor,
+  Mention,
   Note,
+  PUBLIC_COLLECTION,
   Person,
   Reject,
   Undo,
@@ -398,6 +404,31 @@ async function control(req, url, body) {
       await deliver(ctx, actor, undo);
       state.lastFollow.delete(actor.id.href);
       return { id: undo.id.href };
+    }
+    case "POST /_control/note": {
+      const ctx = controlContext();
+      const actor = await lookupActor(ctx, requireURL(body.actor, "actor"));
+      const noteId = new URL(`/users/${ACTOR}/notes/${randomUUID()}`, state.origin);
+      const to = body.direct === true ? [actor.id] : [PUBLIC_COLLECTION];
+      const ccs = body.direct === true ? [] : [ctx.getFollowersUri(ACTOR), actor.id];
+      const note = new Note({
+        id: noteId,
+        attribution: ctx.getActorUri(ACTOR),
+        tos: to,
+        ccs,
+        content: typeof body.content === "string" ? body.content : "",
+        replyTarget: body.inReplyTo ? new URL(requireURL(body.inReplyTo, "inReplyTo")) : null,
+        tags: [new Mention({ href: actor.id, name: `@${actor.preferredUsername}@${actor.id.host}` })],
+      });
+      const create = new Create({
+        id: new URL(`${noteId.href}/activity`),
+        actor: ctx.getActorUri(ACTOR),
+        object: note,
+        tos: to,
+        ccs,
+      });
+      await deliver(ctx, actor, create);
+      return { id: noteId.href, activity: create.id.href };
     }
     case "POST /_control/lookup": {
       const ctx = controlContext();

@@ -276,7 +276,7 @@ func (p *Publisher) removed(bot string, folder *content.Folder, h content.Histor
 	var out []content.Publication
 	for key := range h.Published {
 		id, _, _ := strings.Cut(key, "#")
-		if present[id] || gone[id] {
+		if present[id] || gone[id] || written(id) {
 			continue
 		}
 		gone[id] = true

@@ -82,6 +82,8 @@ type Options struct {
 	// RecordHostFailure) waits for others to share its disk sync; default
 	// DefaultBatchDelay.
 	BatchDelay time.Duration
+	// Conversations bounds the replies and reactions kept.
+	Conversations ConversationLimits
 }
 
 // DB is an open crieur database. Its methods are safe for concurrent use.
@@ -90,6 +92,7 @@ type DB struct {
 	path    string
 	seenTTL time.Duration
 	seenCap int
+	conv    ConversationLimits
 }
 
 // Top-level bucket names (constants, not []byte variables, so nothing at
@@ -115,7 +118,10 @@ const (
 
 func topBuckets() []string {
 	return []string{bucketMeta, bucketBots, bucketObjects, bucketActivities,
-		bucketDeliveries, bucketDueIndex, bucketRemoteKeys, bucketSeen, bucketSeenByTime, bucketHosts}
+		bucketDeliveries, bucketDueIndex, bucketRemoteKeys, bucketSeen, bucketSeenByTime, bucketHosts,
+		// New buckets need no migration: Open creates them.
+		bucketReplies, bucketRepliesByTime, bucketRepliesByActor, bucketRepliesByPost,
+		bucketReactions, bucketReactionsByActvty, bucketPostCounts, bucketAnswerGuards, bucketAnswerByTime}
 }
 
 // migration returns the step that upgrades a file from schema v to v+1.
@@ -176,7 +182,7 @@ func Open(path string, opt Options) (*DB, error) {
 		return nil, fmt.Errorf("open database %s: %w", path, err)
 	}
 	bdb.MaxBatchDelay = opt.BatchDelay
-	db := &DB{bolt: bdb, path: path, seenTTL: opt.SeenTTL, seenCap: opt.SeenCap}
+	db := &DB{bolt: bdb, path: path, seenTTL: opt.SeenTTL, seenCap: opt.SeenCap, conv: opt.Conversations.withDefaults()}
 	if opt.ReadOnly {
 		err = db.checkSchema()
 	} else {

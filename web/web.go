@@ -182,6 +182,23 @@ type Post struct {
 	Language string
 	// Location is the bot's timezone; nil means DefaultTimezone.
 	Location *time.Location
+	// Conversation, when set, shows the post's counts and public replies.
+	Conversation *Conversation
+}
+
+// Conversation is what a post's page shows of its reception: counts and
+// the public replies (never followers-only or direct ones).
+type Conversation struct {
+	Boosts, Favourites, RepliesTotal int
+	Replies                          []Reply
+}
+
+// Reply is a public reply shown under a post; HTML was sanitised when it
+// was received.
+type Reply struct {
+	Author, URL string
+	HTML        template.HTML
+	Published   time.Time
 }
 
 // Image is an attachment with its alt text.

@@ -52,6 +52,8 @@ func commands() []command {
 		{"doctor", "check the installation as a Mastodon server sees it; each line OK or what to fix", doctorCmd},
 		{"backup", "write a backup archive (database, keys), also while the bot runs", backupCmd},
 		{"restore", "restore a backup archive into a new data directory", restoreCmd},
+		{"mentions", "list the replies and mentions received, newest first", mentions},
+		{"stats", "show, per post published, its boosts, favourites, reactions and replies", stats},
 		{"version", "print crieur's version (tag, commit) and database schema", versionCmd},
 	}
 }

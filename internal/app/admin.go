@@ -194,6 +194,7 @@ func (a *App) adminHandler() http.Handler {
 		reply(w, stats, err)
 	})
 	a.staffRoutes(mux, reply)
+	a.conversationRoutes(mux, reply)
 	return mux
 }
 

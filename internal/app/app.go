@@ -92,6 +92,9 @@ type Config struct {
 	// BuiltinTLS, when its TLSDomain is set, serves HTTPS itself with
 	// certificates obtained over ACME (see tls.go).
 	BuiltinTLS
+	// StaffBatch is how often new replies are sent on to staff; default
+	// DefaultStaffBatch.
+	StaffBatch time.Duration
 }
 
 // DBFile is the database's file name inside the data directory.
@@ -121,6 +124,8 @@ type App struct {
 
 	// fileBlocks is the data directory's blocklist.txt as last read.
 	fileBlocks atomic.Pointer[inbox.Blocklist]
+	// staff are the staff handles' actors, as resolved.
+	staff staffActors
 }
 
 // New opens the store and prepares every component; it listens on
@@ -320,6 +325,7 @@ func (a *App) wire() error {
 			a.metrics.InboxRequests.WithLabelValues(strconv.Itoa(status)).Inc()
 		},
 	}
+	a.wireConversations(in, fetcher.Sign)
 	a.publisher = &outbox.Publisher{
 		URLs:    a.urls,
 		DB:      a.db,
@@ -439,6 +445,11 @@ func (a *App) Run(ctx context.Context) error {
 	go func() {
 		defer wg.Done()
 		a.publishLoop(workCtx)
+	}()
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		a.staffLoop(workCtx)
 	}()
 	for _, name := range a.bots.Names() {
 		b, _ := a.bots.Get(name)

@@ -155,6 +155,9 @@ func (a *App) postPage(bot, objectID string, doc storedObject) web.Post {
 	default:
 		page.Heading = a.noteHeading(bot, objectID)
 	}
+	if doc.Type == "Note" {
+		page.Conversation = a.pageConversation(objectID)
+	}
 	return page
 }
 

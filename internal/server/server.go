@@ -432,10 +432,18 @@ func (s *Server) object(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if !ok {
-		s.notFound(w, r)
+		if !s.reactionCollection(w, id) {
+			s.notFound(w, r)
+		}
 		return
 	}
 	gone := isTombstone(obj)
+	if !gone {
+		if obj, err = s.withReactions(id, obj); err != nil {
+			s.fail(w, "read reactions", err)
+			return
+		}
+	}
 	if WantsHTML(r) && s.ObjectPage != nil {
 		s.ObjectPage(w, r, id, obj)
 		return

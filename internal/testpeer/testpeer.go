@@ -12,6 +12,7 @@ package testpeer
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/rand"
 	"crypto/rsa"
@@ -59,6 +60,7 @@ type config struct {
 	docs         map[string]string // path?query -> document template (Serve)
 	inboxes      []string          // extra inbox paths (InboxAt)
 	signedFetch  bool
+	actorType    string
 }
 
 // PersonalInboxOnly makes the actor publish no endpoints.sharedInbox, like
@@ -163,6 +165,7 @@ type Peer struct {
 	connections  atomic.Int64
 	signedGets   atomic.Int64
 	webfingers   atomic.Int64
+	objects      map[string]any // path -> document served by GET (posts)
 }
 
 // New starts a peer with one actor named username and a fresh RSA-2048 key.
@@ -201,6 +204,7 @@ func New(t testing.TB, username string, opts ...Option) *Peer {
 	if cfg.actorAtKey {
 		mux.HandleFunc("GET /users/{name}/main-key", p.serveActor)
 	}
+	mux.HandleFunc("GET /users/{name}/statuses/{id}", p.serveObject)
 	p.srv = httptest.NewUnstartedServer(p.route(mux))
 	p.srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
 		if s == http.StateNew {
@@ -397,7 +401,7 @@ func (p *Peer) ActorDocument() map[string]any {
 	doc := map[string]any{
 		"@context":          []any{"https://www.w3.org/ns/activitystreams", "https://w3id.org/security/v1"},
 		"id":                p.ActorID(),
-		"type":              "Person",
+		"type":              cmp.Or(p.cfg.actorType, "Person"),
 		"preferredUsername": p.Username,
 		"name":              p.Username,
 		"summary":           summary,

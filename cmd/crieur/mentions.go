@@ -1,0 +1,119 @@
+package main
+
+import (
+	"cmp"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/zoomacom/crieur/internal/app"
+	"github.com/zoomacom/crieur/internal/i18n"
+)
+
+// parseSince reads --since: a duration back from now ("48h", "7d") or a
+// day ("2026-12-01", midnight local time) or an RFC 3339 instant.
+func parseSince(s string, now time.Time) (time.Time, error) {
+	if s == "" {
+		return time.Time{}, nil
+	}
+	if n, ok := strings.CutSuffix(s, "d"); ok {
+		if days, err := strconv.Atoi(n); err == nil && days >= 0 {
+			return now.AddDate(0, 0, -days), nil
+		}
+	}
+	if d, err := time.ParseDuration(s); err == nil && d >= 0 {
+		return now.Add(-d), nil
+	}
+	if t, err := time.ParseInLocation("2006-01-02", s, time.Local); err == nil {
+		return t, nil
+	}
+	if t, err := time.Parse(time.RFC3339, s); err == nil {
+		return t, nil
+	}
+	return time.Time{}, fmt.Errorf("--since %q: want a duration (48h, 7d), a day (2026-12-01) or an RFC 3339 time", s)
+}
+
+// visibilityLabel is how staff read an audience.
+func visibilityLabel(pr *i18n.Printer, v string) string {
+	switch v {
+	case "public":
+		return pr.Sprintf("public")
+	case "unlisted":
+		return pr.Sprintf("unlisted")
+	case "followers":
+		return pr.Sprintf("followers only")
+	case "direct":
+		return pr.Sprintf("direct message")
+	}
+	return v
+}
+
+func mentions(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	var sf staffFlags
+	var since string
+	var asJSON bool
+	fs := newFlagSet("mentions", "Lists the replies and mentions the bot received, newest first: when, who,\nwhich post it answers, who could see it, the text and its link. Works\nwhether or not `crieur serve` is running.", stderr)
+	sf.register(fs)
+	fs.StringVar(&since, "since", "", "only those received since a duration ago (48h, 7d) or a day (2026-12-01)")
+	fs.BoolVar(&asJSON, "json", false, "print JSON (for scripts)")
+	if err := fs.parse(args); err != nil {
+		return flagExit(err, stderr)
+	}
+	from, err := parseSince(since, time.Now())
+	if err != nil {
+		fmt.Fprintln(stderr, "crieur mentions:", err)
+		return 2
+	}
+	var rep app.MentionsReport
+	path := "/mentions"
+	if !from.IsZero() {
+		path += "?since=" + url.QueryEscape(from.UTC().Format(time.RFC3339))
+	}
+	err = callDaemon(ctx, sf.data, http.MethodGet, path, &rep)
+	if errors.Is(err, errNoDaemon) {
+		err = withOffline(sf, true, func(a *app.App) (e error) { rep, e = a.Mentions(from); return e })
+	}
+	if err != nil {
+		fmt.Fprintln(stderr, "crieur mentions:", err)
+		return 1
+	}
+	if asJSON {
+		return printJSON(stdout, stderr, rep.Items)
+	}
+	pr := i18n.New(i18n.Lang(os.Getenv, rep.Language))
+	for _, m := range rep.Items {
+		what := pr.Sprintf("mention")
+		if m.InReplyTo != "" {
+			what = pr.Sprintf("reply to %s", cmp.Or(m.Post, m.InReplyTo))
+		}
+		fmt.Fprintf(stdout, "%s  %s  %s  (%s)\n", m.When, m.Author, what, visibilityLabel(pr, m.Visibility))
+		for _, line := range strings.Split(m.Text, "\n") {
+			fmt.Fprintf(stdout, "    %s\n", line)
+		}
+		fmt.Fprintf(stdout, "    %s\n\n", m.URL)
+	}
+	if len(rep.Items) == 0 {
+		pr.Fprintln(stdout, "No replies or mentions.")
+	} else {
+		pr.Fprintln(stdout, "%d reply(ies) or mention(s).", len(rep.Items))
+	}
+	return 0
+}
+
+func printJSON(stdout, stderr io.Writer, v any) int {
+	enc := json.NewEncoder(stdout)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(v); err != nil {
+		fmt.Fprintln(stderr, "crieur:", err)
+		return 1
+	}
+	return 0
+}

@@ -1,0 +1,237 @@
+package app
+
+import (
+	"context"
+	"fmt"
+	"html"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/zoomacom/crieur/content"
+	"github.com/zoomacom/crieur/federation"
+	"github.com/zoomacom/crieur/internal/server"
+	"github.com/zoomacom/crieur/outbox"
+)
+
+// DefaultStaffBatch is how long replies gather before staff are told: at
+// most one direct message per few minutes, several replies in one.
+const DefaultStaffBatch = 3 * time.Minute
+
+// staffSettle is how recent a reply may be and still wait for the next
+// notice: a reply is stamped just before its write commits, so one stamped
+// before the notice read the store but committed after is not skipped.
+const staffSettle = 2 * time.Second
+
+// MaxStaffItems bounds the replies quoted in one message; the rest are
+// counted, and `crieur mentions` lists them all.
+const MaxStaffItems = 10
+
+// staffActors remembers the actor ids the staff handles resolved to, so a
+// staff account's own replies are recognised without a lookup.
+type staffActors struct {
+	mu  sync.Mutex
+	ids map[string]bool
+}
+
+func (s *staffActors) add(id string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.ids == nil {
+		s.ids = map[string]bool{}
+	}
+	s.ids[id] = true
+}
+
+func (s *staffActors) has(id string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.ids[id]
+}
+
+// isStaff reports whether actor is one of the bot's staff
+// accounts: the bot never answers them nor sends their replies on.
+func (a *App) isStaff(actor string) bool {
+	return a.staff.has(actor)
+}
+
+func isStaffHandle(prof *content.Profile, handle string) bool {
+	for _, h := range prof.Staff {
+		if handle != "" && strings.EqualFold(h, handle) {
+			return true
+		}
+	}
+	return false
+}
+
+// staffLoop sends each bot's new replies and mentions to its staff every
+// StaffBatch, and prunes the texts past their retention. What was sent is recorded by received time in the store, so
+// a restart neither loses nor repeats a batch.
+func (a *App) staffLoop(ctx context.Context) {
+	every := a.cfg.StaffBatch
+	if every <= 0 {
+		every = DefaultStaffBatch
+	}
+	start := a.cfg.Now()
+	ticker := time.NewTicker(every)
+	defer ticker.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-ticker.C:
+		}
+		for _, name := range a.bots.Names() {
+			if err := a.notifyStaff(ctx, name, start); err != nil && ctx.Err() == nil {
+				a.log.Error("staff notice", "bot", name, "err", err)
+			}
+		}
+		// The same few-minute rhythm applies the texts' retention when
+		// no new reply comes to trim them.
+		if n, err := a.db.PruneReplies(a.cfg.Now()); err != nil {
+			a.log.Error("prune replies", "err", err)
+		} else if n > 0 {
+			a.log.Info("replies past their retention removed (counts kept)", "n", n)
+		}
+	}
+}
+
+// notifyStaff sends one direct message to the bot's staff quoting the
+// replies and mentions received since the last one, if any.
+func (a *App) notifyStaff(ctx context.Context, name string, start time.Time) error {
+	b, ok := a.bots.Get(name)
+	if !ok || b.Profile() == nil || len(b.Profile().Staff) == 0 {
+		return nil
+	}
+	prof := b.Profile()
+	since, ok, err := a.db.StaffNotifiedUntil(name)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		since = start // nothing older than this run is news
+	}
+	all, err := a.db.Replies(name, since.Add(time.Nanosecond), MaxMentions)
+	if err != nil {
+		return err
+	}
+	cutoff := a.cfg.Now().Add(-staffSettle)
+	var list []content.Reply
+	for _, r := range all {
+		if !r.Received.After(cutoff) {
+			list = append(list, r)
+		}
+	}
+	if len(list) == 0 {
+		return nil
+	}
+	until := list[0].Received // newest first
+	var staff []federation.Mention
+	var inboxes []string
+	for _, h := range prof.Staff {
+		m, err := a.publisher.Mentions.ResolveMention(ctx, h)
+		if err != nil {
+			a.log.Warn("staff handle not resolved; not told", "handle", h, "err", err)
+			continue
+		}
+		a.staff.add(m.ActorID)
+		staff = append(staff, federation.Mention{Href: m.ActorID, Name: h})
+		inboxes = append(inboxes, m.Inbox)
+	}
+	var items []content.Reply
+	for _, r := range list {
+		if !a.staff.has(r.Actor) && !isStaffHandle(prof, r.Handle) {
+			items = append(items, r)
+		}
+	}
+	if len(staff) == 0 {
+		return fmt.Errorf("no staff handle of %s could be resolved", name)
+	}
+	if len(items) > 0 {
+		w := outbox.Written{
+			Key:  fmt.Sprintf("staff\x00%s\x00%d", name, until.UnixNano()),
+			Kind: outbox.KindStaffNotice, HTML: a.staffHTML(b, staff, items), Language: prof.Language,
+			Mentions: staff, Inboxes: inboxes, Audience: content.AudienceDirect,
+		}
+		if _, err := a.publisher.Send(ctx, name, w); err != nil && !isAlreadyPublished(err) {
+			return err
+		}
+	}
+	return a.db.SetStaffNotifiedUntil(name, until)
+}
+
+// staffHTML quotes each reply: its author, what it answers, its audience,
+// a shortened text and its link.
+func (a *App) staffHTML(b *server.Bot, staff []federation.Mention, items []content.Reply) string {
+	french := strings.HasPrefix(b.Profile().Language, "fr")
+	posts, _ := a.postsByObject(b.Username)
+	var s strings.Builder
+	s.WriteString("<p>")
+	for _, m := range staff {
+		user, _, _ := strings.Cut(strings.TrimPrefix(m.Name, "@"), "@")
+		fmt.Fprintf(&s, `<span class="h-card"><a href="%s" class="u-url mention">@<span>%s</span></a></span> `, html.EscapeString(m.Href), html.EscapeString(user))
+	}
+	if french {
+		fmt.Fprintf(&s, "%d nouvelle(s) réponse(s) ou mention(s) pour @%s\u00a0:</p>", len(items), html.EscapeString(a.urls.Handle(b.Username)))
+	} else {
+		fmt.Fprintf(&s, "%d new reply(ies) or mention(s) for @%s:</p>", len(items), html.EscapeString(a.urls.Handle(b.Username)))
+	}
+	for i, r := range items {
+		if i == MaxStaffItems {
+			if french {
+				fmt.Fprintf(&s, "<p>… et %d autre(s)\u00a0: crieur mentions les liste toutes.</p>", len(items)-i)
+			} else {
+				fmt.Fprintf(&s, "<p>… and %d more: crieur mentions lists them all.</p>", len(items)-i)
+			}
+			break
+		}
+		what := "mention"
+		if r.InReplyTo != "" {
+			post := posts[r.InReplyTo].PostID
+			if post == "" {
+				post = r.InReplyTo
+			}
+			if french {
+				what = "réponse à " + post
+			} else {
+				what = "reply to " + post
+			}
+		}
+		text := r.Text
+		if rs := []rune(text); len(rs) > 280 {
+			text = string(rs[:279]) + "…"
+		}
+		quote := "« " + text + " »"
+		if !french {
+			quote = "“" + text + "”"
+		}
+		link := html.EscapeString(r.URL)
+		fmt.Fprintf(&s, `<p>%s, %s (%s)<br>%s<br><a href="%s" rel="nofollow noopener noreferrer" target="_blank">%s</a></p>`,
+			html.EscapeString(r.Handle+orActor(r)), html.EscapeString(what), html.EscapeString(audienceLabel(r.Audience, french)),
+			strings.ReplaceAll(html.EscapeString(quote), "\n", "<br>"), link, link)
+	}
+	return s.String()
+}
+
+func orActor(r content.Reply) string {
+	if r.Handle == "" {
+		return r.Actor
+	}
+	return ""
+}
+
+// audienceLabel is how staff read who could see a reply.
+func audienceLabel(a content.Audience, french bool) string {
+	if !french {
+		return string(a)
+	}
+	switch a {
+	case content.AudienceUnlisted:
+		return "non listé"
+	case content.AudienceFollowers:
+		return "abonnés seulement"
+	case content.AudienceDirect:
+		return "message direct"
+	}
+	return "public"
+}
