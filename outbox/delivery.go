@@ -12,7 +12,6 @@ import (
 	"io"
 	"log/slog"
 	"math/rand/v2"
-	"net"
 	"net/http"
 	"runtime"
 	"sync"
@@ -178,13 +177,11 @@ func signal(ch chan struct{}) {
 // HostAlive records that host proved to be alive (a signed request from it
 // was verified): its failure record is cleared and, if it was marked
 // unavailable, deliveries to it resume, as Mastodon does on any inbound
-// contact. host may carry a port, which is ignored: host health, like the
-// queue, is per host name.
+// contact. host is a server identity as federation.NormalizedHost gives
+// it (host, and port unless default): servers sharing a name on different
+// ports are different servers, here as in the queue.
 func (d *Deliverer) HostAlive(host string) {
 	d.init()
-	if h, _, err := net.SplitHostPort(host); err == nil {
-		host = h
-	}
 	// The queue's form: a signed request may name the host in Unicode
 	// where the inbox URL had punycode, or the other way round.
 	host = store.NormalizeHost(host)

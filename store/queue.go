@@ -6,10 +6,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net/url"
 	"sort"
 	"time"
 
+	"github.com/zoomacom/crieur/internal/hostid"
 	bolt "go.etcd.io/bbolt"
 )
 
@@ -30,7 +30,8 @@ type Delivery struct {
 	ActivityID string `json:"activity"`
 	// Inbox is the URL to POST to.
 	Inbox string `json:"inbox"`
-	// Host is the inbox's host name, lowercased: the unit of host health
+	// Host is the identity of the inbox's server (hostid.FromURL: the
+	// host name with its port unless default): the unit of host health
 	// and of per-host concurrency limits.
 	Host string `json:"host"`
 	// Attempts counts the failed attempts so far.
@@ -76,13 +77,13 @@ func truncate(s string, n int) string {
 	return s[:n]
 }
 
-// inboxHost returns the normalised host of an inbox URL.
+// inboxHost returns the identity of an inbox's server (hostid.FromURL).
 func inboxHost(inbox string) (string, error) {
-	u, err := url.Parse(inbox)
-	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Hostname() == "" {
+	h, ok := hostid.FromURL(inbox)
+	if !ok {
 		return "", fmt.Errorf("%w: inbox %q is not an http(s) URL", ErrInvalid, inbox)
 	}
-	return NormalizeHost(u.Hostname()), nil
+	return h, nil
 }
 
 // activityType reads the "type" of an activity; it is only a label for

@@ -27,6 +27,7 @@ import (
 	"time"
 
 	"github.com/zoomacom/crieur/federation/signature"
+	"github.com/zoomacom/crieur/internal/hostid"
 )
 
 // maxBody bounds what a host reads of a POST, as Mastodon.
@@ -38,6 +39,9 @@ type Host struct {
 	Name string
 	// URL is its base URL, http://NAME:PORT.
 	URL string
+	// ID is its identity as crieur keys servers (hostid.FromURL of URL:
+	// NAME:PORT), for host health records and HostAlive.
+	ID string
 
 	listener   net.Listener
 	status     atomic.Int64 // non-zero: answer it to every POST, unverified
@@ -103,7 +107,7 @@ type Farm struct {
 	key    signature.PublicKey
 	keyID  string
 	srv    *http.Server
-	byName map[string]*Host
+	byAddr map[string]*Host // NAME:PORT, as the Host header names it
 	stop   chan struct{}
 
 	mu        sync.Mutex
@@ -129,10 +133,24 @@ func New(n int, keyID string, key *rsa.PublicKey) (*Farm, error) {
 	if n <= 0 || n > 250*250 {
 		return nil, fmt.Errorf("inboxfarm: %d hosts: want 1 to 62500", n)
 	}
+	return newFarm(n, keyID, key, func(i int) string { return fmt.Sprintf("127.0.%d.%d", 1+i/250, 1+i%250) })
+}
+
+// NewOnOneAddress starts n hosts that all listen on address (e.g.
+// 127.0.0.1), each on its own port: servers sharing a host name, which
+// crieur must still treat as n servers.
+func NewOnOneAddress(n int, address, keyID string, key *rsa.PublicKey) (*Farm, error) {
+	if n <= 0 || n > 20000 {
+		return nil, fmt.Errorf("inboxfarm: %d hosts on one address: want 1 to 20000", n)
+	}
+	return newFarm(n, keyID, key, func(int) string { return address })
+}
+
+func newFarm(n int, keyID string, key *rsa.PublicKey, nameOf func(i int) string) (*Farm, error) {
 	f := &Farm{
 		key:       signature.PublicKey{ID: keyID, Key: key, Owner: strings.TrimSuffix(keyID, "#main-key")},
 		keyID:     keyID,
-		byName:    make(map[string]*Host, n),
+		byAddr:    make(map[string]*Host, n),
 		delivered: map[string]map[string]int{},
 		reached:   map[string]int{},
 		waiters:   map[string][]waiter{},
@@ -141,7 +159,7 @@ func New(n int, keyID string, key *rsa.PublicKey) (*Farm, error) {
 	}
 	f.srv = &http.Server{Handler: http.HandlerFunc(f.serve), ReadHeaderTimeout: 10 * time.Second}
 	for i := range n {
-		name := fmt.Sprintf("127.0.%d.%d", 1+i/250, 1+i%250)
+		name := nameOf(i)
 		// No TCP keep-alive probes on accepted connections: they live
 		// for one request or a short burst, and the three setsockopt
 		// calls per connection are CPU the benchmark would count.
@@ -150,9 +168,10 @@ func New(n int, keyID string, key *rsa.PublicKey) (*Farm, error) {
 			f.Close()
 			return nil, fmt.Errorf("inboxfarm: listen on %s: %w", name, err)
 		}
-		h := &Host{Name: name, URL: "http://" + l.Addr().String(), listener: l}
+		addr := l.Addr().String()
+		h := &Host{Name: name, URL: "http://" + addr, ID: hostid.Normalize(addr), listener: l}
 		f.Hosts = append(f.Hosts, h)
-		f.byName[name] = h
+		f.byAddr[addr] = h
 		go func() { _ = f.srv.Serve(l) }()
 	}
 	return f, nil
@@ -175,11 +194,7 @@ func (f *Farm) Close() {
 }
 
 func (f *Farm) serve(w http.ResponseWriter, r *http.Request) {
-	hostName, _, err := net.SplitHostPort(r.Host)
-	if err != nil {
-		hostName = r.Host
-	}
-	h := f.byName[hostName]
+	h := f.byAddr[r.Host]
 	if h == nil || r.Method != http.MethodPost || !(r.URL.Path == "/inbox" || strings.HasSuffix(r.URL.Path, "/inbox")) {
 		http.NotFound(w, r)
 		return
