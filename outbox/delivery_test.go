@@ -608,6 +608,7 @@ func TestShutdownFinishesInFlightAndResumes(t *testing.T) {
 	h := r.farm.Hosts[0]
 	h.SetDelay(800 * time.Millisecond)
 	d := r.deliverer(10*time.Second, func(d *outbox.Deliverer) { d.PerHost = 2 })
+	d.HostAlive(h.ID) // an answering host: PerHost attempts at once from the start
 	stop := run(t, d)
 	var inboxes []string
 	for i := range 10 {

@@ -2,6 +2,7 @@ package store
 
 import (
 	"errors"
+	"fmt"
 	"net"
 	"reflect"
 	"testing"
@@ -98,4 +99,31 @@ func hostsOfQueue(t *testing.T, db *DB) map[string]int {
 		out[d.Host]++
 	}
 	return out
+}
+
+// TestDueDeliveriesWhere: keep is asked of every due delivery in due
+// order, so a caller can take a quota per host: here one per host, which
+// leaves room in the limit for hosts further down the queue.
+func TestDueDeliveriesWhere(t *testing.T) {
+	db, _ := openTest(t, Options{})
+	var backlog []string
+	for i := range 10 {
+		backlog = append(backlog, fmt.Sprintf("https://dead.example/users/u%d/inbox", i))
+	}
+	mustNoErr(t, db.Enqueue(bot, acceptID, acceptBody, backlog, t0))
+	mustNoErr(t, db.Enqueue(bot, "https://crieur.example/activities/new", acceptBody, []string{"https://fresh.example/inbox"}, t0.Add(time.Second)))
+	taken := map[string]int{}
+	var asked []string
+	got, err := db.DueDeliveriesWhere(t0.Add(time.Minute), 2, func(d Delivery) bool {
+		asked = append(asked, d.Host)
+		taken[d.Host]++
+		return taken[d.Host] <= 1
+	}, nil)
+	mustNoErr(t, err)
+	if len(got) != 2 || got[0].Host != "dead.example" || got[1].Host != "fresh.example" {
+		t.Fatalf("got %+v, want one dead.example delivery then fresh.example's", got)
+	}
+	if len(asked) != 11 || asked[10] != "fresh.example" {
+		t.Errorf("keep asked of %d deliveries (%v), want all 11 in due order", len(asked), asked)
+	}
 }
