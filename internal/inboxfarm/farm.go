@@ -113,6 +113,7 @@ type Farm struct {
 	mu        sync.Mutex
 	delivered map[string]map[string]int // inbox URL -> activity id -> verified POSTs
 	reached   map[string]int            // activity id -> inboxes with at least one verified POST
+	span      map[string]*Span          // activity id -> when its first and latest new inbox was reached
 	rejected  []string
 	waiters   map[string][]waiter // activity id -> WaitReached calls
 	verified  atomic.Int64
@@ -153,6 +154,7 @@ func newFarm(n int, keyID string, key *rsa.PublicKey, nameOf func(i int) string)
 		byAddr:    make(map[string]*Host, n),
 		delivered: map[string]map[string]int{},
 		reached:   map[string]int{},
+		span:      map[string]*Span{},
 		waiters:   map[string][]waiter{},
 		stop:      make(chan struct{}),
 		notify:    make(chan struct{}),
@@ -266,6 +268,13 @@ func (f *Farm) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	if m[act.ID] == 0 {
 		f.reached[act.ID]++
+		now := time.Now()
+		if sp := f.span[act.ID]; sp == nil {
+			f.span[act.ID] = &Span{Activity: act.ID, First: now, Last: now}
+		} else {
+			sp.Last = now
+		}
+		f.span[act.ID].Reached = f.reached[act.ID]
 		f.wakeLocked(act.ID)
 	}
 	m[act.ID]++
@@ -325,6 +334,26 @@ func (f *Farm) Reached(activity string) int {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return f.reached[activity]
+}
+
+// Span is when an activity reached its first inbox and, so far, its last
+// new one (a verified POST each), and how many inboxes it reached.
+type Span struct {
+	Activity    string
+	Reached     int
+	First, Last time.Time
+}
+
+// Spans returns the Span of every activity some inbox received: what a
+// benchmark driving crieur from outside reads to time a fan-out.
+func (f *Farm) Spans() []Span {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	out := make([]Span, 0, len(f.span))
+	for _, sp := range f.span {
+		out = append(out, *sp)
+	}
+	return out
 }
 
 // Activities lists the ids of every activity some inbox received, sorted.
