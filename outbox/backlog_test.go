@@ -105,3 +105,24 @@ func TestBacklogOfDeadServersDoesNotStarveNewPost(t *testing.T) {
 	}
 	t.Logf("all healthy %s; with the backlog %s", allHealthy.Round(time.Millisecond), took.Round(time.Millisecond))
 }
+
+// TestConnectionKeptBeyondTheRead: a read of the queue takes only a few
+// of one host's deliveries (its quota); the last of those read is not the
+// host's last, so its connection is kept, and only the very last
+// delivery asks to close.
+func TestConnectionKeptBeyondTheRead(t *testing.T) {
+	r := newRig(t, 1)
+	h := r.farm.Hosts[0]
+	d := r.deliverer(5*time.Second, func(d *outbox.Deliverer) { d.PerHost = 1 })
+	d.HostAlive(h.ID)
+	run(t, d)
+	var inboxes []string
+	for i := range 12 {
+		inboxes = append(inboxes, h.Inbox(fmt.Sprintf("membre%d", i)))
+	}
+	r.enqueue(d, 1, inboxes)
+	r.waitQueue(0)
+	if got, closing := h.Requests(), h.Closing(); got != 12 || closing > 1 {
+		t.Errorf("%d requests, %d asked to close; want 12 requests, at most the last closing", got, closing)
+	}
+}

@@ -217,7 +217,7 @@ func (d *Deliverer) Run(ctx context.Context) error {
 	defer timer.Stop()
 	var (
 		queue   []job          // due, read from the store, not yet claimed
-		waiting map[string]int // jobs of queue per host
+		waiting map[string]int // jobs of queue per host (+1 for a host whose read was cut)
 		more    bool           // the last read hit its limit or skipped a full host: more may be due
 		dirty   = true         // queue must be read again from the store
 	)
@@ -228,13 +228,19 @@ func (d *Deliverer) Run(ctx context.Context) error {
 		fresh := false
 		if dirty {
 			var err error
-			queue, more, err = d.load()
+			var cut map[string]bool
+			queue, cut, more, err = d.load()
 			if err != nil {
 				d.Log.Error("delivery dispatch", "err", err)
 			}
 			waiting = make(map[string]int, len(queue))
 			for _, j := range queue {
 				waiting[j.Host]++
+			}
+			// More of these hosts' deliveries are due beyond the read:
+			// their connections are worth keeping.
+			for host := range cut {
+				waiting[host]++
 			}
 			dirty, fresh = false, true
 		}
@@ -266,17 +272,17 @@ func (d *Deliverer) Run(ctx context.Context) error {
 // retries to a dead server, one attempt at a time, must not fill the
 // read and leave a new post's deliveries behind it. more reports whether
 // the store may hold due work that ready lacks: the read was cut at its
-// limit, or it left out deliveries over their host's quota (they can
-// start as soon as a slot of that host frees, and nothing else would read
-// them again before the next poll).
-func (d *Deliverer) load() (ready []job, more bool, err error) {
+// limit, or it left out deliveries over their host's quota, the hosts in
+// cut (they can start as soon as a slot of that host frees, and nothing
+// else would read them again before the next poll).
+func (d *Deliverer) load() (ready []job, cut map[string]bool, more bool, err error) {
 	// In-flight deliveries are still in the due index (they leave it when
 	// their outcome is recorded): the read skips them without decoding
 	// them, from a snapshot so the store is never read under the
 	// scheduler's lock.
 	busy := d.sched.beginRead(d.Now())
 	limit := 2 * d.sched.pools()
-	skipped := false
+	cut = map[string]bool{}
 	quota := map[string]int{} // per host: how many more this read may take
 	keep := func(dl store.Delivery) bool {
 		q, ok := quota[dl.Host]
@@ -285,7 +291,7 @@ func (d *Deliverer) load() (ready []job, more bool, err error) {
 		}
 		quota[dl.Host] = q - 1
 		if q <= 0 {
-			skipped = true
+			cut[dl.Host] = true
 		}
 		return q > 0
 	}
@@ -310,13 +316,13 @@ func (d *Deliverer) load() (ready []job, more bool, err error) {
 	}
 	if err != nil {
 		d.sched.endRead(nil, nil)
-		return nil, false, fmt.Errorf("read due deliveries: %w", err)
+		return nil, nil, false, fmt.Errorf("read due deliveries: %w", err)
 	}
 	ready = make([]job, 0, len(due))
 	d.sched.endRead(due, func(dl store.Delivery) {
 		ready = append(ready, job{Delivery: dl, body: bodies[dl.ActivityID]})
 	})
-	return ready, len(due) == limit || skipped, nil
+	return ready, cut, len(due) == limit || len(cut) > 0, nil
 }
 
 // fill hands the signers every job of ready it may start now and returns
