@@ -140,8 +140,14 @@ func migration(v int) (func(tx *bolt.Tx) error, bool) {
 		return binaryDeliveries, true
 	case 4:
 		// Version 5 names a delivery's server with its port unless
-		// default, the one identity the inbox and host health use.
-		return hostPorts, true
+		// default, the one identity the inbox and host health use, and
+		// keeps each follower's state in its time index entry.
+		return func(tx *bolt.Tx) error {
+			if err := hostPorts(tx); err != nil {
+				return err
+			}
+			return markFollowerStates(tx)
+		}, true
 	}
 	return nil, false
 }
