@@ -40,9 +40,10 @@ type Deliverer struct {
 	Client *safehttp.Client
 	// Signer returns the signer of a bot; deliveries of unknown bots wait.
 	Signer func(bot string) (*signature.Signer, bool)
-	// Workers is how many deliveries run at once (default
-	// DefaultWorkers). Most of an attempt is waiting on the network, so
-	// it is far above the number of cores: a few hosts that never answer
+	// Workers is how many deliveries to hosts in good standing run at
+	// once (default DefaultWorkers); failing hosts get Workers/2 more
+	// of their own. Most of an attempt is waiting on the network, so it
+	// is far above the number of cores: a few hosts that never answer
 	// must not hold up the others for the request deadline.
 	Workers int
 	// Signers is how many goroutines sign requests (default GOMAXPROCS).
@@ -52,8 +53,8 @@ type Deliverer struct {
 	// as soon as it exists, where a hundred workers signing in turn would
 	// share the cores and finish their signatures together.
 	Signers int
-	// PerHost caps concurrent deliveries to one host (default 4), so a
-	// slow host never takes every worker.
+	// PerHost caps concurrent deliveries to one host that answered in
+	// this process (default 4), so a slow host never takes every worker.
 	PerHost int
 	// RecordDelay is how long a finished attempt's outcome may wait to
 	// be written with others (default 40 ms). One goroutine writes the
