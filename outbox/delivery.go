@@ -332,12 +332,11 @@ func (d *Deliverer) load() (ready []job, cut map[string]bool, more bool, err err
 // A job for a host marked unavailable goes straight to the recorder,
 // given up.
 func (d *Deliverer) fill(ready []job, waiting map[string]int, jobs chan<- job, outcomes chan<- outcome) (rest []job, sent int) {
+	claimed := make([]bool, len(ready))
+	looked := d.sched.claimEach(len(ready), func(i int) store.Delivery { return ready[i].Delivery }, func(i int) { claimed[i] = true })
 	rest = ready[:0]
-	for i, j := range ready {
-		if !d.sched.canStart() {
-			return append(rest, ready[i:]...), sent
-		}
-		if !d.sched.claim(j.Delivery) {
+	for i, j := range ready[:looked] {
+		if !claimed[i] {
 			rest = append(rest, j)
 			continue
 		}
@@ -360,7 +359,7 @@ func (d *Deliverer) fill(ready []job, waiting map[string]int, jobs chan<- job, o
 		jobs <- j
 		sent++
 	}
-	return rest, sent
+	return append(rest, ready[looked:]...), sent
 }
 
 // errLocal marks a failure that is ours, not the peer's: it must not count

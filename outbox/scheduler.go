@@ -136,11 +136,29 @@ func (s *scheduler) canStart() bool {
 	return s.active < s.workers || s.failingBusy < s.failingBudget
 }
 
-// claim marks a delivery in flight unless it already is or its host (or
-// its host's pool) is at its cap.
-func (s *scheduler) claim(job store.Delivery) bool {
+// claimEach claims, under one lock, each of n deliveries (at(i)) that
+// may start now, in order, telling took(i) of those claimed (took must
+// not call the scheduler). It stops once neither pool has a free worker
+// and returns how many it looked at. The dispatcher claims a whole read
+// at once: a fan-out frees a worker a thousand times, and a lock per
+// waiting delivery each time would cost more than the claims.
+func (s *scheduler) claimEach(n int, at func(int) store.Delivery, took func(int)) (looked int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	for i := range n {
+		if s.active >= s.workers && s.failingBusy >= s.failingBudget {
+			return i
+		}
+		if s.claimLocked(at(i)) {
+			took(i)
+		}
+	}
+	return n
+}
+
+// claimLocked marks a delivery in flight unless it already is or its
+// host (or its host's pool) is at its cap; call with s.mu held.
+func (s *scheduler) claimLocked(job store.Delivery) bool {
 	h := s.host(job.Host)
 	if _, busy := s.inflight[job.ID]; busy || s.cappedLocked(h) || (!h.failing && s.active >= s.workers) {
 		return false

@@ -1,6 +1,7 @@
 package outbox
 
 import (
+	"reflect"
 	"testing"
 	"time"
 
@@ -8,6 +9,32 @@ import (
 )
 
 func dl(id uint64, host string) store.Delivery { return store.Delivery{ID: id, Host: host} }
+
+// claim claims one delivery, as claimEach does each of a read's.
+func (s *scheduler) claim(d store.Delivery) (took bool) {
+	s.claimEach(1, func(int) store.Delivery { return d }, func(int) { took = true })
+	return took
+}
+
+// TestClaimEachStopsWhenNoWorkerIsFree: a read is claimed in order, each
+// delivery that may start, and the walk stops once neither pool has a
+// free worker, so a freed worker does not cost a look at every waiting
+// delivery.
+func TestClaimEachStopsWhenNoWorkerIsFree(t *testing.T) {
+	s := newScheduler(2, 4) // 2 workers, failing budget 1
+	s.failed("dead.example", "2026-12-06")
+	read := []store.Delivery{dl(1, "a.example"), dl(2, "a.example"), dl(3, "b.example"), dl(4, "dead.example"), dl(5, "c.example"), dl(6, "d.example")}
+	var took []uint64
+	looked := s.claimEach(len(read), func(i int) store.Delivery { return read[i] }, func(i int) { took = append(took, read[i].ID) })
+	// a.example has not answered: one attempt; b.example takes the second
+	// worker; dead.example the failing budget; then nothing is free.
+	if want := []uint64{1, 3, 4}; !reflect.DeepEqual(took, want) {
+		t.Errorf("claimed %v, want %v", took, want)
+	}
+	if looked != 4 {
+		t.Errorf("looked at %d deliveries, want 4 (it stops with both pools full)", looked)
+	}
+}
 
 // TestSchedulerCaps: what may start, with no I/O: a host that has not
 // answered yet gets one attempt, an answering one PerHost, a failing one
