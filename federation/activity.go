@@ -3,11 +3,11 @@ package federation
 import (
 	"errors"
 	"fmt"
+	"github.com/zoomacom/crieur/internal/hostid"
 	"net/url"
 	"strings"
 
 	ap "github.com/go-ap/activitypub"
-	"golang.org/x/net/idna"
 )
 
 // ErrMalformedActivity means a body is not an activity we can read: not
@@ -121,36 +121,12 @@ func SameHost(a, b string) bool {
 	return okA && okB && ha == hb
 }
 
-// NormalizedHost is the host of an http(s) URL in a canonical form, with
-// non-default ports kept: lower case, no trailing dot, IDN as punycode.
-func NormalizedHost(raw string) (string, bool) {
-	u, err := url.Parse(raw)
-	if err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
-		return "", false
-	}
-	host := strings.TrimSuffix(strings.ToLower(u.Hostname()), ".")
-	if !isASCII(host) {
-		// An internationalised name and its punycode are the same host:
-		// compare the A-label form (IDNA lookup mapping, so full-width
-		// letters and dots fold too). A name IDNA refuses is no host.
-		a, err := idna.Lookup.ToASCII(host)
-		if err != nil {
-			return "", false
-		}
-		host = strings.TrimSuffix(a, ".")
-	}
-	port := u.Port()
-	if (u.Scheme == "https" && port == "443") || (u.Scheme == "http" && port == "80") {
-		port = ""
-	}
-	if host == "" {
-		return "", false
-	}
-	if port != "" {
-		return host + ":" + port, true
-	}
-	return host, true
-}
+// NormalizedHost is the identity of the server an http(s) URL points at
+// (hostid.FromURL): lower case, no trailing dot, IDN as punycode, and the
+// port unless it is the scheme's default. The delivery queue keys servers
+// the same way, so a server this proves alive is the one the deliverer
+// parked.
+func NormalizedHost(raw string) (string, bool) { return hostid.FromURL(raw) }
 
 // AcceptFollow is the Accept we send back for a Follow: its object is the
 // Follow itself (id, actor, object), which Mastodon and Fedify match on.
@@ -176,13 +152,4 @@ func respondFollow(typ ap.ActivityVocabularyType, u URLs, bot, id string, follow
 		return nil, err
 	}
 	return doc.Marshal()
-}
-
-func isASCII(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if s[i] >= 0x80 {
-			return false
-		}
-	}
-	return true
 }

@@ -29,6 +29,10 @@ type Limits struct {
 	// hosts under one wildcard DNS name are still one attacker).
 	KeyFetchPerHost ratelimit.Limit
 	KeyFetchTotal   ratelimit.Limit
+	// KeyFetchProven bounds, across them all, the key fetches towards
+	// servers that recently proved a valid key (see keycredit.go); they
+	// do not draw on KeyFetchTotal.
+	KeyFetchProven ratelimit.Limit
 	// KeyRefreshEvery is how often one keyId may be refetched because a
 	// signature failed with the cached key (a rotated key); more often is a
 	// flood of bad signatures.
@@ -53,6 +57,7 @@ func DefaultLimits() Limits {
 		PerHost:         ratelimit.Limit{Rate: 30, Burst: 300},
 		KeyFetchPerHost: ratelimit.Limit{Rate: 2, Burst: 10},
 		KeyFetchTotal:   ratelimit.Limit{Rate: 20, Burst: 100},
+		KeyFetchProven:  defaultKeyFetchProven,
 		KeyRefreshEvery: time.Minute,
 		KeyFailureHold:  2 * time.Minute,
 		Capacity:        50_000,
@@ -74,6 +79,7 @@ func (l Limits) withDefaults() Limits {
 	l.PerHost = pick(l.PerHost, d.PerHost)
 	l.KeyFetchPerHost = pick(l.KeyFetchPerHost, d.KeyFetchPerHost)
 	l.KeyFetchTotal = pick(l.KeyFetchTotal, d.KeyFetchTotal)
+	l.KeyFetchProven = pick(l.KeyFetchProven, d.KeyFetchProven)
 	if l.KeyRefreshEvery == 0 {
 		l.KeyRefreshEvery = d.KeyRefreshEvery
 	}
@@ -115,6 +121,8 @@ type Guard struct {
 	hosts     *ratelimit.Limiter
 	keyHosts  *ratelimit.Limiter
 	keyTotal  *ratelimit.Limiter
+	keyProven *ratelimit.Limiter  // key fetches towards proven servers
+	proven    *ratelimit.Cooldown // servers whose key verified lately
 	refreshed *ratelimit.Cooldown
 	failed    *ratelimit.Cooldown
 }
@@ -129,6 +137,8 @@ func NewGuard(l Limits, now func() time.Time) *Guard {
 		hosts:     ratelimit.NewLimiter(l.PerHost, l.Capacity, now),
 		keyHosts:  ratelimit.NewLimiter(l.KeyFetchPerHost, l.Capacity, now),
 		keyTotal:  ratelimit.NewLimiter(l.KeyFetchTotal, 1, now),
+		keyProven: ratelimit.NewLimiter(l.KeyFetchProven, 1, now),
+		proven:    ratelimit.NewCooldown(l.Capacity, now),
 		refreshed: ratelimit.NewCooldown(l.Capacity, now),
 		failed:    ratelimit.NewCooldown(l.Capacity, now),
 	}
@@ -185,11 +195,8 @@ func (g *Guard) Keys(resolve signature.KeyResolver, fresh func(keyID string) boo
 			if !ok {
 				return signature.PublicKey{}, fmt.Errorf("key %s: %w", keyID, signature.ErrKeyID)
 			}
-			if ok, wait := g.keyHosts.Allow(host); !ok {
-				return signature.PublicKey{}, &LimitError{What: "key fetches from " + host, RetryAfter: wait}
-			}
-			if ok, wait := g.keyTotal.Allow("*"); !ok {
-				return signature.PublicKey{}, &LimitError{What: "key fetches", RetryAfter: wait}
+			if le := g.chargeKeyFetch(host); le != nil {
+				return signature.PublicKey{}, le
 			}
 			if refresh {
 				g.refreshed.Mark(keyID, g.limits.KeyRefreshEvery)

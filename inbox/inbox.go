@@ -238,6 +238,7 @@ func (in *Inbox) Receive(ctx context.Context, r *http.Request, bot string) error
 	// Only a verified server spends its own budget: forged requests naming
 	// it were refused above without charging it.
 	in.Guard.chargeHost(host)
+	in.Guard.proved(host)
 	if in.OnVerified != nil {
 		in.OnVerified(host)
 	}

@@ -12,7 +12,6 @@ import (
 	"io"
 	"log/slog"
 	"math/rand/v2"
-	"net"
 	"net/http"
 	"runtime"
 	"sync"
@@ -28,10 +27,12 @@ import (
 // store before it is attempted and leaves it only after a 2xx or a final
 // failure, so a crash at any moment loses nothing.
 //
-// Fairness: a host never has more than PerHost deliveries in flight, a
-// host whose last attempt failed only one, and failing hosts together never
-// take more than half of the workers; so a slow or dead server delays
-// neither healthy ones nor new work, whatever the size of its backlog.
+// Fairness (see scheduler): a host never has more than PerHost deliveries
+// in flight, a host that has not answered yet in this process or whose
+// last attempt failed only one, and failing hosts draw on a budget of
+// their own (half of Workers, on top of them); so a slow or dead server
+// delays neither healthy ones nor new work, whatever the size of its
+// backlog, after a restart too.
 type Deliverer struct {
 	// DB is the durable queue.
 	DB *store.DB
@@ -39,9 +40,10 @@ type Deliverer struct {
 	Client *safehttp.Client
 	// Signer returns the signer of a bot; deliveries of unknown bots wait.
 	Signer func(bot string) (*signature.Signer, bool)
-	// Workers is how many deliveries run at once (default
-	// DefaultWorkers). Most of an attempt is waiting on the network, so
-	// it is far above the number of cores: a few hosts that never answer
+	// Workers is how many deliveries to hosts in good standing run at
+	// once (default DefaultWorkers); failing hosts get Workers/2 more
+	// of their own. Most of an attempt is waiting on the network, so it
+	// is far above the number of cores: a few hosts that never answer
 	// must not hold up the others for the request deadline.
 	Workers int
 	// Signers is how many goroutines sign requests (default GOMAXPROCS).
@@ -51,8 +53,8 @@ type Deliverer struct {
 	// as soon as it exists, where a hundred workers signing in turn would
 	// share the cores and finish their signatures together.
 	Signers int
-	// PerHost caps concurrent deliveries to one host (default 4), so a
-	// slow host never takes every worker.
+	// PerHost caps concurrent deliveries to one host that answered in
+	// this process (default 4), so a slow host never takes every worker.
 	PerHost int
 	// RecordDelay is how long a finished attempt's outcome may wait to
 	// be written with others (default 40 ms). One goroutine writes the
@@ -82,55 +84,16 @@ type Deliverer struct {
 	freed chan struct{} // an attempt finished: a worker and a host slot are free
 	once  sync.Once
 
-	mu       sync.Mutex
-	inflight map[uint64]claim // claimed deliveries, until their outcome is written
-	active   int              // claims signing or on the wire (at most Workers)
-	// finished collects the deliveries released while load reads the
-	// store: its snapshot may predate their outcome, and they must not be
-	// sent again. nil when no load is running.
-	finished map[uint64]bool
-	// parked holds deliveries whose outcome could not be recorded (the
-	// store failed, e.g. a full disk), until when they are left alone, so
-	// a peer is not sent the same activity every second meanwhile.
-	parked      map[uint64]time.Time
-	hosts       map[string]*hostState
-	failingBusy int // attempts in flight to failing hosts
+	sched *scheduler // what may start: claims, per-host caps and health
 }
 
 // DefaultWorkers is the default of Deliverer.Workers.
 const DefaultWorkers = 128
 
-// claim is a delivery in flight: signing, on the wire, or its outcome
-// waiting to be written.
-type claim struct {
-	// active: signing or on the wire. An active claim holds one of the
-	// Workers and one of its host's PerHost slots; once the attempt is
-	// over it holds neither while its outcome waits to be written.
-	active bool
-	// failing: that slot is counted in failingBusy.
-	failing bool
-}
-
-// hostState is what the deliverer remembers of one host in this process.
-type hostState struct {
-	busy int // attempts in flight
-	// failing: the last attempt failed; the host gets one attempt at a
-	// time and shares the failing hosts' budget.
-	failing bool
-	// checked: unavailable was read from the store (once per process).
-	checked     bool
-	unavailable bool
-	// cleared: the store holds no failure record for the host, so a
-	// success costs no write.
-	cleared bool
-}
-
 func (d *Deliverer) init() {
 	d.once.Do(func() {
 		d.wake = make(chan struct{}, 1)
 		d.freed = make(chan struct{}, 1)
-		d.inflight = map[uint64]claim{}
-		d.hosts = map[string]*hostState{}
 		if d.Workers <= 0 {
 			d.Workers = DefaultWorkers
 		}
@@ -143,6 +106,7 @@ func (d *Deliverer) init() {
 		if d.RecordDelay <= 0 {
 			d.RecordDelay = 40 * time.Millisecond
 		}
+		d.sched = newScheduler(d.Workers, d.PerHost)
 		if d.Now == nil {
 			d.Now = time.Now
 		}
@@ -173,32 +137,6 @@ func signal(ch chan struct{}) {
 	case ch <- struct{}{}:
 	default:
 	}
-}
-
-// HostAlive records that host proved to be alive (a signed request from it
-// was verified): its failure record is cleared and, if it was marked
-// unavailable, deliveries to it resume, as Mastodon does on any inbound
-// contact. host may carry a port, which is ignored: host health, like the
-// queue, is per host name.
-func (d *Deliverer) HostAlive(host string) {
-	d.init()
-	if h, _, err := net.SplitHostPort(host); err == nil {
-		host = h
-	}
-	// The queue's form: a signed request may name the host in Unicode
-	// where the inbox URL had punycode, or the other way round.
-	host = store.NormalizeHost(host)
-	if host == "" {
-		return
-	}
-	d.mu.Lock()
-	h := d.host(host)
-	known := h.cleared && !h.failing
-	d.mu.Unlock()
-	if known {
-		return
-	}
-	d.hostSucceeded(host)
 }
 
 // pollInterval bounds how long a due retry waits to be noticed.
@@ -239,12 +177,13 @@ type signed struct {
 // outcome waits to be written stay claimed without holding a worker.
 func (d *Deliverer) Run(ctx context.Context) error {
 	d.init()
-	// Buffered to Workers: the dispatcher only sends what it claimed, and
-	// at most Workers claims are active, so sends never block. The
+	// Buffered to both pools: the dispatcher only sends what it claimed,
+	// and at most that many claims are active, so sends never block. The
 	// recorder empties outcomes as they come, except while it writes.
-	jobs := make(chan job, d.Workers)
-	ready := make(chan signed, d.Workers)
-	outcomes := make(chan outcome, d.Workers)
+	pools := d.sched.pools()
+	jobs := make(chan job, pools)
+	ready := make(chan signed, pools)
+	outcomes := make(chan outcome, pools)
 	var signers, senders, recorder sync.WaitGroup
 	// Attempts use a context that outlives ctx: shutdown stops dispatch,
 	// not the requests already on the wire.
@@ -257,7 +196,7 @@ func (d *Deliverer) Run(ctx context.Context) error {
 			}
 		})
 	}
-	for range d.Workers {
+	for range pools {
 		senders.Go(func() {
 			for s := range ready {
 				o := d.attempt(s)
@@ -279,7 +218,7 @@ func (d *Deliverer) Run(ctx context.Context) error {
 	defer timer.Stop()
 	var (
 		queue   []job          // due, read from the store, not yet claimed
-		waiting map[string]int // jobs of queue per host
+		waiting map[string]int // jobs of queue per host (+1 for a host whose read was cut)
 		more    bool           // the last read hit its limit or skipped a full host: more may be due
 		dirty   = true         // queue must be read again from the store
 	)
@@ -290,13 +229,19 @@ func (d *Deliverer) Run(ctx context.Context) error {
 		fresh := false
 		if dirty {
 			var err error
-			queue, more, err = d.load()
+			var cut map[string]bool
+			queue, cut, more, err = d.load()
 			if err != nil {
 				d.Log.Error("delivery dispatch", "err", err)
 			}
 			waiting = make(map[string]int, len(queue))
 			for _, j := range queue {
 				waiting[j.Host]++
+			}
+			// More of these hosts' deliveries are due beyond the read:
+			// their connections are worth keeping.
+			for host := range cut {
+				waiting[host]++
 			}
 			dirty, fresh = false, true
 		}
@@ -305,7 +250,7 @@ func (d *Deliverer) Run(ctx context.Context) error {
 		// Workers are free and the store may hold due work that queue
 		// lacks (it was beyond the last read, or behind a full host):
 		// read again, unless a read just now found nothing to send.
-		if d.free() > 0 && more && (len(queue) == 0 || sent == 0) && !(fresh && sent == 0) {
+		if d.sched.canStart() && more && (len(queue) == 0 || sent == 0) && !(fresh && sent == 0) {
 			dirty = true
 			continue
 		}
@@ -323,38 +268,35 @@ func (d *Deliverer) Run(ctx context.Context) error {
 }
 
 // load reads the due deliveries that are neither in flight nor to a host
-// at its cap, earliest first, with their activity bodies. more reports
-// whether the store may hold due work that ready lacks: the read was cut
-// at its limit, or it left out deliveries whose host was at its cap (they
-// can start as soon as a slot of that host frees, and nothing else would
-// read them again before the next poll).
-func (d *Deliverer) load() (ready []job, more bool, err error) {
-	d.mu.Lock()
+// at its cap, earliest first, with their activity bodies, taking of each
+// host no more than it could start (scheduler.readQuota): days of
+// retries to a dead server, one attempt at a time, must not fill the
+// read and leave a new post's deliveries behind it. more reports whether
+// the store may hold due work that ready lacks: the read was cut at its
+// limit, or it left out deliveries over their host's quota, the hosts in
+// cut (they can start as soon as a slot of that host frees, and nothing
+// else would read them again before the next poll).
+func (d *Deliverer) load() (ready []job, cut map[string]bool, more bool, err error) {
 	// In-flight deliveries are still in the due index (they leave it when
 	// their outcome is recorded): the read skips them without decoding
-	// them, from a snapshot so the store is never read under d.mu.
-	busy := make(map[uint64]bool, len(d.inflight)+len(d.parked))
-	for id := range d.inflight {
-		busy[id] = true
-	}
-	now := d.Now()
-	for id, until := range d.parked {
-		if now.Before(until) {
-			busy[id] = true
-		} else {
-			delete(d.parked, id)
+	// them, from a snapshot so the store is never read under the
+	// scheduler's lock.
+	busy := d.sched.beginRead(d.Now())
+	limit := 2 * d.sched.pools()
+	cut = map[string]bool{}
+	quota := map[string]int{} // per host: how many more this read may take
+	keep := func(dl store.Delivery) bool {
+		q, ok := quota[dl.Host]
+		if !ok {
+			q = d.sched.readQuota(dl.Host)
 		}
+		quota[dl.Host] = q - 1
+		if q <= 0 {
+			cut[dl.Host] = true
+		}
+		return q > 0
 	}
-	d.finished = map[uint64]bool{}
-	d.mu.Unlock()
-	limit := 2 * d.Workers
-	skipped := false
-	full := func(host string) bool {
-		f := d.hostFull(host)
-		skipped = skipped || f
-		return f
-	}
-	due, err := d.DB.DueDeliveriesExcept(d.Now(), limit, full, func(id uint64) bool { return busy[id] })
+	due, err := d.DB.DueDeliveriesWhere(d.Now(), limit, keep, func(id uint64) bool { return busy[id] })
 	var bodies map[string][]byte
 	if err == nil && len(due) > 0 {
 		ids := make([]string, 0, 1)
@@ -373,20 +315,15 @@ func (d *Deliverer) load() (ready []job, more bool, err error) {
 			d.Log.Error("read host health", "err", herr)
 		}
 	}
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	finished := d.finished
-	d.finished = nil
 	if err != nil {
-		return nil, false, fmt.Errorf("read due deliveries: %w", err)
+		d.sched.endRead(nil, nil)
+		return nil, nil, false, fmt.Errorf("read due deliveries: %w", err)
 	}
 	ready = make([]job, 0, len(due))
-	for _, dl := range due {
-		if _, busy := d.inflight[dl.ID]; !busy && !finished[dl.ID] {
-			ready = append(ready, job{Delivery: dl, body: bodies[dl.ActivityID]})
-		}
-	}
-	return ready, len(due) == limit || skipped, nil
+	d.sched.endRead(due, func(dl store.Delivery) {
+		ready = append(ready, job{Delivery: dl, body: bodies[dl.ActivityID]})
+	})
+	return ready, cut, len(due) == limit || len(cut) > 0, nil
 }
 
 // fill hands the signers every job of ready it may start now and returns
@@ -395,12 +332,11 @@ func (d *Deliverer) load() (ready []job, more bool, err error) {
 // A job for a host marked unavailable goes straight to the recorder,
 // given up.
 func (d *Deliverer) fill(ready []job, waiting map[string]int, jobs chan<- job, outcomes chan<- outcome) (rest []job, sent int) {
+	claimed := make([]bool, len(ready))
+	looked := d.sched.claimEach(len(ready), func(i int) store.Delivery { return ready[i].Delivery }, func(i int) { claimed[i] = true })
 	rest = ready[:0]
-	for i, j := range ready {
-		if d.free() <= 0 {
-			return append(rest, ready[i:]...), sent
-		}
-		if !d.claim(j.Delivery) {
+	for i, j := range ready[:looked] {
+		if !claimed[i] {
 			rest = append(rest, j)
 			continue
 		}
@@ -423,173 +359,8 @@ func (d *Deliverer) fill(ready []job, waiting map[string]int, jobs chan<- job, o
 		jobs <- j
 		sent++
 	}
-	return rest, sent
+	return append(rest, ready[looked:]...), sent
 }
-
-func (d *Deliverer) free() int {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	return d.Workers - d.active
-}
-
-// host returns the state of host, creating it; call with d.mu held.
-func (d *Deliverer) host(name string) *hostState {
-	h := d.hosts[name]
-	if h == nil {
-		h = &hostState{}
-		d.hosts[name] = h
-	}
-	return h
-}
-
-// failingBudget is how many workers failing hosts may hold together.
-func (d *Deliverer) failingBudget() int { return max(1, d.Workers/2) }
-
-// fullLocked reports whether host may not start one more attempt; call
-// with d.mu held.
-func (d *Deliverer) fullLocked(h *hostState) bool {
-	if h.failing {
-		return h.busy >= 1 || d.failingBusy >= d.failingBudget()
-	}
-	return h.busy >= d.PerHost
-}
-
-func (d *Deliverer) hostFull(host string) bool {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	h := d.hosts[host]
-	return h != nil && d.fullLocked(h)
-}
-
-// claim marks a delivery in flight unless it already is, every worker is
-// busy, or its host is at its cap.
-func (d *Deliverer) claim(job store.Delivery) bool {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	h := d.host(job.Host)
-	if _, busy := d.inflight[job.ID]; busy || d.active >= d.Workers || d.fullLocked(h) {
-		return false
-	}
-	d.inflight[job.ID] = claim{active: true, failing: h.failing}
-	d.active++
-	h.busy++
-	if h.failing {
-		d.failingBusy++
-	}
-	return true
-}
-
-// release ends a claim: the delivery's outcome is written (or it never
-// started), so the dispatcher may read it again.
-func (d *Deliverer) release(job store.Delivery) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	c, ok := d.inflight[job.ID]
-	if !ok {
-		return
-	}
-	delete(d.inflight, job.ID)
-	if d.finished != nil {
-		d.finished[job.ID] = true
-	}
-	d.freeSlotsLocked(job, c)
-}
-
-// attemptOver frees the worker and host slot of a delivery whose attempt
-// is over, while it stays claimed until its outcome is written: the next
-// deliveries need not wait for the disk.
-func (d *Deliverer) attemptOver(job store.Delivery) {
-	d.mu.Lock()
-	if c, ok := d.inflight[job.ID]; ok {
-		d.freeSlotsLocked(job, c)
-		d.inflight[job.ID] = claim{}
-	}
-	d.mu.Unlock()
-	signal(d.freed)
-}
-
-func (d *Deliverer) freeSlotsLocked(job store.Delivery, c claim) {
-	if !c.active {
-		return
-	}
-	d.active--
-	d.host(job.Host).busy--
-	if c.failing {
-		d.failingBusy--
-	}
-}
-
-// readHostHealth learns, in one read transaction, the health of the
-// hosts of due that this process has not met yet: a fan-out meets
-// hundreds of new hosts at once, and a transaction each showed in its CPU
-// profile.
-func (d *Deliverer) readHostHealth(due []store.Delivery) error {
-	d.mu.Lock()
-	var unknown []string
-	seen := map[string]bool{}
-	for _, dl := range due {
-		if h := d.hosts[dl.Host]; (h == nil || !h.checked) && !seen[dl.Host] {
-			seen[dl.Host] = true
-			unknown = append(unknown, dl.Host)
-		}
-	}
-	d.mu.Unlock()
-	if len(unknown) == 0 {
-		return nil
-	}
-	health, err := d.DB.HostsHealth(unknown)
-	if err != nil {
-		return err
-	}
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	for _, name := range unknown {
-		if st, ok := health[name]; ok {
-			d.learnHealthLocked(d.host(name), st)
-		}
-	}
-	return nil
-}
-
-// learnHealthLocked sets what the store says of a host not checked yet;
-// call with d.mu held.
-func (d *Deliverer) learnHealthLocked(h *hostState, st store.HostState) {
-	if h.checked {
-		return
-	}
-	// With no failure on record, a success has nothing to clear: the
-	// first delivery to a healthy host costs no write.
-	h.checked, h.unavailable, h.cleared = true, st.Unavailable, !st.Recorded
-	if st.Unavailable {
-		h.failing = true
-	}
-}
-
-// unavailable reports whether host is marked unavailable, reading the
-// store the first time a host is seen in this process (readHostHealth
-// usually read it with its batch).
-func (d *Deliverer) unavailable(host string) bool {
-	d.mu.Lock()
-	h := d.host(host)
-	if h.checked {
-		u := h.unavailable
-		d.mu.Unlock()
-		return u
-	}
-	d.mu.Unlock()
-	u, recorded, err := d.DB.HostHealth(host)
-	if err != nil {
-		d.Log.Error("read host health", "host", host, "err", err)
-		return false
-	}
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	d.learnHealthLocked(h, store.HostState{Unavailable: u, Recorded: recorded})
-	return h.unavailable
-}
-
-// reasonUnavailable is why deliveries to a dead host are given up.
-var reasonUnavailable = fmt.Sprintf("host marked unavailable (failures on %d distinct days)", store.UnavailableAfterDays)
 
 // errLocal marks a failure that is ours, not the peer's: it must not count
 // against the host's health.
@@ -605,15 +376,6 @@ func activityType(body []byte) string {
 	}
 	_ = json.Unmarshal(body, &a) // our own bodies: well formed
 	return a.Type
-}
-
-// outcome is the result of one attempt on its way to the store.
-type outcome struct {
-	job store.Delivery
-	rec store.Outcome
-	// result labels it in the metrics and the log: delivered, retry,
-	// final, gone or gave_up.
-	result string
 }
 
 // attempt sends one signed POST (or takes the local failure that kept it
@@ -669,135 +431,6 @@ func (d *Deliverer) attempt(s signed) outcome {
 	}
 	wait := NextWait(attempts, retryAfter, rand.New(rand.NewPCG(job.ID, uint64(now.UnixNano()))))
 	return retryAt(now.Add(wait), describe(status, err))
-}
-
-// record writes the outcomes of finished attempts until in is closed:
-// it gathers them for up to RecordDelay after the first (less when no
-// other attempt is under way), writes them in one transaction, then ends
-// their claims.
-func (d *Deliverer) record(in <-chan outcome) {
-	batch := make([]outcome, 0, maxRecordBatch)
-	for first := range in {
-		batch = append(batch[:0], first)
-		window := time.NewTimer(d.RecordDelay)
-	gather:
-		for len(batch) < maxRecordBatch && !d.allFinished(len(batch)) {
-			select {
-			case o, ok := <-in:
-				if !ok {
-					break gather
-				}
-				batch = append(batch, o)
-			case <-window.C:
-				break gather
-			}
-		}
-		window.Stop()
-		d.write(batch)
-	}
-}
-
-// maxRecordBatch bounds the outcomes written in one transaction.
-const maxRecordBatch = 1024
-
-// allFinished reports whether every claimed delivery is among the n
-// outcomes gathered: nothing else can join the batch.
-func (d *Deliverer) allFinished(n int) bool {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	return n >= len(d.inflight)
-}
-
-// write records a batch of outcomes, then ends their claims; an outcome
-// the store could not take is parked (see finish).
-func (d *Deliverer) write(batch []outcome) {
-	recs := make([]store.Outcome, len(batch))
-	for i, o := range batch {
-		recs[i] = o.rec
-	}
-	errs, err := d.DB.RecordOutcomes(recs)
-	for i, o := range batch {
-		oerr := err
-		if oerr == nil {
-			oerr = errs[i]
-		}
-		d.finish(o.job, o.result, oerr)
-		if o.result == "gone" && d.OnGone != nil {
-			d.OnGone(o.job.Bot, o.job.Inbox)
-		}
-		d.release(o.job)
-	}
-	signal(d.freed)
-}
-
-// hostFailed records a failure of host (network error, timeout, 5xx) and
-// reports whether it is now marked unavailable. 401/408/429 are answers
-// from a live server and do not count.
-func (d *Deliverer) hostFailed(host string, now time.Time) bool {
-	unavailable, err := d.DB.RecordHostFailure(host, now)
-	if err != nil {
-		d.Log.Error("record host failure", "host", host, "err", err)
-	}
-	d.mu.Lock()
-	h := d.host(host)
-	h.failing, h.cleared = true, false
-	if err == nil {
-		h.checked, h.unavailable = true, unavailable
-	}
-	d.mu.Unlock()
-	if unavailable {
-		d.Log.Warn("host marked unavailable: deliveries to it are dropped until it contacts us", "host", host)
-	}
-	return unavailable
-}
-
-func (d *Deliverer) finish(job store.Delivery, result string, err error) {
-	if err != nil {
-		d.Log.Error("record delivery result; leaving it alone for a while", "id", job.ID, "inbox", job.Inbox, "result", result, "err", err, "for", parkFor)
-		if !errors.Is(err, store.ErrNotFound) { // not found: nothing left to resend
-			d.mu.Lock()
-			if d.parked == nil {
-				d.parked = map[uint64]time.Time{}
-			}
-			d.parked[job.ID] = d.Now().Add(parkFor)
-			d.mu.Unlock()
-		}
-		return
-	}
-	if d.Metrics != nil {
-		d.Metrics.Deliveries.WithLabelValues(result).Inc()
-		if result != "retry" {
-			d.Metrics.Attempts.WithLabelValues(result).Observe(float64(job.Attempts + 1))
-		}
-	}
-	level := slog.LevelDebug
-	if result == "gave_up" || result == "final" || result == "gone" {
-		level = slog.LevelWarn
-	}
-	d.Log.Log(context.Background(), level, "delivery", "result", result, "inbox", job.Inbox, "activity", job.ActivityID, "attempts", job.Attempts+1)
-}
-
-// parkFor is how long a delivery whose outcome could not be recorded is
-// left alone before it is tried again.
-const parkFor = time.Minute
-
-// hostSucceeded clears the host's failure record, once per process
-// lifetime unless it fails again, so healthy fan-outs cost no extra write.
-func (d *Deliverer) hostSucceeded(host string) {
-	d.mu.Lock()
-	h := d.host(host)
-	known := h.cleared
-	h.failing, h.unavailable, h.checked, h.cleared = false, false, true, true
-	d.mu.Unlock()
-	if known {
-		return
-	}
-	if err := d.DB.RecordHostSuccess(host); err != nil {
-		d.Log.Error("record host success", "host", host, "err", err)
-		d.mu.Lock()
-		h.cleared = false
-		d.mu.Unlock()
-	}
 }
 
 // prepare builds the request of one attempt and signs it now, with a
@@ -859,4 +492,11 @@ func describe(status int, err error) string {
 		return err.Error()
 	}
 	return fmt.Sprintf("HTTP %d %s", status, http.StatusText(status))
+}
+
+// attemptOver frees the worker and host slot of a delivery whose attempt
+// is over and tells the dispatcher.
+func (d *Deliverer) attemptOver(job store.Delivery) {
+	d.sched.attemptOver(job)
+	signal(d.freed)
 }

@@ -37,11 +37,17 @@ type rig struct {
 
 func newRig(t *testing.T, hosts int) *rig {
 	t.Helper()
+	return newRigWith(t, func(key *rsa.PublicKey) (*inboxfarm.Farm, error) { return inboxfarm.New(hosts, keyID, key) })
+}
+
+// newRigWith is newRig on the farm newFarm starts.
+func newRigWith(t *testing.T, newFarm func(*rsa.PublicKey) (*inboxfarm.Farm, error)) *rig {
+	t.Helper()
 	key, err := rsa.GenerateKey(rand.Reader, 2048)
 	if err != nil {
 		t.Fatal(err)
 	}
-	farm, err := inboxfarm.New(hosts, keyID, &key.PublicKey)
+	farm, err := newFarm(&key.PublicKey)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -506,7 +512,9 @@ func TestNewWorkNotStarvedByRetries(t *testing.T) {
 
 // TestHostAliveUnderTheOtherIDNForm: a server marked unavailable under
 // its punycode name (from its inbox URL) is revived by a signed request
-// whose key names it in Unicode, with any case, port and trailing dot.
+// whose key names it in Unicode, with any case and a trailing dot; a
+// server on another port of that name is another server and revives only
+// itself.
 func TestHostAliveUnderTheOtherIDNForm(t *testing.T) {
 	r := newRig(t, 1)
 	now := time.Now()
@@ -522,6 +530,10 @@ func TestHostAliveUnderTheOtherIDNForm(t *testing.T) {
 		t.Fatal("host not known unavailable before HostAlive")
 	}
 	d.HostAlive("BÜCHER.example.:8443")
+	if !d.Unavailable("xn--bcher-kva.example") {
+		t.Error("a request from port 8443 revived the server on the default port")
+	}
+	d.HostAlive("BÜCHER.example.")
 	if u, recorded, err := r.db.HostHealth("xn--bcher-kva.example"); err != nil || u || recorded {
 		t.Errorf("after HostAlive: unavailable %v, failure record %v, err %v; want both cleared", u, recorded, err)
 	}
@@ -539,7 +551,7 @@ func TestDeadHost(t *testing.T) {
 	now := time.Now()
 	for day := 6; day >= 1; day-- {
 		for _, h := range r.farm.Hosts {
-			if _, err := r.db.RecordHostFailure(h.Name, now.Add(-time.Duration(day)*24*time.Hour)); err != nil {
+			if _, err := r.db.RecordHostFailure(h.ID, now.Add(-time.Duration(day)*24*time.Hour)); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -554,8 +566,8 @@ func TestDeadHost(t *testing.T) {
 	if st := r.stats(first); st.GivenUp != 1 || !strings.Contains(st.LastError, "unavailable") {
 		t.Fatalf("stats = %+v, want given up as unavailable", st)
 	}
-	if hosts, _ := r.db.UnavailableHosts(); len(hosts) != 1 || hosts[0] != dead.Name {
-		t.Fatalf("unavailable hosts = %q, want [%s]", hosts, dead.Name)
+	if hosts, _ := r.db.UnavailableHosts(); len(hosts) != 1 || hosts[0] != dead.ID {
+		t.Fatalf("unavailable hosts = %q, want [%s]", hosts, dead.ID)
 	}
 	// Further posts do not even knock.
 	dead.SetStatus(0)
@@ -566,8 +578,8 @@ func TestDeadHost(t *testing.T) {
 		t.Fatalf("a post to an unavailable host was sent (%d requests) or kept: %+v", dead.Requests()-reqs, r.stats(second))
 	}
 	// A signed request from it arrives: deliveries resume.
-	d.HostAlive(strings.ToUpper(dead.Name) + ".:8443")
-	if u, _ := r.db.HostUnavailable(dead.Name); u {
+	d.HostAlive(dead.ID)
+	if u, _ := r.db.HostUnavailable(dead.ID); u {
 		t.Fatal("HostAlive did not clear the host's record")
 	}
 	third := r.enqueue(d, 3, []string{dead.SharedInbox()})
@@ -583,7 +595,7 @@ func TestDeadHost(t *testing.T) {
 	if r.farm.Count(back.SharedInbox(), fourth) != 1 {
 		t.Fatal("healthy host did not get its delivery")
 	}
-	if u, err := r.db.RecordHostFailure(back.Name, now.Add(24*time.Hour)); err != nil || u {
+	if u, err := r.db.RecordHostFailure(back.ID, now.Add(24*time.Hour)); err != nil || u {
 		t.Fatalf("after a success, one failure marked the host unavailable (%t, %v)", u, err)
 	}
 }
@@ -596,6 +608,7 @@ func TestShutdownFinishesInFlightAndResumes(t *testing.T) {
 	h := r.farm.Hosts[0]
 	h.SetDelay(800 * time.Millisecond)
 	d := r.deliverer(10*time.Second, func(d *outbox.Deliverer) { d.PerHost = 2 })
+	d.HostAlive(h.ID) // an answering host: PerHost attempts at once from the start
 	stop := run(t, d)
 	var inboxes []string
 	for i := range 10 {
@@ -697,7 +710,7 @@ func TestCountersSettleOnEveryPath(t *testing.T) {
 	ok1.SetDelay(20 * time.Millisecond)
 	now := time.Now()
 	for day := range store.UnavailableAfterDays {
-		if _, err := db.RecordHostFailure(dead.Name, now.AddDate(0, 0, -day)); err != nil {
+		if _, err := db.RecordHostFailure(dead.ID, now.AddDate(0, 0, -day)); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -730,7 +743,7 @@ func TestCountersSettleOnEveryPath(t *testing.T) {
 				return
 			default:
 			}
-			d.HostAlive(failing.Name)
+			d.HostAlive(failing.ID)
 			time.Sleep(time.Millisecond)
 		}
 	})

@@ -11,19 +11,24 @@ import (
 // call it once nothing is in flight: a counter that drifts would slowly
 // starve a long-running bot.
 func (d *Deliverer) StillCounted() []string {
-	d.mu.Lock()
-	defer d.mu.Unlock()
+	d.init()
+	return d.sched.stillCounted()
+}
+
+func (s *scheduler) stillCounted() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	var out []string
-	if d.active != 0 {
-		out = append(out, fmt.Sprintf("%d active claims", d.active))
+	if s.active != 0 {
+		out = append(out, fmt.Sprintf("%d active claims", s.active))
 	}
-	if d.failingBusy != 0 {
-		out = append(out, fmt.Sprintf("%d attempts counted against failing hosts", d.failingBusy))
+	if s.failingBusy != 0 {
+		out = append(out, fmt.Sprintf("%d attempts counted against failing hosts", s.failingBusy))
 	}
-	if len(d.inflight) != 0 {
-		out = append(out, fmt.Sprintf("%d claimed deliveries", len(d.inflight)))
+	if len(s.inflight) != 0 {
+		out = append(out, fmt.Sprintf("%d claimed deliveries", len(s.inflight)))
 	}
-	for name, h := range d.hosts {
+	for name, h := range s.hosts {
 		if h.busy != 0 {
 			out = append(out, fmt.Sprintf("host %s: %d slots busy", name, h.busy))
 		}
@@ -34,9 +39,8 @@ func (d *Deliverer) StillCounted() []string {
 
 // InFlight is how many deliveries d has claimed and not yet recorded.
 func (d *Deliverer) InFlight() int {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	return len(d.inflight)
+	d.init()
+	return d.sched.claimed()
 }
 
 // Unavailable reports whether d drops host's deliveries as unavailable,

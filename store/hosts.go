@@ -5,11 +5,10 @@ import (
 	"fmt"
 	"slices"
 	"sort"
-	"strings"
 	"time"
 
+	"github.com/zoomacom/crieur/internal/hostid"
 	bolt "go.etcd.io/bbolt"
-	"golang.org/x/net/idna"
 )
 
 // UnavailableAfterDays is how many distinct UTC days with delivery failures
@@ -26,23 +25,13 @@ type hostHealth struct {
 
 func (h hostHealth) unavailable() bool { return len(h.Days) >= UnavailableAfterDays }
 
-// NormalizeHost is the form a host name takes in the queue and in host
-// health records: lower case, no trailing dot, an internationalised name
-// as its punycode A-label. "Bücher.Example." and "xn--bcher-kva.example"
-// are one server, whether a delivery's inbox or a signed request's key
-// names it. A name IDNA refuses is only lowercased.
-func NormalizeHost(host string) string {
-	host = strings.TrimSuffix(strings.ToLower(host), ".")
-	for i := 0; i < len(host); i++ {
-		if host[i] >= 0x80 {
-			if a, err := idna.Lookup.ToASCII(host); err == nil {
-				return strings.TrimSuffix(a, ".")
-			}
-			break
-		}
-	}
-	return host
-}
+// NormalizeHost is the form a server's identity takes in the queue and in
+// host health records (hostid.Normalize): lower case, no trailing dot, an
+// internationalised name as its punycode A-label, the port kept when
+// there is one. "Bücher.Example." and "xn--bcher-kva.example" are one
+// server, whether a delivery's inbox or a signed request's key names it.
+// A name IDNA refuses is only lowercased.
+func NormalizeHost(host string) string { return hostid.Normalize(host) }
 
 // normalizeHostNames rewrites what schema 2 stored under a host name that
 // NormalizeHost now spells otherwise (an IDN in Unicode): host health

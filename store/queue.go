@@ -6,10 +6,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net/url"
 	"sort"
 	"time"
 
+	"github.com/zoomacom/crieur/internal/hostid"
 	bolt "go.etcd.io/bbolt"
 )
 
@@ -30,7 +30,8 @@ type Delivery struct {
 	ActivityID string `json:"activity"`
 	// Inbox is the URL to POST to.
 	Inbox string `json:"inbox"`
-	// Host is the inbox's host name, lowercased: the unit of host health
+	// Host is the identity of the inbox's server (hostid.FromURL: the
+	// host name with its port unless default): the unit of host health
 	// and of per-host concurrency limits.
 	Host string `json:"host"`
 	// Attempts counts the failed attempts so far.
@@ -76,13 +77,13 @@ func truncate(s string, n int) string {
 	return s[:n]
 }
 
-// inboxHost returns the normalised host of an inbox URL.
+// inboxHost returns the identity of an inbox's server (hostid.FromURL).
 func inboxHost(inbox string) (string, error) {
-	u, err := url.Parse(inbox)
-	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Hostname() == "" {
+	h, ok := hostid.FromURL(inbox)
+	if !ok {
 		return "", fmt.Errorf("%w: inbox %q is not an http(s) URL", ErrInvalid, inbox)
 	}
-	return NormalizeHost(u.Hostname()), nil
+	return h, nil
 }
 
 // activityType reads the "type" of an activity; it is only a label for
@@ -215,11 +216,31 @@ func (db *DB) DueDeliveries(now time.Time, limit int, skip func(host string) boo
 // they do not count against limit. except may be nil; it is called inside
 // a read transaction and must not use the DB.
 func (db *DB) DueDeliveriesExcept(now time.Time, limit int, skip func(host string) bool, except func(id uint64) bool) ([]Delivery, error) {
+	var keep func(Delivery) bool
+	if skip != nil {
+		verdict := make(map[string]bool) // skip's answer per host, asked once
+		keep = func(d Delivery) bool {
+			s, ok := verdict[d.Host]
+			if !ok {
+				s = skip(d.Host)
+				verdict[d.Host] = s
+			}
+			return !s
+		}
+	}
+	return db.DueDeliveriesWhere(now, limit, keep, except)
+}
+
+// DueDeliveriesWhere is DueDeliveriesExcept with keep asked of every
+// delivery read (in due order, outside any transaction), so a caller can
+// take only as many of one host's deliveries as it could start: a backlog
+// to a host that gets one attempt at a time then does not crowd the
+// read's limit and push other hosts' work out of it. keep may be nil.
+func (db *DB) DueDeliveriesWhere(now time.Time, limit int, keep func(Delivery) bool, except func(id uint64) bool) ([]Delivery, error) {
 	if limit <= 0 {
 		return nil, nil
 	}
 	var out []Delivery
-	verdict := make(map[string]bool) // skip's answer per host, asked once
 	nowKey := timeKey(now)
 	var after []byte
 	for len(out) < limit {
@@ -259,15 +280,8 @@ func (db *DB) DueDeliveriesExcept(now time.Time, limit int, skip func(host strin
 			return nil, fmt.Errorf("due deliveries: %w", err)
 		}
 		for _, d := range chunk {
-			if skip != nil {
-				s, ok := verdict[d.Host]
-				if !ok {
-					s = skip(d.Host)
-					verdict[d.Host] = s
-				}
-				if s {
-					continue
-				}
+			if keep != nil && !keep(d) {
+				continue
 			}
 			out = append(out, d)
 			if len(out) == limit {

@@ -32,7 +32,7 @@ func TestEnqueueStoresOnceAndDedupes(t *testing.T) {
 		t.Fatalf("DueDeliveries = %d, want 2", len(due))
 	}
 	d := due[1]
-	if d.Bot != bot || d.ActivityID != acceptID || d.Inbox != in[1] || d.Host != "b.example" ||
+	if d.Bot != bot || d.ActivityID != acceptID || d.Inbox != in[1] || d.Host != "b.example:8443" ||
 		d.Attempts != 0 || !d.NextAttempt.Equal(t0) || !d.CreatedAt.Equal(t0) {
 		t.Errorf("delivery = %+v", d)
 	}

@@ -46,7 +46,7 @@ var (
 )
 
 // SchemaVersion is the schema this code reads and writes.
-const SchemaVersion = 4
+const SchemaVersion = 5
 
 // Defaults applied by Open when an Options field is zero.
 const (
@@ -144,6 +144,16 @@ func migration(v int) (func(tx *bolt.Tx) error, bool) {
 		// Version 4 keeps queued deliveries in a binary form, cheaper
 		// to decode than JSON on the fan-out's hot path.
 		return binaryDeliveries, true
+	case 4:
+		// Version 5 names a delivery's server with its port unless
+		// default, the one identity the inbox and host health use, and
+		// keeps each follower's state in its time index entry.
+		return func(tx *bolt.Tx) error {
+			if err := hostPorts(tx); err != nil {
+				return err
+			}
+			return markFollowerStates(tx)
+		}, true
 	}
 	return nil, false
 }

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/zoomacom/crieur/internal/hostid"
 	"github.com/zoomacom/crieur/internal/testpeer"
 	"github.com/zoomacom/crieur/store"
 )
@@ -73,7 +74,9 @@ func TestGoneFollowerRemovedAndMetrics(t *testing.T) {
 func TestInboundRequestRevivesHost(t *testing.T) {
 	in := start(t, t.TempDir(), true)
 	p := in.peer(t, "sacha")
-	host := "127.0.0.1" // the peer's host, port aside
+	// The peer's server, port included: servers sharing an address on
+	// different ports are different servers.
+	host, _ := hostid.FromURL(p.URL())
 	db := in.app.DB()
 	now := time.Now()
 	for day := range store.UnavailableAfterDays {

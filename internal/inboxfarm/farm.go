@@ -27,6 +27,7 @@ import (
 	"time"
 
 	"github.com/zoomacom/crieur/federation/signature"
+	"github.com/zoomacom/crieur/internal/hostid"
 )
 
 // maxBody bounds what a host reads of a POST, as Mastodon.
@@ -38,6 +39,9 @@ type Host struct {
 	Name string
 	// URL is its base URL, http://NAME:PORT.
 	URL string
+	// ID is its identity as crieur keys servers (hostid.FromURL of URL:
+	// NAME:PORT), for host health records and HostAlive.
+	ID string
 
 	listener   net.Listener
 	status     atomic.Int64 // non-zero: answer it to every POST, unverified
@@ -103,12 +107,13 @@ type Farm struct {
 	key    signature.PublicKey
 	keyID  string
 	srv    *http.Server
-	byName map[string]*Host
+	byAddr map[string]*Host // NAME:PORT, as the Host header names it
 	stop   chan struct{}
 
 	mu        sync.Mutex
 	delivered map[string]map[string]int // inbox URL -> activity id -> verified POSTs
 	reached   map[string]int            // activity id -> inboxes with at least one verified POST
+	span      map[string]*Span          // activity id -> when its first and latest new inbox was reached
 	rejected  []string
 	waiters   map[string][]waiter // activity id -> WaitReached calls
 	verified  atomic.Int64
@@ -129,19 +134,34 @@ func New(n int, keyID string, key *rsa.PublicKey) (*Farm, error) {
 	if n <= 0 || n > 250*250 {
 		return nil, fmt.Errorf("inboxfarm: %d hosts: want 1 to 62500", n)
 	}
+	return newFarm(n, keyID, key, func(i int) string { return fmt.Sprintf("127.0.%d.%d", 1+i/250, 1+i%250) })
+}
+
+// NewOnOneAddress starts n hosts that all listen on address (e.g.
+// 127.0.0.1), each on its own port: servers sharing a host name, which
+// crieur must still treat as n servers.
+func NewOnOneAddress(n int, address, keyID string, key *rsa.PublicKey) (*Farm, error) {
+	if n <= 0 || n > 20000 {
+		return nil, fmt.Errorf("inboxfarm: %d hosts on one address: want 1 to 20000", n)
+	}
+	return newFarm(n, keyID, key, func(int) string { return address })
+}
+
+func newFarm(n int, keyID string, key *rsa.PublicKey, nameOf func(i int) string) (*Farm, error) {
 	f := &Farm{
 		key:       signature.PublicKey{ID: keyID, Key: key, Owner: strings.TrimSuffix(keyID, "#main-key")},
 		keyID:     keyID,
-		byName:    make(map[string]*Host, n),
+		byAddr:    make(map[string]*Host, n),
 		delivered: map[string]map[string]int{},
 		reached:   map[string]int{},
+		span:      map[string]*Span{},
 		waiters:   map[string][]waiter{},
 		stop:      make(chan struct{}),
 		notify:    make(chan struct{}),
 	}
 	f.srv = &http.Server{Handler: http.HandlerFunc(f.serve), ReadHeaderTimeout: 10 * time.Second}
 	for i := range n {
-		name := fmt.Sprintf("127.0.%d.%d", 1+i/250, 1+i%250)
+		name := nameOf(i)
 		// No TCP keep-alive probes on accepted connections: they live
 		// for one request or a short burst, and the three setsockopt
 		// calls per connection are CPU the benchmark would count.
@@ -150,9 +170,10 @@ func New(n int, keyID string, key *rsa.PublicKey) (*Farm, error) {
 			f.Close()
 			return nil, fmt.Errorf("inboxfarm: listen on %s: %w", name, err)
 		}
-		h := &Host{Name: name, URL: "http://" + l.Addr().String(), listener: l}
+		addr := l.Addr().String()
+		h := &Host{Name: name, URL: "http://" + addr, ID: hostid.Normalize(addr), listener: l}
 		f.Hosts = append(f.Hosts, h)
-		f.byName[name] = h
+		f.byAddr[addr] = h
 		go func() { _ = f.srv.Serve(l) }()
 	}
 	return f, nil
@@ -175,11 +196,7 @@ func (f *Farm) Close() {
 }
 
 func (f *Farm) serve(w http.ResponseWriter, r *http.Request) {
-	hostName, _, err := net.SplitHostPort(r.Host)
-	if err != nil {
-		hostName = r.Host
-	}
-	h := f.byName[hostName]
+	h := f.byAddr[r.Host]
 	if h == nil || r.Method != http.MethodPost || !(r.URL.Path == "/inbox" || strings.HasSuffix(r.URL.Path, "/inbox")) {
 		http.NotFound(w, r)
 		return
@@ -251,6 +268,13 @@ func (f *Farm) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	if m[act.ID] == 0 {
 		f.reached[act.ID]++
+		now := time.Now()
+		if sp := f.span[act.ID]; sp == nil {
+			f.span[act.ID] = &Span{Activity: act.ID, First: now, Last: now}
+		} else {
+			sp.Last = now
+		}
+		f.span[act.ID].Reached = f.reached[act.ID]
 		f.wakeLocked(act.ID)
 	}
 	m[act.ID]++
@@ -310,6 +334,26 @@ func (f *Farm) Reached(activity string) int {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return f.reached[activity]
+}
+
+// Span is when an activity reached its first inbox and, so far, its last
+// new one (a verified POST each), and how many inboxes it reached.
+type Span struct {
+	Activity    string
+	Reached     int
+	First, Last time.Time
+}
+
+// Spans returns the Span of every activity some inbox received: what a
+// benchmark driving crieur from outside reads to time a fan-out.
+func (f *Farm) Spans() []Span {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	out := make([]Span, 0, len(f.span))
+	for _, sp := range f.span {
+		out = append(out, *sp)
+	}
+	return out
 }
 
 // Activities lists the ids of every activity some inbox received, sorted.

@@ -118,4 +118,46 @@ func TestReachedCountsDistinctVerifiedInboxes(t *testing.T) {
 	if got := farm.Count(farm.Hosts[0].SharedInbox(), activityID); got != 2 {
 		t.Errorf("Count = %d, want 2", got)
 	}
+	// The span counts the same three inboxes, first to last new one.
+	spans := farm.Spans()
+	if len(spans) != 1 || spans[0].Activity != activityID || spans[0].Reached != 3 || spans[0].Last.Before(spans[0].First) || spans[0].First.IsZero() {
+		t.Errorf("Spans = %+v, want one span of %s reaching 3 inboxes", spans, activityID)
+	}
+}
+
+// TestOneAddressManyPorts: hosts sharing one address are told apart by
+// port, each counting only its own POSTs, and each has its own identity.
+func TestOneAddressManyPorts(t *testing.T) {
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	farm, err := inboxfarm.NewOnOneAddress(3, "127.0.0.1", keyID, &key.PublicKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(farm.Close)
+	farm.Hosts[1].SetStatus(http.StatusServiceUnavailable)
+	ids := map[string]bool{}
+	for _, h := range farm.Hosts {
+		if h.Name != "127.0.0.1" {
+			t.Errorf("host name %q, want 127.0.0.1", h.Name)
+		}
+		ids[h.ID] = true
+	}
+	if len(ids) != 3 {
+		t.Errorf("identities %v: want 3 distinct host:port", ids)
+	}
+	for _, h := range farm.Hosts {
+		resp, err := http.Post(h.SharedInbox(), "application/activity+json", bytes.NewReader([]byte("{}")))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+	}
+	for i, h := range farm.Hosts {
+		if h.Requests() != 1 {
+			t.Errorf("host %d received %d requests, want its own 1", i, h.Requests())
+		}
+	}
 }

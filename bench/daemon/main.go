@@ -1,0 +1,568 @@
+// Command daemon measures crieur the way a user triggers it: `crieur serve`
+// runs as its own process (built with go build into a temporary
+// directory), a farm of fake fediverse servers runs as another (this
+// command, re-executed with -farm: every POST's signature verified), and
+// posts are dropped one after another into the content folder, as staff
+// would push them:
+//
+//	go run ./bench/daemon                    # 1,000 servers, 3 posts, 4 scenarios
+//	go run ./bench/daemon -servers 300 -posts 5 -faults=false -one-address=false
+//
+// Scenarios: servers on distinct loopback addresses (127.0.x.y) or all on
+// one address with one port each (servers sharing a host name, which
+// crieur must still treat as distinct servers); all healthy, or with 10%
+// answering 503 and 5% never answering (their retries pile up in the
+// queue from one post to the next). For each post it prints the time from
+// the file's drop to the first verified delivery (content poll and
+// publication included), from the first to the last healthy server, the
+// signing floor measured around each post (that many RSA-2048
+// signatures ÷ cores, the lesser of the measures just before and just
+// after it) and the ratio. Last, a naive sender
+// (-naive-workers goroutines that sign and POST, no queue) delivers one
+// activity to the same healthy servers, for comparison. Figures on a
+// machine shared with other work are noisy: compare ratios, not times.
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/zoomacom/crieur/content"
+	"github.com/zoomacom/crieur/federation"
+	"github.com/zoomacom/crieur/federation/signature"
+	"github.com/zoomacom/crieur/internal/inboxfarm"
+	"github.com/zoomacom/crieur/store"
+)
+
+const bot = "zoomacom-tips"
+
+// dbFile is app.DBFile: the bench drives crieur from outside and does
+// not link the app.
+const dbFile = "crieur.db"
+
+func main() {
+	var o options
+	flag.BoolVar(&o.farm, "farm", false, "internal: run as the fake-server farm process")
+	flag.IntVar(&o.servers, "servers", 1000, "fake servers (one follower each, one delivery per post)")
+	flag.IntVar(&o.posts, "posts", 3, "posts dropped in a row per scenario")
+	flag.BoolVar(&o.faults, "faults", true, "also run with 10% of servers answering 503 and 5% silent")
+	flag.BoolVar(&o.oneAddress, "one-address", true, "also run with every server on one address, one port each")
+	flag.IntVar(&o.naiveWorkers, "naive-workers", 8, "goroutines of the naive sender")
+	flag.DurationVar(&o.postTimeout, "post-timeout", 90*time.Second, "give up on a post after this long")
+	// Farm-process flags.
+	flag.StringVar(&o.address, "address", "", "internal (farm): one address for every server; empty: distinct addresses")
+	flag.StringVar(&o.data, "data", "", "internal (farm): crieur's data directory, to read its public key")
+	flag.StringVar(&o.keyID, "key-id", "", "internal (farm): crieur's key id")
+	flag.Parse()
+	var err error
+	if o.farm {
+		err = runFarm(o, os.Stdout)
+	} else {
+		err = run(o, os.Stdout)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "daemon:", err)
+		os.Exit(1)
+	}
+}
+
+type options struct {
+	farm                 bool
+	servers, posts       int
+	faults, oneAddress   bool
+	naiveWorkers         int
+	postTimeout          time.Duration
+	address, data, keyID string
+}
+
+// faultOf is the role of server i: 5% silent, 10% answering 503.
+func faultOf(i int, faults bool) string {
+	switch {
+	case !faults:
+		return "healthy"
+	case i%20 == 0:
+		return "silent"
+	case i%10 == 5:
+		return "503"
+	}
+	return "healthy"
+}
+
+// runFarm is the farm process: it starts the servers, prints one
+// "host URL ROLE" line each, then "control ADDR" (GET /spans answers the
+// farm's inboxfarm.Spans as JSON), and serves until its stdin closes.
+func runFarm(o options, out io.Writer) error {
+	key, err := federation.LoadOrCreateKey(o.data, bot, time.Now())
+	if err != nil {
+		return err
+	}
+	pub := &key.Private.PublicKey
+	var farm *inboxfarm.Farm
+	if o.address != "" {
+		farm, err = inboxfarm.NewOnOneAddress(o.servers, o.address, o.keyID, pub)
+	} else {
+		farm, err = inboxfarm.New(o.servers, o.keyID, pub)
+	}
+	if err != nil {
+		return err
+	}
+	defer farm.Close()
+	w := bufio.NewWriter(out)
+	for i, h := range farm.Hosts {
+		role := faultOf(i, o.faults)
+		switch role {
+		case "silent":
+			h.SetHang(true)
+		case "503":
+			h.SetStatus(http.StatusServiceUnavailable)
+		}
+		fmt.Fprintf(w, "host %s %s\n", h.URL, role)
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{Handler: http.HandlerFunc(func(rw http.ResponseWriter, _ *http.Request) {
+		rw.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(rw).Encode(farm.Spans())
+	}), ReadHeaderTimeout: 5 * time.Second}
+	go func() { _ = srv.Serve(l) }()
+	defer srv.Close()
+	fmt.Fprintf(w, "control %s\n", l.Addr())
+	if err := w.Flush(); err != nil {
+		return err
+	}
+	_, _ = io.Copy(io.Discard, os.Stdin) // until the parent goes
+	return nil
+}
+
+// scenario is one farm layout and fault mix.
+type scenario struct {
+	name       string
+	oneAddress bool
+	faults     bool
+}
+
+func run(o options, out io.Writer) error {
+	scenarios := []scenario{{"distinct addresses, all healthy", false, false}}
+	if o.faults {
+		scenarios = append(scenarios, scenario{"distinct addresses, 10% 503 + 5% silent", false, true})
+	}
+	if o.oneAddress {
+		scenarios = append(scenarios, scenario{"one address, many ports, all healthy", true, false})
+		if o.faults {
+			scenarios = append(scenarios, scenario{"one address, many ports, 10% 503 + 5% silent", true, true})
+		}
+	}
+	tmp, err := os.MkdirTemp("", "crieur-daemon-bench-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(tmp)
+	crieur, err := buildCrieur(tmp)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "crieur daemon bench, %s, GOMAXPROCS=%d, %d servers, %d posts per scenario; crieur and the farm are separate processes\n",
+		time.Now().Format("2006-01-02"), runtime.GOMAXPROCS(0), o.servers, o.posts)
+	fmt.Fprintf(out, "%-46s %4s %12s %12s %10s %7s\n", "scenario", "post", "drop→first", "first→last", "floor", "÷floor")
+	for i, sc := range scenarios {
+		dir := filepath.Join(tmp, strconv.Itoa(i))
+		if err := runScenario(o, sc, crieur, dir, out); err != nil {
+			return fmt.Errorf("%s: %w", sc.name, err)
+		}
+	}
+	return nil
+}
+
+// buildCrieur builds cmd/crieur into dir.
+func buildCrieur(dir string) (string, error) {
+	gomod, err := exec.Command("go", "env", "GOMOD").Output()
+	if err != nil {
+		return "", fmt.Errorf("go env GOMOD: %w", err)
+	}
+	root := filepath.Dir(strings.TrimSpace(string(gomod)))
+	bin := filepath.Join(dir, "crieur")
+	cmd := exec.Command("go", "build", "-o", bin, "./cmd/crieur")
+	cmd.Dir, cmd.Stdout, cmd.Stderr = root, os.Stderr, os.Stderr
+	if err := cmd.Run(); err != nil {
+		return "", fmt.Errorf("build crieur: %w", err)
+	}
+	return bin, nil
+}
+
+const botYAML = `username: zoomacom-tips
+name: "Banc d'essai"
+summary: "Compte de banc d'essai de crieur."
+language: fr
+timezone: UTC
+schedule:
+  tips: ["mon 03:00"]
+followers:
+  approval: auto
+`
+
+type farmHost struct{ url, role string }
+
+func runScenario(o options, sc scenario, crieur, dir string, out io.Writer) error {
+	dataDir, contentDir := filepath.Join(dir, "data"), filepath.Join(dir, "content")
+	if err := os.MkdirAll(filepath.Join(contentDir, "tips"), 0o755); err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(contentDir, "bot.yaml"), []byte(botYAML), 0o644); err != nil {
+		return err
+	}
+	key, err := federation.LoadOrCreateKey(dataDir, bot, time.Now())
+	if err != nil {
+		return err
+	}
+	port, err := freePort()
+	if err != nil {
+		return err
+	}
+	base := "http://127.0.0.1:" + strconv.Itoa(port)
+	actor := base + "/users/" + bot
+	keyID := actor + "#main-key"
+
+	// The farm process.
+	self, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	args := []string{"-farm", "-servers", strconv.Itoa(o.servers), "-data", dataDir, "-key-id", keyID, "-faults=" + strconv.FormatBool(sc.faults)}
+	if sc.oneAddress {
+		args = append(args, "-address", "127.0.0.2")
+	}
+	farmCmd := exec.Command(self, args...)
+	farmIn, err := farmCmd.StdinPipe()
+	if err != nil {
+		return err
+	}
+	farmOut, err := farmCmd.StdoutPipe()
+	if err != nil {
+		return err
+	}
+	farmCmd.Stderr = os.Stderr
+	if err := farmCmd.Start(); err != nil {
+		return fmt.Errorf("start farm: %w", err)
+	}
+	defer func() { farmIn.Close(); _ = farmCmd.Wait() }()
+	var hosts []farmHost
+	var control string
+	sc2 := bufio.NewScanner(farmOut)
+	for control == "" && sc2.Scan() {
+		f := strings.Fields(sc2.Text())
+		switch {
+		case len(f) == 3 && f[0] == "host":
+			hosts = append(hosts, farmHost{url: f[1], role: f[2]})
+		case len(f) == 2 && f[0] == "control":
+			control = "http://" + f[1] + "/spans"
+		}
+	}
+	if control == "" {
+		return fmt.Errorf("farm process gave no control address (%v)", sc2.Err())
+	}
+	var healthy []string
+	for _, h := range hosts {
+		if h.role == "healthy" {
+			healthy = append(healthy, h.url+"/inbox")
+		}
+	}
+
+	// Followers, one per server, with a shared inbox: one delivery each.
+	db, err := store.Open(filepath.Join(dataDir, dbFile), store.Options{})
+	if err != nil {
+		return err
+	}
+	now := time.Now()
+	for i, h := range hosts {
+		a := h.url + "/users/membre"
+		f := content.Follower{ActorID: a, Inbox: a + "/inbox", SharedInbox: h.url + "/inbox",
+			FollowID: fmt.Sprintf("%s/follows/%d", a, i), FollowedAt: now, State: content.FollowerAccepted}
+		if _, err := db.PutFollower(bot, f); err != nil {
+			db.Close()
+			return err
+		}
+	}
+	if err := db.Close(); err != nil {
+		return err
+	}
+
+	// crieur serve.
+	logFile, err := os.Create(filepath.Join(dir, "crieur.log"))
+	if err != nil {
+		return err
+	}
+	defer logFile.Close()
+	serve := exec.Command(crieur, "serve", "--listen", "127.0.0.1:"+strconv.Itoa(port), "--base-url", base,
+		"--data", dataDir, "--content", contentDir, "--allow-private-addresses", "--log-level", "warn")
+	serve.Stdout, serve.Stderr = logFile, logFile
+	began := time.Now()
+	if err := serve.Start(); err != nil {
+		return fmt.Errorf("start crieur: %w", err)
+	}
+	defer stopProcess(serve)
+	if err := waitUp(actor, 30*time.Second); err != nil {
+		return fmt.Errorf("crieur did not come up (log in %s): %w", logFile.Name(), err)
+	}
+	startup := time.Since(began)
+
+	signer, err := signature.NewSigner(keyID, key.Private)
+	if err != nil {
+		return err
+	}
+	seen := map[string]bool{}
+	var floor time.Duration
+	for n := 1; n <= o.posts; n++ {
+		// Each post's own floor: measured just before it and just after,
+		// the lesser kept, so a machine whose speed drifts compares
+		// each post with the minutes it ran in.
+		floor, err = signingFloor(signer, len(healthy))
+		if err != nil {
+			return err
+		}
+		spans, err := readSpans(control)
+		if err != nil {
+			return err
+		}
+		for _, sp := range spans {
+			seen[sp.Activity] = true
+		}
+		drop, err := dropTip(contentDir, n)
+		if err != nil {
+			return err
+		}
+		sp, err := waitPost(control, seen, len(healthy), o.postTimeout)
+		if err != nil {
+			return fmt.Errorf("post %d: %w (log in %s)", n, err, logFile.Name())
+		}
+		seen[sp.Activity] = true
+		if again, err := signingFloor(signer, len(healthy)); err == nil && again < floor {
+			floor = again
+		}
+		took := sp.Last.Sub(sp.First)
+		fmt.Fprintf(out, "%-46s %4d %12s %12s %10s %6.2f×\n", trim(sc.name, 46), n,
+			sp.First.Sub(drop).Round(time.Millisecond), took.Round(time.Millisecond), floor.Round(time.Millisecond), float64(took)/float64(floor))
+	}
+	naive, err := naiveSend(signer, actor, healthy, o.naiveWorkers)
+	if err != nil {
+		return fmt.Errorf("naive sender: %w", err)
+	}
+	if again, err := signingFloor(signer, len(healthy)); err == nil && again < floor {
+		floor = again // the naive sender's floor: around it, like the posts'
+	}
+	fmt.Fprintf(out, "%-46s %4s %12s %12s %10s %6.2f×\n", "  naive sender, "+strconv.Itoa(o.naiveWorkers)+" goroutines", "-", "-",
+		naive.Round(time.Millisecond), floor.Round(time.Millisecond), float64(naive)/float64(floor))
+	fmt.Fprintf(out, "  (%d healthy of %d servers; crieur up in %s, peak RSS %s)\n", len(healthy), len(hosts),
+		startup.Round(time.Millisecond), peakRSS(serve.Process.Pid))
+	return nil
+}
+
+func trim(s string, n int) string {
+	if len([]rune(s)) <= n {
+		return s
+	}
+	return string([]rune(s)[:n])
+}
+
+func freePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+// waitUp polls the bot's actor until it answers.
+func waitUp(actor string, within time.Duration) error {
+	deadline := time.Now().Add(within)
+	for {
+		req, _ := http.NewRequest(http.MethodGet, actor, nil)
+		req.Header.Set("Accept", federation.ContentType)
+		resp, err := http.DefaultClient.Do(req)
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return nil
+			}
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("no 200 from %s within %s (last: %v)", actor, within, err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// stopProcess asks a child to stop, then kills it: attempts to silent
+// servers may hold a graceful stop for their whole deadline.
+func stopProcess(cmd *exec.Cmd) {
+	_ = cmd.Process.Signal(syscall.SIGTERM)
+	done := make(chan struct{})
+	go func() { _ = cmd.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(3 * time.Second):
+		_ = cmd.Process.Kill()
+		<-done
+	}
+}
+
+// dropTip writes tip n into the content folder, due at once, the way a
+// push lands: written aside, then renamed in.
+func dropTip(contentDir string, n int) (time.Time, error) {
+	when := time.Now().UTC().Add(-time.Minute).Format("2006-01-02 15:04")
+	body := fmt.Sprintf("---\ntags: [BancDEssai]\npublish_at: %s\n---\nAstuce numéro %d du banc d'essai : **Framadate** remplace Doodle pour trouver une date de réunion.\n", when, n)
+	tmp := filepath.Join(contentDir, fmt.Sprintf(".bench-%d.tmp", n))
+	if err := os.WriteFile(tmp, []byte(body), 0o644); err != nil {
+		return time.Time{}, err
+	}
+	drop := time.Now()
+	return drop, os.Rename(tmp, filepath.Join(contentDir, "tips", fmt.Sprintf("%02d-banc.md", n)))
+}
+
+func readSpans(control string) ([]inboxfarm.Span, error) {
+	resp, err := http.Get(control)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	var spans []inboxfarm.Span
+	if err := json.NewDecoder(resp.Body).Decode(&spans); err != nil {
+		return nil, fmt.Errorf("farm spans: %w", err)
+	}
+	return spans, nil
+}
+
+// waitPost waits for a new activity to reach n inboxes.
+func waitPost(control string, seen map[string]bool, n int, within time.Duration) (inboxfarm.Span, error) {
+	deadline := time.Now().Add(within)
+	var best inboxfarm.Span
+	for time.Now().Before(deadline) {
+		spans, err := readSpans(control)
+		if err != nil {
+			return best, err
+		}
+		for _, sp := range spans {
+			if !seen[sp.Activity] && sp.Reached > best.Reached {
+				best = sp
+			}
+		}
+		if best.Reached >= n {
+			return best, nil
+		}
+		best = inboxfarm.Span{}
+		time.Sleep(20 * time.Millisecond)
+	}
+	return best, fmt.Errorf("not delivered to %d healthy servers within %s", n, within)
+}
+
+// signingFloor is how long n signed deliveries take to build on every
+// core: n sequential signatures ÷ GOMAXPROCS.
+func signingFloor(s *signature.Signer, n int) (time.Duration, error) {
+	body := activity("http://127.0.0.1/floor", "http://127.0.0.1/floor/activity")
+	start := time.Now()
+	for i := range n {
+		req, err := http.NewRequest(http.MethodPost, fmt.Sprintf("http://127.0.%d.%d:8080/inbox", 1+i/250, 1+i%250), bytes.NewReader(body))
+		if err != nil {
+			return 0, err
+		}
+		req.Header.Set("Content-Type", federation.ContentType)
+		if err := s.Sign(req, body, time.Now()); err != nil {
+			return 0, err
+		}
+	}
+	return time.Since(start) / time.Duration(runtime.GOMAXPROCS(0)), nil
+}
+
+func activity(actor, id string) []byte {
+	return fmt.Appendf(nil, `{"@context":"https://www.w3.org/ns/activitystreams","id":%q,"type":"Create","actor":%q,"to":["https://www.w3.org/ns/activitystreams#Public"],"object":{"id":%q,"type":"Note","attributedTo":%q,"content":"<p>Astuce : <strong>Framadate</strong> remplace Doodle pour trouver une date de réunion.</p>"}}`,
+		id, actor, id+"/object", actor)
+}
+
+// naiveSend is what a sender without a queue does: workers goroutines
+// that each sign and POST the next inbox, until every one answered.
+func naiveSend(s *signature.Signer, actor string, inboxes []string, workers int) (time.Duration, error) {
+	body := activity(actor, actor+"/naive/"+strconv.FormatInt(time.Now().UnixNano(), 36))
+	client := &http.Client{Timeout: 30 * time.Second}
+	defer client.CloseIdleConnections()
+	var next atomic.Int64
+	var mu sync.Mutex
+	var errs []error
+	var wg sync.WaitGroup
+	start := time.Now()
+	for range workers {
+		wg.Go(func() {
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= len(inboxes) {
+					return
+				}
+				err := func() error {
+					req, err := http.NewRequestWithContext(context.Background(), http.MethodPost, inboxes[i], bytes.NewReader(body))
+					if err != nil {
+						return err
+					}
+					req.Header.Set("Content-Type", federation.ContentType)
+					if err := s.Sign(req, body, time.Now()); err != nil {
+						return err
+					}
+					resp, err := client.Do(req)
+					if err != nil {
+						return err
+					}
+					_, _ = io.Copy(io.Discard, resp.Body)
+					resp.Body.Close()
+					if resp.StatusCode/100 != 2 {
+						return fmt.Errorf("%s: %s", inboxes[i], resp.Status)
+					}
+					return nil
+				}()
+				if err != nil {
+					mu.Lock()
+					errs = append(errs, err)
+					mu.Unlock()
+				}
+			}
+		})
+	}
+	wg.Wait()
+	return time.Since(start), errors.Join(errs...)
+}
+
+// peakRSS reads a child's peak resident set (VmHWM) while it runs.
+func peakRSS(pid int) string {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return "?"
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if strings.HasPrefix(line, "VmHWM:") {
+			f := strings.Fields(line)
+			if len(f) >= 2 {
+				if kib, err := strconv.Atoi(f[1]); err == nil {
+					return fmt.Sprintf("%d MiB", kib/1024)
+				}
+			}
+		}
+	}
+	return "?"
+}

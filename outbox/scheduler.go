@@ -1,0 +1,266 @@
+package outbox
+
+import (
+	"sync"
+	"time"
+
+	"github.com/zoomacom/crieur/store"
+)
+
+// scheduler decides which deliveries may start: it holds the claims (a
+// delivery is claimed from dispatch until its outcome is written, so it is
+// never sent twice in one process) and the per-host state that caps
+// concurrency. It does no I/O: the Deliverer reads the store and tells it
+// what it learned (see health.go).
+//
+// Two pools of network workers: Workers for hosts in good standing, and a
+// separate failingBudget for failing hosts, one attempt each. A backlog of
+// retries to dead servers, however large, and servers that never answer
+// (each holding its attempt until the request deadline) so never take a
+// worker from healthy servers. A host that has not answered yet in this
+// process gets one attempt at a time, like a failing one, until it
+// answers: a silent server that no failure record names yet holds one
+// worker, not PerHost, while it hangs.
+type scheduler struct {
+	workers       int // attempts to hosts in good standing
+	perHost       int // cap per answering host
+	failingBudget int // attempts to failing hosts, on top of workers
+
+	mu       sync.Mutex
+	inflight map[uint64]claim // claimed deliveries, until their outcome is written
+	active   int              // good-standing attempts signing or on the wire
+	// failingBusy counts attempts in flight to failing hosts.
+	failingBusy int
+	// finished collects the deliveries released while the dispatcher
+	// reads the store: its snapshot may predate their outcome, and they
+	// must not be sent again. nil when no read is running.
+	finished map[uint64]bool
+	// parked holds deliveries whose outcome could not be recorded (the
+	// store failed, e.g. a full disk), until when they are left alone, so
+	// a peer is not sent the same activity every second meanwhile.
+	parked map[uint64]time.Time
+	hosts  map[string]*hostState
+}
+
+// claim is a delivery in flight: signing, on the wire, or its outcome
+// waiting to be written.
+type claim struct {
+	// active: signing or on the wire. An active claim holds a worker of
+	// its pool and one of its host's slots; once the attempt is over it
+	// holds neither while its outcome waits to be written.
+	active bool
+	// failing: it holds a slot of the failing hosts' budget, not one of
+	// the workers.
+	failing bool
+}
+
+// hostState is what the deliverer remembers of one host in this process.
+type hostState struct {
+	busy int // attempts in flight
+	// failing: the last attempt failed (or the store holds a failure
+	// record): one attempt at a time, from the failing hosts' budget.
+	failing bool
+	// answered: the host answered an attempt in this process (or
+	// proved alive by a signed request): it may have PerHost attempts.
+	answered bool
+	// checked: its health was read from the store (once per process).
+	checked     bool
+	unavailable bool
+	// cleared: the store holds no failure record for the host, so a
+	// success costs no write.
+	cleared bool
+	// failedDay is the UTC day of the last failure written to the
+	// store: later failures that day change nothing the store counts.
+	failedDay string
+}
+
+func newScheduler(workers, perHost int) *scheduler {
+	return &scheduler{
+		workers:       workers,
+		perHost:       perHost,
+		failingBudget: max(1, workers/2),
+		inflight:      map[uint64]claim{},
+		hosts:         map[string]*hostState{},
+	}
+}
+
+// pools is how many network workers the Deliverer runs: both pools.
+func (s *scheduler) pools() int { return s.workers + s.failingBudget }
+
+// host returns the state of host, creating it; call with s.mu held.
+func (s *scheduler) host(name string) *hostState {
+	h := s.hosts[name]
+	if h == nil {
+		h = &hostState{}
+		s.hosts[name] = h
+	}
+	return h
+}
+
+// cappedLocked reports whether host h is at its own cap (for a failing
+// host, the failing hosts' budget is its cap); call with s.mu held.
+func (s *scheduler) cappedLocked(h *hostState) bool {
+	switch {
+	case h.failing:
+		return h.busy >= 1 || s.failingBusy >= s.failingBudget
+	case !h.answered:
+		return h.busy >= 1
+	}
+	return h.busy >= s.perHost
+}
+
+// readQuota is how many of host's due deliveries one read of the store
+// takes: none for a host at its cap, one for a host that gets one attempt
+// at a time (plus one for an unproven host, so the dispatcher knows more
+// is waiting and keeps the connection), and twice PerHost for an
+// answering host, so its slots refill without a read each time.
+func (s *scheduler) readQuota(host string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	h := s.host(host)
+	switch {
+	case s.cappedLocked(h):
+		return 0
+	case h.failing:
+		return 1
+	case !h.answered:
+		return 2
+	}
+	return 2 * s.perHost
+}
+
+// canStart reports whether either pool has a free worker.
+func (s *scheduler) canStart() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.active < s.workers || s.failingBusy < s.failingBudget
+}
+
+// claimEach claims, under one lock, each of n deliveries (at(i)) that
+// may start now, in order, telling took(i) of those claimed (took must
+// not call the scheduler). It stops once neither pool has a free worker
+// and returns how many it looked at. The dispatcher claims a whole read
+// at once: a fan-out frees a worker a thousand times, and a lock per
+// waiting delivery each time would cost more than the claims.
+func (s *scheduler) claimEach(n int, at func(int) store.Delivery, took func(int)) (looked int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for i := range n {
+		if s.active >= s.workers && s.failingBusy >= s.failingBudget {
+			return i
+		}
+		if s.claimLocked(at(i)) {
+			took(i)
+		}
+	}
+	return n
+}
+
+// claimLocked marks a delivery in flight unless it already is or its
+// host (or its host's pool) is at its cap; call with s.mu held.
+func (s *scheduler) claimLocked(job store.Delivery) bool {
+	h := s.host(job.Host)
+	if _, busy := s.inflight[job.ID]; busy || s.cappedLocked(h) || (!h.failing && s.active >= s.workers) {
+		return false
+	}
+	s.inflight[job.ID] = claim{active: true, failing: h.failing}
+	h.busy++
+	if h.failing {
+		s.failingBusy++
+	} else {
+		s.active++
+	}
+	return true
+}
+
+// attemptOver frees the worker and host slot of a delivery whose attempt
+// is over; it stays claimed until its outcome is written, but the next
+// deliveries need not wait for the disk.
+func (s *scheduler) attemptOver(job store.Delivery) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if c, ok := s.inflight[job.ID]; ok {
+		s.freeSlotsLocked(job, c)
+		s.inflight[job.ID] = claim{}
+	}
+}
+
+// release ends a claim: the delivery's outcome is written (or it never
+// started), so the dispatcher may read it again.
+func (s *scheduler) release(job store.Delivery) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c, ok := s.inflight[job.ID]
+	if !ok {
+		return
+	}
+	delete(s.inflight, job.ID)
+	if s.finished != nil {
+		s.finished[job.ID] = true
+	}
+	s.freeSlotsLocked(job, c)
+}
+
+func (s *scheduler) freeSlotsLocked(job store.Delivery, c claim) {
+	if !c.active {
+		return
+	}
+	s.host(job.Host).busy--
+	if c.failing {
+		s.failingBusy--
+	} else {
+		s.active--
+	}
+}
+
+// claimed reports how many deliveries are claimed.
+func (s *scheduler) claimed() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.inflight)
+}
+
+// park leaves a delivery alone until until.
+func (s *scheduler) park(id uint64, until time.Time) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.parked == nil {
+		s.parked = map[uint64]time.Time{}
+	}
+	s.parked[id] = until
+}
+
+// beginRead snapshots what a read of the store must leave out (claimed
+// and parked deliveries) and starts collecting what is released
+// meanwhile; endRead returns that.
+func (s *scheduler) beginRead(now time.Time) (busy map[uint64]bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	busy = make(map[uint64]bool, len(s.inflight)+len(s.parked))
+	for id := range s.inflight {
+		busy[id] = true
+	}
+	for id, until := range s.parked {
+		if now.Before(until) {
+			busy[id] = true
+		} else {
+			delete(s.parked, id)
+		}
+	}
+	s.finished = map[uint64]bool{}
+	return busy
+}
+
+// endRead keeps, of the deliveries a read returned, those neither claimed
+// nor released during the read.
+func (s *scheduler) endRead(due []store.Delivery, keep func(store.Delivery)) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	finished := s.finished
+	s.finished = nil
+	for _, dl := range due {
+		if _, busy := s.inflight[dl.ID]; !busy && !finished[dl.ID] {
+			keep(dl)
+		}
+	}
+}
