@@ -203,7 +203,7 @@ func check(_ context.Context, args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintf(stderr, "crieur check: %s is not a folder\n", dir)
 			return 2
 		}
-		fsys, name = os.DirFS(dir), dir
+		fsys, name = content.NewDir(dir), dir
 	}
 	problems := content.Check(fsys)
 	folder := content.Load(fsys)

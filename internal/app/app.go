@@ -166,7 +166,7 @@ func New(cfg Config) (*App, error) {
 		if st, err := os.Stat(cfg.ContentDir); err != nil || !st.IsDir() {
 			return nil, fmt.Errorf("content folder %s: not a readable directory", cfg.ContentDir)
 		}
-		a.contentF = os.DirFS(cfg.ContentDir)
+		a.contentF = content.NewDir(cfg.ContentDir)
 	}
 	folder := content.Load(a.contentF)
 	if folder.Profile == nil {
