@@ -175,25 +175,19 @@ func New(cfg Config) (*App, error) {
 	for _, p := range folder.Problems {
 		a.log.Warn("content problem (post skipped)", "problem", p.Error())
 	}
-	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
-		return nil, fmt.Errorf("create data directory: %w", err)
+	// The database's lock is the data directory's: take it before the
+	// key, so two processes never both create one.
+	if a.db, err = openData(cfg); err != nil {
+		return nil, err
 	}
-	key, err := federation.LoadOrCreateKey(cfg.DataDir, folder.Profile.Username, cfg.Now())
+	key, err := loadKey(cfg, folder.Profile.Username)
+	if err == nil {
+		err = a.addBot(folder, key)
+	}
+	if err == nil {
+		err = a.wire()
+	}
 	if err != nil {
-		return nil, err
-	}
-	bot, err := server.NewBot(urls, folder, a.contentF, key)
-	if err != nil {
-		return nil, err
-	}
-	if a.bots, err = server.NewBots(bot); err != nil {
-		return nil, err
-	}
-	a.db, err = store.Open(filepath.Join(cfg.DataDir, DBFile), store.Options{ReadOnly: cfg.ReadOnly})
-	if err != nil {
-		return nil, err
-	}
-	if err := a.wire(); err != nil {
 		a.db.Close()
 		return nil, err
 	}
