@@ -51,6 +51,7 @@ func commands() []command {
 		{"queue", "list the next publications, as the running bot will do them", queue},
 		{"followers", "list followers; approve or reject pending ones (manual approval)", followers},
 		{"deliveries", "show, per activity sent, how many inboxes acknowledged, are pending, gave up", deliveries},
+		{"repair", "salvage a damaged database into a new file, keeping the damaged one aside", repair},
 		{"version", "print crieur's version", func(_ context.Context, _ []string, stdout, _ io.Writer) int {
 			fmt.Fprintln(stdout, "crieur", app.Version())
 			return 0

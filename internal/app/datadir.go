@@ -35,11 +35,7 @@ func openData(cfg Config) (*store.DB, error) {
 // is open read-write (its lock held).
 func loadKey(cfg Config, bot string) (*federation.Key, error) {
 	if cfg.ReadOnly {
-		k, err := federation.LoadKey(cfg.DataDir, bot)
-		if errors.Is(err, fs.ErrNotExist) {
-			return nil, fmt.Errorf("%w: %v", ErrNoData, err)
-		}
-		return k, err
+		return federation.LoadKey(cfg.DataDir, bot)
 	}
 	return federation.LoadOrCreateKey(cfg.DataDir, bot, cfg.Now())
 }

@@ -29,6 +29,7 @@ type Entry struct {
 func frenchEntries() [][]Entry {
 	return [][]Entry{
 		frCommon(),
+		frHardening(),
 	}
 }
 
