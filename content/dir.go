@@ -302,3 +302,10 @@ func OpenMedia(fsys fs.FS, name string) (fs.File, fs.FileInfo, error) {
 	}
 	return f, st, nil
 }
+
+// ReadFile reads a regular file of the content folder, refusing special
+// files and anything over max bytes (errors wrapping ErrNotRegular or
+// ErrTooBig) without ever blocking on it.
+func ReadFile(fsys fs.FS, name string, max int64) ([]byte, error) {
+	return readRegular(fsys, name, max)
+}

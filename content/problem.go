@@ -3,7 +3,9 @@ package content
 import (
 	"fmt"
 	"sort"
+	"strconv"
 	"strings"
+	"unicode/utf8"
 )
 
 // Problem is one thing wrong in the content folder, located precisely enough
@@ -21,11 +23,22 @@ type Problem struct {
 
 // Error formats the problem the way editors and compilers do, "file:line:
 // message", so terminals and editors can jump to it.
+// A file name with a newline, a terminal escape or bytes that are not UTF-8
+// is quoted, so a name cannot forge lines or colours in the report.
 func (p Problem) Error() string {
 	if p.Line > 0 {
-		return fmt.Sprintf("%s:%d: %s", p.File, p.Line, p.Message)
+		return fmt.Sprintf("%s:%d: %s", DisplayName(p.File), p.Line, p.Message)
 	}
-	return fmt.Sprintf("%s: %s", p.File, p.Message)
+	return fmt.Sprintf("%s: %s", DisplayName(p.File), p.Message)
+}
+
+// DisplayName returns a file name fit for a terminal: as it is when every
+// character is printable, Go-quoted otherwise.
+func DisplayName(name string) string {
+	if utf8.ValidString(name) && strings.IndexFunc(name, func(r rune) bool { return !strconv.IsPrint(r) }) < 0 {
+		return name
+	}
+	return strconv.Quote(name)
 }
 
 // Problems is a list of problems; it is an error so that LoadProfile can

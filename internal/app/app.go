@@ -80,6 +80,11 @@ type Config struct {
 	// ContentPoll is how often the content folder is checked for changes;
 	// default 2s, so an edit is picked up within seconds.
 	ContentPoll time.Duration
+	// ContentSettle is how long a changed content folder must stay
+	// unchanged (names, sizes, times and post contents) before it is read
+	// again, so a file being written is not published half-way; default
+	// two polls.
+	ContentSettle time.Duration
 	// Offline prepares the app for a staff command while no daemon runs:
 	// no listener, no admin socket; Run must not be called.
 	Offline bool
@@ -112,6 +117,7 @@ type App struct {
 	listener net.Listener
 	metrics  *outbox.Metrics
 	contentF fs.FS
+	loadedFP string // fingerprint of the content as loaded by New
 
 	admin       net.Listener
 	publisher   *outbox.Publisher
@@ -138,6 +144,9 @@ func New(cfg Config) (*App, error) {
 	}
 	if cfg.ContentPoll <= 0 {
 		cfg.ContentPoll = 2 * time.Second
+	}
+	if cfg.ContentSettle <= 0 {
+		cfg.ContentSettle = 2 * cfg.ContentPoll
 	}
 	var listener net.Listener
 	if cfg.BaseURL == "" && !cfg.Offline {
@@ -168,6 +177,7 @@ func New(cfg Config) (*App, error) {
 		}
 		a.contentF = content.NewDir(cfg.ContentDir)
 	}
+	a.loadedFP = fingerprint(a.contentF) // before loading: a change meanwhile is seen
 	folder := content.Load(a.contentF)
 	if folder.Profile == nil {
 		return nil, fmt.Errorf("content folder %s: %w", a.contentName(), folder.Problems.Err())

@@ -3,10 +3,7 @@ package app
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
 	"encoding/json"
-	"fmt"
-	"io/fs"
 	"net/http"
 	"sort"
 	"strconv"
@@ -26,31 +23,14 @@ import (
 // whose time has come goes out within this delay.
 const publishInterval = time.Second
 
-// fingerprint summarises the content folder (names, sizes, modification
-// times) so a re-read happens only when something changed.
-func fingerprint(fsys fs.FS) string {
-	h := sha256.New()
-	_ = fs.WalkDir(fsys, ".", func(path string, d fs.DirEntry, err error) error {
-		if err != nil {
-			fmt.Fprintf(h, "%s:err\n", path)
-			return nil
-		}
-		if info, err := d.Info(); err == nil {
-			fmt.Fprintf(h, "%s:%d:%d\n", path, info.Size(), info.ModTime().UnixNano())
-		}
-		return nil
-	})
-	return string(h.Sum(nil))
-}
-
 // watchContent re-reads the content folder when it changes (polled every
-// ContentPoll), logging the problems of the new version; broken files are
+// ContentPoll) and then stays unchanged for ContentSettle, logging the problems of the new version; broken files are
 // skipped, the others keep their schedule.
 func (a *App) watchContent(ctx context.Context, bot *server.Bot) {
 	if a.cfg.ContentDir == "" {
 		return // the embedded example never changes
 	}
-	last := fingerprint(bot.Content)
+	st := settler{loaded: a.loadedFP, settle: a.cfg.ContentSettle}
 	reported := map[string]bool{}
 	for _, p := range bot.Folder().Problems {
 		reported[p.Error()] = true
@@ -63,11 +43,9 @@ func (a *App) watchContent(ctx context.Context, bot *server.Bot) {
 			return
 		case <-ticker.C:
 		}
-		fp := fingerprint(bot.Content)
-		if fp == last {
+		if !st.ready(fingerprint(bot.Content), time.Now()) {
 			continue
 		}
-		last = fp
 		folder := content.Load(bot.Content)
 		now := map[string]bool{}
 		for _, p := range folder.Problems {
