@@ -110,17 +110,43 @@ func (a *App) publishNow() {
 func (a *App) publishLoop(ctx context.Context) {
 	ticker := time.NewTicker(publishInterval)
 	defer ticker.Stop()
+	streaks := map[string]*failStreak{}
 	for {
 		for _, name := range a.bots.Names() {
-			if err := a.publisher.Tick(ctx, name); err != nil && ctx.Err() == nil {
-				a.log.Error("publish pass", "bot", name, "err", err)
-			}
+			a.publishPass(ctx, name, streaks)
 		}
 		select {
 		case <-ctx.Done():
 			return
 		case <-ticker.C:
 		case <-a.publishWake:
+		}
+	}
+}
+
+// publishPass runs one publish pass for bot unless a failure streak asks
+// to wait; a failing store (disk full) is logged once per streak, not once
+// per second, and the recovery once.
+func (a *App) publishPass(ctx context.Context, bot string, streaks map[string]*failStreak) {
+	s := streaks[bot]
+	if s == nil {
+		s = &failStreak{base: publishBackoffBase, max: publishBackoffMax}
+		streaks[bot] = s
+	}
+	now := time.Now()
+	if !s.due(now) {
+		return
+	}
+	err := a.publisher.Tick(ctx, bot)
+	switch {
+	case ctx.Err() != nil:
+	case err != nil:
+		if s.failed(now) {
+			a.log.Error("publish pass failed; retrying with backoff, logged again only once it works", "bot", bot, "err", err)
+		}
+	default:
+		if n, since := s.succeeded(); n > 0 {
+			a.log.Info("publishing works again", "bot", bot, "failed_passes", n, "since", since.UTC().Format(time.RFC3339))
 		}
 	}
 }
