@@ -124,6 +124,9 @@ func Check(fsys fs.FS) Problems {
 		}
 	}
 	probs = append(probs, checkMedia(fsys)...)
+	for _, p := range f.Posts {
+		probs = append(probs, swallowedProblems(p)...)
+	}
 	if f.Profile != nil {
 		tips := 0
 		for _, p := range f.Posts {
