@@ -21,5 +21,8 @@ func frHardening() []Entry {
 		{"a device, not a regular file; it is ignored: replace it with a plain file", "un périphérique, pas un fichier ordinaire ; il est ignoré : remplacez-le par un vrai fichier"},
 		{"a character device, not a regular file; it is ignored: replace it with a plain file", "un périphérique caractère, pas un fichier ordinaire ; il est ignoré : remplacez-le par un vrai fichier"},
 		{"SVG images are not served (a script inside one would run on the bot's site); convert it to PNG", "les images SVG ne sont pas servies (un script qu’elles contiendraient s’exécuterait sur le site du bot) ; convertissez-la en PNG"},
+		{"file of %s, at most %s; it is ignored: make it smaller", "fichier de %s, au plus %s\u202f; il est ignoré\u00a0: réduisez-le"},
+		{"file grew past %s while being read; it is ignored: make it smaller", "le fichier a dépassé %s pendant sa lecture\u202f; il est ignoré\u00a0: réduisez-le"},
+		{"this HTML block hides the text %q, which will not be published; leave a blank line after the HTML line, or remove the HTML", "ce bloc HTML cache le texte %q, qui ne sera pas publié\u202f; laissez une ligne vide après la ligne HTML, ou retirez le HTML"},
 	}
 }
