@@ -2,11 +2,14 @@ package store
 
 import (
 	"encoding/binary"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"hash/fnv"
 	"os"
 	"runtime/debug"
+
+	"github.com/zoomacom/crieur/content"
 
 	bolt "go.etcd.io/bbolt"
 	berrors "go.etcd.io/bbolt/errors"
@@ -246,6 +249,9 @@ func Repair(path, stamp string) (RepairReport, error) {
 			return rep, fmt.Errorf("repair %s: write %s: %w", path, tmp, err)
 		}
 	}
+	if err := dst.Update(reconcile); err != nil {
+		return rep, fmt.Errorf("repair %s: rebuild indexes in %s: %w", path, tmp, err)
+	}
 	if err := dst.Close(); err != nil {
 		return rep, fmt.Errorf("repair %s: close %s: %w", path, tmp, err)
 	}
@@ -388,4 +394,81 @@ func (s *salvager) flush() error {
 	})
 	s.pending = s.pending[:0]
 	return err
+}
+
+// reconcile rebuilds, from the salvaged records, what is derived from them
+// and may have lost pages of its own: the delivery queue's due index and
+// count (a delivery missing from the index would never be sent), the
+// replay cache's count, and each bot's delivery-inbox counts.
+func reconcile(tx *bolt.Tx) error {
+	for _, name := range []string{bucketDeliveries, bucketDueIndex, bucketSeen, bucketBots, bucketMeta} {
+		if _, err := tx.CreateBucketIfNotExists([]byte(name)); err != nil {
+			return err
+		}
+	}
+	if err := tx.DeleteBucket([]byte(bucketDueIndex)); err != nil {
+		return err
+	}
+	due, err := tx.CreateBucket([]byte(bucketDueIndex))
+	if err != nil {
+		return err
+	}
+	deliveries := bucket(tx, bucketDeliveries)
+	var bad [][]byte
+	queued := 0
+	if err := deliveries.ForEach(func(k, _ []byte) error {
+		d, found, err := getDelivery(deliveries, k)
+		if err != nil || !found {
+			bad = append(bad, clone(k))
+			return nil
+		}
+		queued++
+		return due.Put(dueKey(d.NextAttempt, d.ID), nil)
+	}); err != nil {
+		return err
+	}
+	for _, k := range bad {
+		if err := deliveries.Delete(k); err != nil {
+			return err
+		}
+	}
+	meta := bucket(tx, bucketMeta)
+	if err := meta.Put([]byte(keyQueueN), u64(uint64(queued))); err != nil {
+		return err
+	}
+	if err := meta.Put([]byte(keySeenN), u64(uint64(bucket(tx, bucketSeen).Stats().KeyN))); err != nil {
+		return err
+	}
+	bots := bucket(tx, bucketBots)
+	var names [][]byte
+	_ = bots.ForEachBucket(func(k []byte) error { names = append(names, clone(k)); return nil })
+	for _, n := range names {
+		b := bots.Bucket(n)
+		if b.Bucket([]byte(botInboxes)) != nil {
+			if err := b.DeleteBucket([]byte(botInboxes)); err != nil {
+				return err
+			}
+		}
+		// A follower record that no longer decodes is dropped: the
+		// index is rebuilt from the others.
+		if fb := b.Bucket([]byte(botFollowers)); fb != nil {
+			var broken [][]byte
+			_ = fb.ForEach(func(k, v []byte) error {
+				var f content.Follower
+				if v == nil || json.Unmarshal(v, &f) != nil {
+					broken = append(broken, clone(k))
+				}
+				return nil
+			})
+			for _, k := range broken {
+				if fb.Get(k) == nil {
+					continue // a nested bucket, not a follower
+				}
+				if err := fb.Delete(k); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	return buildInboxIndexes(tx)
 }

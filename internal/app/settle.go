@@ -25,7 +25,9 @@ func fingerprint(fsys fs.FS) string {
 		if info, err := d.Info(); err == nil {
 			fmt.Fprintf(h, "%s:%d:%d\n", name, info.Size(), info.ModTime().UnixNano())
 		}
-		if d.Type().IsRegular() && isReadByLoad(name) {
+		// Links are read too (ReadFile follows those staying inside and
+		// never opens a pipe): an edit of their target is a change.
+		if !d.IsDir() && isReadByLoad(name) {
 			if data, err := content.ReadFile(fsys, name, content.MaxProfileFileSize); err == nil {
 				fmt.Fprintf(h, "%x\n", sha256.Sum256(data))
 			}
