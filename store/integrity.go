@@ -399,7 +399,8 @@ func (s *salvager) flush() error {
 // reconcile rebuilds, from the salvaged records, what is derived from them
 // and may have lost pages of its own: the delivery queue's due index and
 // count (a delivery missing from the index would never be sent), the
-// replay cache's count, and each bot's delivery-inbox counts.
+// replay cache's count, and each bot's follower indexes (by time, which
+// lists them, and by delivery inbox, which fans out to them).
 func reconcile(tx *bolt.Tx) error {
 	for _, name := range []string{bucketDeliveries, bucketDueIndex, bucketSeen, bucketBots, bucketMeta} {
 		if _, err := tx.CreateBucketIfNotExists([]byte(name)); err != nil {
@@ -450,16 +451,29 @@ func reconcile(tx *bolt.Tx) error {
 			}
 		}
 		// A follower record that no longer decodes is dropped: the
-		// index is rebuilt from the others.
+		// indexes (by time, by inbox) are rebuilt from the others.
+		if b.Bucket([]byte(botFollowersByTime)) != nil {
+			if err := b.DeleteBucket([]byte(botFollowersByTime)); err != nil {
+				return err
+			}
+		}
+		byTime, err := b.CreateBucket([]byte(botFollowersByTime))
+		if err != nil {
+			return err
+		}
 		if fb := b.Bucket([]byte(botFollowers)); fb != nil {
 			var broken [][]byte
-			_ = fb.ForEach(func(k, v []byte) error {
+			err := fb.ForEach(func(k, v []byte) error {
 				var f content.Follower
 				if v == nil || json.Unmarshal(v, &f) != nil {
 					broken = append(broken, clone(k))
+					return nil
 				}
-				return nil
+				return byTime.Put(timeIDKey(f.FollowedAt, []byte(f.ActorID)), nil)
 			})
+			if err != nil {
+				return err
+			}
 			for _, k := range broken {
 				if fb.Get(k) == nil {
 					continue // a nested bucket, not a follower

@@ -272,8 +272,10 @@ func TestRepairRebuildsDerivedIndexes(t *testing.T) {
 		if _, err := tx.CreateBucket([]byte(bucketDueIndex)); err != nil {
 			return err
 		}
-		if err := bucket(tx, bucketBots).Bucket([]byte(bot)).DeleteBucket([]byte(botInboxes)); err != nil {
-			return err
+		for _, idx := range []string{botInboxes, botFollowersByTime} {
+			if err := bucket(tx, bucketBots).Bucket([]byte(bot)).DeleteBucket([]byte(idx)); err != nil {
+				return err
+			}
 		}
 		return bucket(tx, bucketMeta).Put([]byte(keyQueueN), u64(99))
 	})
@@ -291,7 +293,9 @@ func TestRepairRebuildsDerivedIndexes(t *testing.T) {
 	mustNoErr(t, err)
 	inboxes, err := db.DeliveryInboxes(bot)
 	mustNoErr(t, err)
-	if len(due) != 5 || depth != 5 || len(inboxes) != 3 {
-		t.Fatalf("after repair: %d due, depth %d, %d inboxes; want 5, 5, 3", len(due), depth, len(inboxes))
+	listed, err := db.ListFollowers(bot, 0, 10)
+	mustNoErr(t, err)
+	if len(due) != 5 || depth != 5 || len(inboxes) != 3 || len(listed) != 3 {
+		t.Fatalf("after repair: %d due, depth %d, %d inboxes, %d followers listed; want 5, 5, 3, 3", len(due), depth, len(inboxes), len(listed))
 	}
 }
