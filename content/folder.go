@@ -62,9 +62,16 @@ func Load(fsys fs.FS) *Folder {
 				}
 				continue
 			}
-			src, err := fs.ReadFile(fsys, name)
+			// Type from the listing: a pipe or device is never opened
+			// (readRegular checks again, following links that stay in
+			// the folder).
+			if t := e.Type(); t&^fs.ModeSymlink != 0 {
+				f.Problems = append(f.Problems, fileProblemAt(name, specialFile{mode: t}))
+				continue
+			}
+			src, err := readRegular(fsys, name, MaxPostFileSize)
 			if err != nil {
-				f.Problems = append(f.Problems, Problemf(name, 0, "cannot read the file: %v", err))
+				f.Problems = append(f.Problems, fileProblemAt(name, err))
 				continue
 			}
 			p, probs := ParsePost(fsys, name, src, prof)
@@ -116,6 +123,10 @@ func Check(fsys fs.FS) Problems {
 			seen[k] = name
 		}
 	}
+	probs = append(probs, checkMedia(fsys)...)
+	for _, p := range f.Posts {
+		probs = append(probs, swallowedProblems(p)...)
+	}
 	if f.Profile != nil {
 		tips := 0
 		for _, p := range f.Posts {
@@ -133,5 +144,37 @@ func Check(fsys fs.FS) Problems {
 	if len(probs) == 0 {
 		return nil
 	}
+	return probs
+}
+
+// MediaDir is the folder whose files are served as they are.
+const MediaDir = "media"
+
+// checkMedia reports the files of media/ that the media route refuses to
+// serve: links, special files, files over MaxMediaSize, and SVG images
+// (a script inside one would run on the bot's own site).
+func checkMedia(fsys fs.FS) Problems {
+	var probs Problems
+	_ = fs.WalkDir(fsys, MediaDir, func(name string, d fs.DirEntry, err error) error {
+		if err != nil {
+			if !isNotExist(err) {
+				probs = append(probs, fileProblemAt(name, err))
+			}
+			return nil
+		}
+		if d.IsDir() {
+			return nil
+		}
+		f, _, err := OpenMedia(fsys, name)
+		if err != nil {
+			probs = append(probs, fileProblemAt(name, err))
+			return nil
+		}
+		f.Close()
+		if strings.EqualFold(path.Ext(name), ".svg") {
+			probs = append(probs, Problem{File: name, Message: "SVG images are not served (a script inside one would run on the bot's site); convert it to PNG"})
+		}
+		return nil
+	})
 	return probs
 }

@@ -1,7 +1,9 @@
 package content
 
 import (
+	"bytes"
 	"fmt"
+	"io/fs"
 	"strings"
 	"testing"
 	"testing/fstest"
@@ -78,4 +80,44 @@ func checkMastodonHTML(s string) error {
 			}
 		}
 	}
+}
+
+// FuzzLoad feeds arbitrary bot.yaml and post files, of any file type, to
+// Load and Check: they must never panic, every problem names a file of
+// the folder with a message, special files and files over the caps are
+// never parsed as posts, and a loaded profile always has a username.
+func FuzzLoad(f *testing.F) {
+	f.Add([]byte(goodProfile), []byte(goodTip), uint8(0), uint16(0))
+	f.Add([]byte("username: bot\nschedule: {tips: [\"mon 10:00\"]}\n"), []byte("---\n---\n<div>\navalé\n"), uint8(1), uint16(3))
+	f.Add([]byte("username: [\n"), []byte("---\npublish_at: x\n"), uint8(2), uint16(300))
+	modes := []fs.FileMode{0, fs.ModeNamedPipe, fs.ModeSymlink, fs.ModeDevice | fs.ModeCharDevice, fs.ModeSocket, fs.ModeDir}
+	f.Fuzz(func(t *testing.T, profile, post []byte, modeIdx uint8, padKiB uint16) {
+		mode := modes[int(modeIdx)%len(modes)]
+		if padKiB%4 == 3 {
+			post = append(post, bytes.Repeat([]byte("x"), MaxPostFileSize)...) // over the cap
+		}
+		fsys := fstest.MapFS{
+			"bot.yaml":            {Data: profile},
+			"media/photo.png":     {Data: pngBytes(t, 2, 2)},
+			"tips/01-fuzz.md":     {Data: post, Mode: mode},
+			"events/2099-fuzz.md": {Data: post},
+			"media/special.png":   {Data: post, Mode: mode},
+			"tips/02-a\x1b[2J.md": {Data: post},
+		}
+		folder := Load(fsys)
+		if folder.Profile != nil && folder.Profile.Username == "" {
+			t.Fatal("profile loaded without a username")
+		}
+		for _, pr := range append(folder.Problems, Check(fsys)...) {
+			if _, ok := fsys[pr.File]; !ok && pr.File != "tips" && pr.File != "media" {
+				t.Fatalf("problem names %q, not a file of the folder: %v", pr.File, pr)
+			}
+			if pr.Message == "" || strings.ContainsAny(DisplayName(pr.File), "\n\x1b") {
+				t.Fatalf("bad problem %+v", pr)
+			}
+		}
+		if p := folder.Post("tips/01-fuzz"); p != nil && (!mode.IsRegular() || int64(len(post)) > MaxPostFileSize) {
+			t.Fatalf("a %v file of %d bytes was loaded as a post", mode, len(post))
+		}
+	})
 }

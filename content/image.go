@@ -1,6 +1,7 @@
 package content
 
 import (
+	"errors"
 	"fmt"
 	"image"
 	_ "image/gif"  // registered for image.DecodeConfig
@@ -31,21 +32,23 @@ func checkImage(fsys fs.FS, file string) (Image, string) {
 	}
 	img.File = clean
 	st, err := fs.Stat(fsys, clean)
-	if err != nil {
+	if err != nil && !errors.Is(err, ErrOutside) {
 		return img, fmt.Sprintf("file %q not found; put the image in the content folder or fix the path (paths start from the folder root, e.g. media/photo.png)", file)
 	}
-	if st.IsDir() {
+	if err == nil && st.IsDir() {
 		return img, fmt.Sprintf("file %q is a folder; name an image file", file)
 	}
-	if st.Size() > MaxImageSize {
+	if err == nil && st.Size() > MaxImageSize {
 		return img, fmt.Sprintf("file %q is %.1f MiB; shrink it to 10 MiB or less", file, float64(st.Size())/(1<<20))
 	}
-	img.Size = st.Size()
-	f, err := fsys.Open(clean)
+	// The same checks as serving it: an image that would not be served
+	// must not be announced.
+	f, st, err := OpenMedia(fsys, clean)
 	if err != nil {
-		return img, fmt.Sprintf("file %q cannot be opened: %v", file, err)
+		return img, fmt.Sprintf("file %q: %s", file, fileProblem(err))
 	}
 	defer f.Close()
+	img.Size = st.Size()
 	cfg, format, err := image.DecodeConfig(f)
 	if err != nil {
 		return img, fmt.Sprintf("file %q is not a PNG, JPEG, GIF or WebP image; convert it to one of these", file)

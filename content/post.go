@@ -91,6 +91,8 @@ type Post struct {
 
 	// tz is the bot's timezone, used to write event dates.
 	tz *time.Location
+	// swallowed is text lost under raw HTML, reported by Check.
+	swallowed []swallowed
 }
 
 // Image is an attachment of a post.
@@ -379,6 +381,7 @@ func ParsePost(fsys fs.FS, file string, src []byte, profile *Profile) (*Post, Pr
 	bodyTags, _ := scanMarkdown(p.Body)
 	p.Tags = dedupeTags(append(fieldTags, bodyTags...))
 	p.BodyHTML = RenderMarkdown(p.Body)
+	p.swallowed = findSwallowed(body, closeLine+1)
 	if len(r.probs) == 0 {
 		if n := utf8.RuneCountInString(plainText(p.RenderHTML("", nil))); n > MaxBodyChars {
 			r.addAt(closeLine+1, "the post is %d characters once rendered; shorten it to %d", n, MaxBodyChars)

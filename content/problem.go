@@ -3,7 +3,9 @@ package content
 import (
 	"fmt"
 	"sort"
+	"strconv"
 	"strings"
+	"unicode/utf8"
 )
 
 // Problem is one thing wrong in the content folder, located precisely enough
@@ -88,6 +90,8 @@ func (p Problem) MessageFormat() (string, []any) {
 
 // Error formats the problem the way editors and compilers do, "file:line:
 // message", so terminals and editors can jump to it.
+// A file name with a newline, a terminal escape or bytes that are not UTF-8
+// is quoted, so a name cannot forge lines or colours in the report.
 func (p Problem) Error() string {
 	if p.Warning {
 		return p.Location() + ": warning: " + p.Message
@@ -96,12 +100,22 @@ func (p Problem) Error() string {
 }
 
 // Location is "file:line", or "file" when the problem concerns the whole
-// file.
+// file; the file name is quoted when it holds characters a terminal would
+// interpret (see DisplayName).
 func (p Problem) Location() string {
 	if p.Line > 0 {
-		return fmt.Sprintf("%s:%d", p.File, p.Line)
+		return fmt.Sprintf("%s:%d", DisplayName(p.File), p.Line)
 	}
-	return p.File
+	return DisplayName(p.File)
+}
+
+// DisplayName returns a file name fit for a terminal: as it is when every
+// character is printable, Go-quoted otherwise.
+func DisplayName(name string) string {
+	if utf8.ValidString(name) && strings.IndexFunc(name, func(r rune) bool { return !strconv.IsPrint(r) }) < 0 {
+		return name
+	}
+	return strconv.Quote(name)
 }
 
 // Problems is a list of problems; it is an error so that LoadProfile can

@@ -137,9 +137,12 @@ var usernameRE = regexp.MustCompile(`^[a-z0-9_-]{1,30}$`)
 // LoadProfile reads and validates bot.yaml. On any problem it returns a
 // nil profile and a Problems error listing all of them.
 func LoadProfile(fsys fs.FS) (*Profile, error) {
-	src, err := fs.ReadFile(fsys, ProfileFile)
-	if err != nil {
+	src, err := readRegular(fsys, ProfileFile, MaxProfileFileSize)
+	if errors.Is(err, fs.ErrNotExist) {
 		return nil, Problems{Problemf(ProfileFile, 0, "cannot read the profile (%v); create bot.yaml at the content folder root with at least \"username: <name>\"", err)}
+	}
+	if err != nil {
+		return nil, Problems{fileProblemAt(ProfileFile, err)}
 	}
 	p, probs := parseProfile(fsys, src)
 	if len(probs) > 0 {

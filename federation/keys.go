@@ -26,17 +26,18 @@ type Key struct {
 
 // LoadOrCreateKey returns the signing key of bot, kept in dir/keys/BOT.pem.
 // The first call creates it (owner-only permissions, written to a temporary
-// file, synced, then renamed, so a crash never leaves a half key); every
-// later call reads the same key. Losing that file orphans every follower.
+// file and synced, then linked into place, so a crash never leaves a half
+// key); every later call reads the same key. The link is an exclusive
+// create: when two processes race on an empty directory, the second finds
+// the first one's key and uses it, never replaces it. Losing that file
+// orphans every follower. Callers hold the data directory's lock (the
+// database) so only one process creates keys at all.
 func LoadOrCreateKey(dir, bot string, now time.Time) (*Key, error) {
 	keyDir := filepath.Join(dir, "keys")
 	path := filepath.Join(keyDir, bot+".pem")
-	data, err := os.ReadFile(path)
-	if err == nil {
-		return parseKey(path, data)
-	}
+	k, err := LoadKey(dir, bot)
 	if !errors.Is(err, fs.ErrNotExist) {
-		return nil, fmt.Errorf("read key %s: %w", path, err)
+		return k, err
 	}
 	if err := os.MkdirAll(keyDir, 0o700); err != nil {
 		return nil, fmt.Errorf("create key directory: %w", err)
@@ -51,10 +52,26 @@ func LoadOrCreateKey(dir, bot string, now time.Time) (*Key, error) {
 	}
 	created := now.UTC().Truncate(time.Second)
 	block := &pem.Block{Type: "PRIVATE KEY", Headers: map[string]string{"Created": created.Format(time.RFC3339)}, Bytes: der}
-	if err := writeFileAtomic(path, pem.EncodeToMemory(block), 0o600); err != nil {
+	err = writeFileExclusive(path, pem.EncodeToMemory(block), 0o600)
+	if errors.Is(err, fs.ErrExist) {
+		// Another process created it meanwhile: theirs is the key.
+		return LoadKey(dir, bot)
+	}
+	if err != nil {
 		return nil, fmt.Errorf("save key %s: %w", path, err)
 	}
 	return &Key{Private: key, Created: created}, nil
+}
+
+// LoadKey reads the signing key of bot without ever creating one (for
+// read-only commands); a missing key is an error wrapping fs.ErrNotExist.
+func LoadKey(dir, bot string) (*Key, error) {
+	path := filepath.Join(dir, "keys", bot+".pem")
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read key %s: %w", path, err)
+	}
+	return parseKey(path, data)
 }
 
 func parseKey(path string, data []byte) (*Key, error) {
@@ -121,7 +138,10 @@ func ParsePublicKeyPEM(s string) (*rsa.PublicKey, error) {
 	return nil, fmt.Errorf("public key: unexpected PEM type %q", block.Type)
 }
 
-func writeFileAtomic(path string, data []byte, perm os.FileMode) error {
+// writeFileExclusive writes data to path only if path does not exist, and
+// all at once: the bytes go to a synced temporary file that is then
+// hard-linked to path (link fails with fs.ErrExist rather than replace).
+func writeFileExclusive(path string, data []byte, perm os.FileMode) error {
 	tmp, err := os.CreateTemp(filepath.Dir(path), ".tmp-*")
 	if err != nil {
 		return err
@@ -142,7 +162,7 @@ func writeFileAtomic(path string, data []byte, perm os.FileMode) error {
 	if err := tmp.Close(); err != nil {
 		return err
 	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
+	if err := os.Link(tmp.Name(), path); err != nil {
 		return err
 	}
 	d, err := os.Open(filepath.Dir(path))

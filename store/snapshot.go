@@ -38,40 +38,44 @@ func (db *DB) WithSnapshot(fn func(Snapshot) error) error {
 	return db.bolt.View(func(tx *bolt.Tx) error { return fn(Snapshot{tx: tx}) })
 }
 
-// ErrDamaged means a database file failed bbolt's consistency check.
-var ErrDamaged = errors.New("store: database file damaged")
-
 // CheckFile opens the database file at path read-only, runs bbolt's
 // consistency check over every page and returns the file's schema
 // version. It refuses a file from a newer crieur (ErrSchemaTooNew); an
 // older schema is fine, the daemon migrates it at start. It is how
 // `crieur restore` checks a database before putting it in place.
 func CheckFile(path string) (int, error) {
-	bdb, err := bolt.Open(path, 0o600, &bolt.Options{ReadOnly: true, Timeout: DefaultTimeout})
+	// openChecked refuses a damaged file without letting bbolt panic; the
+	// consistency check below also looks at the free list and page links.
+	bdb, err := openChecked(path, &bolt.Options{ReadOnly: true, Timeout: DefaultTimeout})
 	if err != nil {
-		return 0, fmt.Errorf("%w: open %s: %v", ErrDamaged, path, err)
+		return 0, err
 	}
 	defer bdb.Close()
 	schema := 0
-	err = bdb.View(func(tx *bolt.Tx) error {
-		var first error
-		for err := range tx.Check() { // drained: the checker blocks on an unread error
-			if first == nil {
-				first = err
+	err = guard(func() error {
+		return bdb.View(func(tx *bolt.Tx) error {
+			var first error
+			for err := range tx.Check() { // drained: the checker blocks on an unread error
+				if first == nil {
+					first = err
+				}
 			}
-		}
-		if first != nil {
-			return fmt.Errorf("%w: %s: %v", ErrDamaged, path, first)
-		}
-		schema = schemaOf(tx)
-		if schema > SchemaVersion {
-			return fmt.Errorf("%w: %s has version %d, this crieur knows %d", ErrSchemaTooNew, path, schema, SchemaVersion)
-		}
-		if bucket(tx, bucketMeta) == nil {
-			return fmt.Errorf("%w: %s is not a crieur database (no meta bucket)", ErrDamaged, path)
-		}
-		return nil
+			if first != nil {
+				return fmt.Errorf("%w: %s: %v", ErrDamaged, path, first)
+			}
+			schema = schemaOf(tx)
+			if schema > SchemaVersion {
+				return fmt.Errorf("%w: %s has version %d, this crieur knows %d", ErrSchemaTooNew, path, schema, SchemaVersion)
+			}
+			if bucket(tx, bucketMeta) == nil {
+				return fmt.Errorf("%w: %s is not a crieur database (no meta bucket)", ErrDamaged, path)
+			}
+			return nil
+		})
 	})
+	if errors.Is(err, errPanicked) {
+		err = damaged(path, err.Error())
+	}
 	return schema, err
 }
 

@@ -165,7 +165,9 @@ func bucket(tx *bolt.Tx, name string) *bolt.Bucket { return tx.Bucket([]byte(nam
 // Open opens (creating if needed) the database at path. The parent
 // directory is created 0700 and the file 0600: it holds followers' data.
 // When another process holds the file, Open fails after opt.Timeout with an
-// error wrapping ErrLocked.
+// error wrapping ErrLocked. A damaged file is refused with an error
+// wrapping ErrDamaged that names the file and the way to recover; Open
+// never panics on it.
 func Open(path string, opt Options) (*DB, error) {
 	if opt.Timeout <= 0 {
 		opt.Timeout = DefaultTimeout
@@ -184,7 +186,10 @@ func Open(path string, opt Options) (*DB, error) {
 			return nil, fmt.Errorf("create data directory for %s: %w", path, err)
 		}
 	}
-	bdb, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: opt.Timeout, ReadOnly: opt.ReadOnly})
+	bdb, err := openChecked(path, &bolt.Options{Timeout: opt.Timeout, ReadOnly: opt.ReadOnly})
+	if errors.Is(err, ErrDamaged) {
+		return nil, err
+	}
 	if err != nil {
 		if errors.Is(err, berrors.ErrTimeout) {
 			return nil, fmt.Errorf("%w: another crieur is using %s; stop it or use another --data directory", ErrLocked, path)

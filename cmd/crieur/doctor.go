@@ -37,7 +37,7 @@ func doctorCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	}
 	fsys := examples.Zoomacom()
 	if contentDir != "" {
-		fsys = os.DirFS(contentDir)
+		fsys = content.NewDir(contentDir)
 	}
 	bot, botLang := "", "fr"
 	if p := content.Load(fsys).Profile; p != nil {

@@ -18,7 +18,7 @@ func contentFS(dir string) fs.FS {
 	if dir == "" {
 		return examples.Zoomacom()
 	}
-	return os.DirFS(dir)
+	return content.NewDir(dir)
 }
 
 // botLanguage is the language of the bot whose content folder is fsys,

@@ -54,6 +54,7 @@ func commands() []command {
 		{"restore", "restore a backup archive into a new data directory", restoreCmd},
 		{"mentions", "list the replies and mentions received, newest first", mentions},
 		{"stats", "show, per post published, its boosts, favourites, reactions and replies", stats},
+		{"repair", "salvage a damaged database into a new file, keeping the damaged one aside", repair},
 		{"version", "print crieur's version (tag, commit) and database schema", versionCmd},
 	}
 }

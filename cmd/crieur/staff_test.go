@@ -145,3 +145,23 @@ func TestFollowersApproveFlagsAfterActor(t *testing.T) {
 		t.Fatalf("approve with flags after the actor: exit %d, stderr %q; want exit 1 'not a follower'", code, errOut)
 	}
 }
+
+// TestCheckQuotesFileNames: a file name holding a newline or a terminal
+// escape cannot forge lines of the report (such as a fake "OK").
+func TestCheckQuotesFileNames(t *testing.T) {
+	dir := copyExample(t)
+	evil := "tips/x\n(built-in example): OK, 35 posts ready.\x1b[2J.md"
+	if err := os.WriteFile(filepath.Join(dir, evil), []byte("no front matter\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, out, _ := runCmd("check", "--content", dir)
+	if code != 1 {
+		t.Fatalf("check: exit %d\n%s", code, out)
+	}
+	if strings.Contains(out, "\x1b") || strings.Contains(out, "\n(built-in example): OK") {
+		t.Fatalf("a file name forged the report:\n%s", out)
+	}
+	if !strings.Contains(out, `"tips/x\n(built-in example): OK, 35 posts ready.\x1b[2J.md"`) {
+		t.Fatalf("the name is not quoted:\n%s", out)
+	}
+}

@@ -75,6 +75,11 @@ type Config struct {
 	// ContentPoll is how often the content folder is checked for changes;
 	// default 2s, so an edit is picked up within seconds.
 	ContentPoll time.Duration
+	// ContentSettle is how long a changed content folder must stay
+	// unchanged (names, sizes, times and post contents) before it is read
+	// again, so a file being written is not published half-way; default
+	// two polls.
+	ContentSettle time.Duration
 	// Offline prepares the app for a staff command while no daemon runs:
 	// no listener, no admin socket; Run must not be called.
 	Offline bool
@@ -113,6 +118,7 @@ type App struct {
 	listener net.Listener
 	metrics  *outbox.Metrics
 	contentF fs.FS
+	loadedFP string // fingerprint of the content as loaded by New
 
 	admin       net.Listener
 	tls         *builtinTLS
@@ -146,6 +152,9 @@ func New(cfg Config) (*App, error) {
 	if cfg.TLSDomain != "" && cfg.Listen == "" {
 		cfg.Listen = ":443"
 	}
+	if cfg.ContentSettle <= 0 {
+		cfg.ContentSettle = 2 * cfg.ContentPoll
+	}
 	var listener net.Listener
 	if cfg.BaseURL == "" && !cfg.Offline {
 		l, err := net.Listen("tcp", cfg.Listen)
@@ -176,8 +185,9 @@ func New(cfg Config) (*App, error) {
 		if st, err := os.Stat(cfg.ContentDir); err != nil || !st.IsDir() {
 			return nil, fmt.Errorf("content folder %s: not a readable directory", cfg.ContentDir)
 		}
-		a.contentF = os.DirFS(cfg.ContentDir)
+		a.contentF = content.NewDir(cfg.ContentDir)
 	}
+	a.loadedFP = fingerprint(a.contentF) // before loading: a change meanwhile is seen
 	folder := content.Load(a.contentF)
 	if folder.Profile == nil {
 		return nil, fmt.Errorf("content folder %s: %w", a.contentName(), folder.Problems.Err())
@@ -185,25 +195,19 @@ func New(cfg Config) (*App, error) {
 	for _, p := range folder.Problems {
 		a.log.Warn("content problem (post skipped)", "problem", p.Error())
 	}
-	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
-		return nil, fmt.Errorf("create data directory: %w", err)
+	// The database's lock is the data directory's: take it before the
+	// key, so two processes never both create one.
+	if a.db, err = openData(cfg); err != nil {
+		return nil, err
 	}
-	key, err := federation.LoadOrCreateKey(cfg.DataDir, folder.Profile.Username, cfg.Now())
+	key, err := loadKey(cfg, folder.Profile.Username)
+	if err == nil {
+		err = a.addBot(folder, key)
+	}
+	if err == nil {
+		err = a.wire()
+	}
 	if err != nil {
-		return nil, err
-	}
-	bot, err := server.NewBot(urls, folder, a.contentF, key)
-	if err != nil {
-		return nil, err
-	}
-	if a.bots, err = server.NewBots(bot); err != nil {
-		return nil, err
-	}
-	a.db, err = store.Open(filepath.Join(cfg.DataDir, DBFile), store.Options{ReadOnly: cfg.ReadOnly})
-	if err != nil {
-		return nil, err
-	}
-	if err := a.wire(); err != nil {
 		a.db.Close()
 		return nil, err
 	}

@@ -3,10 +3,7 @@ package app
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
 	"encoding/json"
-	"fmt"
-	"io/fs"
 	"net/http"
 	"sort"
 	"strconv"
@@ -26,31 +23,14 @@ import (
 // whose time has come goes out within this delay.
 const publishInterval = time.Second
 
-// fingerprint summarises the content folder (names, sizes, modification
-// times) so a re-read happens only when something changed.
-func fingerprint(fsys fs.FS) string {
-	h := sha256.New()
-	_ = fs.WalkDir(fsys, ".", func(path string, d fs.DirEntry, err error) error {
-		if err != nil {
-			fmt.Fprintf(h, "%s:err\n", path)
-			return nil
-		}
-		if info, err := d.Info(); err == nil {
-			fmt.Fprintf(h, "%s:%d:%d\n", path, info.Size(), info.ModTime().UnixNano())
-		}
-		return nil
-	})
-	return string(h.Sum(nil))
-}
-
 // watchContent re-reads the content folder when it changes (polled every
-// ContentPoll), logging the problems of the new version; broken files are
+// ContentPoll) and then stays unchanged for ContentSettle, logging the problems of the new version; broken files are
 // skipped, the others keep their schedule.
 func (a *App) watchContent(ctx context.Context, bot *server.Bot) {
 	if a.cfg.ContentDir == "" {
 		return // the embedded example never changes
 	}
-	last := fingerprint(bot.Content)
+	st := settler{loaded: a.loadedFP, settle: a.cfg.ContentSettle}
 	reported := map[string]bool{}
 	for _, p := range bot.Folder().Problems {
 		reported[p.Error()] = true
@@ -63,11 +43,9 @@ func (a *App) watchContent(ctx context.Context, bot *server.Bot) {
 			return
 		case <-ticker.C:
 		}
-		fp := fingerprint(bot.Content)
-		if fp == last {
+		if !st.ready(fingerprint(bot.Content), time.Now()) {
 			continue
 		}
-		last = fp
 		folder := content.Load(bot.Content)
 		now := map[string]bool{}
 		for _, p := range folder.Problems {
@@ -132,17 +110,43 @@ func (a *App) publishNow() {
 func (a *App) publishLoop(ctx context.Context) {
 	ticker := time.NewTicker(publishInterval)
 	defer ticker.Stop()
+	streaks := map[string]*failStreak{}
 	for {
 		for _, name := range a.bots.Names() {
-			if err := a.publisher.Tick(ctx, name); err != nil && ctx.Err() == nil {
-				a.log.Error("publish pass", "bot", name, "err", err)
-			}
+			a.publishPass(ctx, name, streaks)
 		}
 		select {
 		case <-ctx.Done():
 			return
 		case <-ticker.C:
 		case <-a.publishWake:
+		}
+	}
+}
+
+// publishPass runs one publish pass for bot unless a failure streak asks
+// to wait; a failing store (disk full) is logged once per streak, not once
+// per second, and the recovery once.
+func (a *App) publishPass(ctx context.Context, bot string, streaks map[string]*failStreak) {
+	s := streaks[bot]
+	if s == nil {
+		s = &failStreak{base: publishBackoffBase, max: publishBackoffMax}
+		streaks[bot] = s
+	}
+	now := time.Now()
+	if !s.due(now) {
+		return
+	}
+	err := a.publisher.Tick(ctx, bot)
+	switch {
+	case ctx.Err() != nil:
+	case err != nil:
+		if s.failed(now) {
+			a.log.Error("publish pass failed; retrying with backoff, logged again only once it works", "bot", bot, "err", err)
+		}
+	default:
+		if n, since := s.succeeded(); n > 0 {
+			a.log.Info("publishing works again", "bot", bot, "failed_passes", n, "since", since.UTC().Format(time.RFC3339))
 		}
 	}
 }

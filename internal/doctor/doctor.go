@@ -512,7 +512,7 @@ func (d *doctor) content() {
 		d.add(check, Fail, "%s: bot.yaml cannot be read: %v", d.cfg.ContentDir, folder.Problems.Err())
 		return
 	}
-	if n := len(content.Check(fsys)); n > 0 {
+	if n := len(content.Check(fsys).Errors()); n > 0 {
 		d.add(check, Warn, "%s: %d problem(s), those files are skipped: run crieur check --content %s", d.cfg.ContentDir, n, d.cfg.ContentDir)
 		return
 	}

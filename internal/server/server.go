@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"html/template"
+	"io"
 	"io/fs"
 	"log/slog"
 	"mime"
@@ -477,19 +478,33 @@ func (s *Server) media(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ct := mime.TypeByExtension(path.Ext(file))
-	if !strings.HasPrefix(ct, "image/") {
+	// SVG may carry script that would run on our origin: never served.
+	if !strings.HasPrefix(ct, "image/") || strings.HasPrefix(ct, "image/svg") {
 		http.Error(w, "not found", http.StatusNotFound)
 		return
 	}
-	data, err := fs.ReadFile(b.Content, file)
+	// OpenMedia refuses links, pipes, devices and files over the cap, so a
+	// pushed symlink cannot publish the key and a huge file is streamed
+	// by ServeContent, never read whole.
+	f, st, err := content.OpenMedia(b.Content, file)
 	if err != nil {
+		if !errors.Is(err, fs.ErrNotExist) {
+			s.log().Warn("media file refused", "file", strconv.Quote(file), "err", err)
+		}
 		http.Error(w, "not found", http.StatusNotFound)
 		return
 	}
+	defer f.Close()
 	w.Header().Set("Content-Type", ct)
 	w.Header().Set("Cache-Control", "public, max-age=3600")
 	w.Header().Set("X-Content-Type-Options", "nosniff")
-	_, _ = w.Write(data)
+	w.Header().Set("Content-Security-Policy", "default-src 'none'; sandbox")
+	if rs, ok := f.(io.ReadSeeker); ok {
+		http.ServeContent(w, r, "", st.ModTime(), rs)
+		return
+	}
+	w.Header().Set("Content-Length", strconv.FormatInt(st.Size(), 10))
+	_, _ = io.Copy(w, io.LimitReader(f, st.Size()))
 }
 
 func (s *Server) writeAS(w http.ResponseWriter, body []byte, err error) {
