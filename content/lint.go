@@ -124,7 +124,13 @@ func lintValues(fsys fs.FS) Problems {
 		}
 	}
 	for _, file := range files {
-		src, err := fs.ReadFile(fsys, file)
+		// Through readRegular, like Load: a FIFO, a device or a huge file
+		// is reported by Load, never read here.
+		limit := int64(MaxPostFileSize)
+		if file == ProfileFile {
+			limit = MaxProfileFileSize
+		}
+		src, err := readRegular(fsys, file, limit)
 		if err != nil {
 			continue
 		}
@@ -272,7 +278,7 @@ func PastDates(f *Folder, now time.Time) []string {
 
 // fileKeyLine is the line of "key:" in a post's front matter, 0 if absent.
 func fileKeyLine(fsys fs.FS, file, key string) int {
-	src, err := fs.ReadFile(fsys, file)
+	src, err := readRegular(fsys, file, MaxPostFileSize)
 	if err != nil {
 		return 0
 	}

@@ -492,7 +492,7 @@ func TestStaffToldByDirectMessage(t *testing.T) {
 	}
 	writeFile(t, dir, "bot.yaml", string(prof)+"staff: [\""+jeanne.Handle()+"\"]\n")
 	in := startConfig(t, app.Config{DataDir: data, ContentDir: dir, ContentPoll: 100 * time.Millisecond,
-		AllowPrivateAddresses: true, StaffBatch: 300 * time.Millisecond}, testWriter{t})
+		AllowPrivateAddresses: true, StaffBatch: 2 * time.Second}, testWriter{t})
 	jeanne.Route(crieurHost, in.addr)
 	camille := in.peer(t, "camille")
 	post(t, camille, camille.Follow(actorURL))

@@ -2,7 +2,10 @@ package app_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -101,9 +104,13 @@ func TestCrashMidFanOut(t *testing.T) {
 	if err := farm.WaitFor(ctx, func() bool { return farm.Verified() >= 10 }); err != nil {
 		t.Fatalf("no delivery started: %v\n%s", err, logs("first.log"))
 	}
-	// Let the first answers be recorded; the next wave is then on the
-	// wire, its answers 700 ms away.
-	time.Sleep(150 * time.Millisecond)
+	// Wait until the daemon says some answers are recorded (its admin
+	// socket, as `crieur deliveries` asks it): the next wave is then on
+	// the wire, its answers 700 ms away. A fixed pause was too short on a
+	// loaded machine, whose recorder had not committed yet.
+	if err := waitAcked(ctx, filepath.Join(data, app.AdminSocket)); err != nil {
+		t.Fatalf("no answer recorded: %v\n%s", err, logs("first.log"))
+	}
 	if err := first.Process.Signal(syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
@@ -211,4 +218,35 @@ func snapshot(f *inboxfarm.Farm) map[pair]int {
 		}
 	}
 	return out
+}
+
+// waitAcked polls the daemon's admin socket until at least one delivery
+// is recorded as acknowledged.
+func waitAcked(ctx context.Context, sock string) error {
+	client := &http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+		var d net.Dialer
+		return d.DialContext(ctx, "unix", sock)
+	}}}
+	defer client.CloseIdleConnections()
+	for {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://crieur/deliveries", nil)
+		if err != nil {
+			return err
+		}
+		if resp, err := client.Do(req); err == nil {
+			var stats []store.ActivityStats
+			err = json.NewDecoder(resp.Body).Decode(&stats)
+			resp.Body.Close()
+			for _, s := range stats {
+				if err == nil && s.Acked > 0 {
+					return nil
+				}
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
 }

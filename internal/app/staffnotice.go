@@ -73,8 +73,12 @@ func (a *App) staffLoop(ctx context.Context) {
 		every = DefaultStaffBatch
 	}
 	start := a.cfg.Now()
-	ticker := time.NewTicker(every)
+	// A batch closes `every` after its first reply; looking four times
+	// per period sends it soon after that, never more than once per
+	// period (the next batch opens with a reply that came after it).
+	ticker := time.NewTicker(every / 4)
 	defer ticker.Stop()
+	lastPrune := start
 	for {
 		select {
 		case <-ctx.Done():
@@ -82,12 +86,17 @@ func (a *App) staffLoop(ctx context.Context) {
 		case <-ticker.C:
 		}
 		for _, name := range a.bots.Names() {
-			if err := a.notifyStaff(ctx, name, start); err != nil && ctx.Err() == nil {
+			if err := a.notifyStaff(ctx, name, start, every); err != nil && ctx.Err() == nil {
 				a.log.Error("staff notice", "bot", name, "err", err)
 			}
 		}
 		// The same few-minute rhythm applies the texts' retention when
 		// no new reply comes to trim them.
+		if now := a.cfg.Now(); now.Sub(lastPrune) < every {
+			continue
+		} else {
+			lastPrune = now
+		}
 		if n, err := a.db.PruneReplies(a.cfg.Now()); err != nil {
 			a.log.Error("prune replies", "err", err)
 		} else if n > 0 {
@@ -97,8 +106,10 @@ func (a *App) staffLoop(ctx context.Context) {
 }
 
 // notifyStaff sends one direct message to the bot's staff quoting the
-// replies and mentions received since the last one, if any.
-func (a *App) notifyStaff(ctx context.Context, name string, start time.Time) error {
+// replies and mentions received since the last one, once the oldest of
+// them has waited `window`: replies that come close together go in one
+// message, and staff get at most one message per window.
+func (a *App) notifyStaff(ctx context.Context, name string, start time.Time, window time.Duration) error {
 	b, ok := a.bots.Get(name)
 	if !ok || b.Profile() == nil || len(b.Profile().Staff) == 0 {
 		return nil
@@ -114,6 +125,9 @@ func (a *App) notifyStaff(ctx context.Context, name string, start time.Time) err
 	all, err := a.db.Replies(name, since.Add(time.Nanosecond), MaxMentions)
 	if err != nil {
 		return err
+	}
+	if len(all) == 0 || a.cfg.Now().Sub(all[len(all)-1].Received) < window+staffSettle {
+		return nil // newest first: the batch is open until its oldest has waited
 	}
 	cutoff := a.cfg.Now().Add(-staffSettle)
 	var list []content.Reply
