@@ -36,6 +36,7 @@ func frenchEntries() [][]Entry {
 		frBackup(),
 		frDoctor(),
 		frOps(),
+		frFlags(),
 	}
 }
 
