@@ -37,6 +37,7 @@ func frenchEntries() [][]Entry {
 		frDoctor(),
 		frOps(),
 		frFlags(),
+		frImages(),
 	}
 }
 
