@@ -38,6 +38,7 @@ func frenchEntries() [][]Entry {
 		frOps(),
 		frFlags(),
 		frImages(),
+		frDoctorLocal(),
 	}
 }
 
