@@ -69,7 +69,8 @@ func check(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	case errs > 0:
 		fmt.Fprintln(stdout, pr.Plural(errs, "%[2]s: %[1]d error; the file named above is skipped until fixed.", "%[2]s: %[1]d errors; the files named above are skipped until fixed.", name))
 		if warns > 0 {
-			fmt.Fprintln(stdout, pr.Plural(warns, "%d warning: the file is published, but read it.", "%d warnings: those files are published, but read them."))
+			// Not "published": a warning may be about a file check ignores.
+			fmt.Fprintln(stdout, pr.Plural(warns, "%d warning: it holds nothing back, but read it (an ignored file is never published).", "%d warnings: they hold nothing back, but read them (an ignored file is never published)."))
 		}
 		return 1
 	case warns > 0:

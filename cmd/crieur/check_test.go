@@ -83,8 +83,8 @@ func TestCheckFrench(t *testing.T) {
 			"tips/37-image.md:3: images[0]\u00a0: fichier \"media/absente.png\" introuvable\u202f; mettez l’image dans le dossier de contenu",
 			": 2 erreurs\u202f; les fichiers cités sont ignorés jusqu’à leur correction.",
 		}},
-		{"no locale, French bot", map[string]string{"LC_ALL": "", "LC_MESSAGES": "", "LANG": ""}, []string{"YAML invalide\u00a0:", "1 avertissement\u00a0: le fichier est publié"}},
-		{"English locale", map[string]string{"LC_ALL": "en_GB.UTF-8"}, []string{"events/e.md:6: invalid YAML: this line is indented with a tab", `tips/37-image.md:3: images[0]: file "media/absente.png" not found; put the image in the content folder`, "1 warning: the file is published"}},
+		{"no locale, French bot", map[string]string{"LC_ALL": "", "LC_MESSAGES": "", "LANG": ""}, []string{"YAML invalide\u00a0:", "1 avertissement\u00a0: il ne bloque rien, mais lisez-le (un fichier ignoré n’est jamais publié)."}},
+		{"English locale", map[string]string{"LC_ALL": "en_GB.UTF-8"}, []string{"events/e.md:6: invalid YAML: this line is indented with a tab", `tips/37-image.md:3: images[0]: file "media/absente.png" not found; put the image in the content folder`, "1 warning: it holds nothing back, but read it (an ignored file is never published)."}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			for k, v := range tt.env {
