@@ -19,6 +19,8 @@ func frStaff() []Entry {
 		{"%d posts have a publish_at in the past (%s): any never published goes out at once. Add --data DIR (the bot's data directory) to know.", "%d publications ont une date publish_at passée (%s) : celles qui n’ont jamais été publiées partent tout de suite. Ajoutez --data DOSSIER (le dossier de données du bot) pour le savoir."},
 		{"%[2]s: %[1]d error; the file named above is skipped until fixed.", "%[2]s : %[1]d erreur ; le fichier cité est ignoré jusqu’à sa correction."},
 		{"%[2]s: %[1]d errors; the files named above are skipped until fixed.", "%[2]s : %[1]d erreurs ; les fichiers cités sont ignorés jusqu’à leur correction."},
+		{"%d draft (draft: true) is not published.", "%d brouillon (draft: true) n’est pas publié."},
+		{"%d drafts (draft: true) are not published.", "%d brouillons (draft: true) ne sont pas publiés."},
 		{"%d warning: it holds nothing back, but read it (an ignored file is never published).", "%d avertissement : il ne bloque rien, mais lisez-le (un fichier ignoré n’est jamais publié)."},
 		{"%d warnings: they hold nothing back, but read them (an ignored file is never published).", "%d avertissements : ils ne bloquent rien, mais lisez-les (un fichier ignoré n’est jamais publié)."},
 		{"%[2]s: OK, %[1]d post ready", "%[2]s : OK, %[1]d publication prête"},
