@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"os"
 	"path/filepath"
 	"strings"
@@ -115,20 +114,10 @@ func TestCheckHistory(t *testing.T) {
 	}
 	tipText := "---\ntags: [Agenda]\npublish_at: 2026-01-05 10:00\n---\nUn agenda partagé.\n"
 	writeFiles(t, served, map[string]string{"tips/99-agenda.md": tipText})
-	a, err := app.New(app.Config{BaseURL: "http://crieur.test", Listen: "127.0.0.1:0", DataDir: data, ContentDir: served})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- a.Run(ctx) }()
-	defer func() {
-		cancel()
-		<-done
-	}()
+	d := startInProcessDaemon(t, app.Config{BaseURL: "http://crieur.test", DataDir: data, ContentDir: served})
 	deadline := time.Now().Add(20 * time.Second)
 	for {
-		if _, ok, err := a.DB().Publication("zoomacom-tips", "tips/99-agenda#tip#1"); err != nil {
+		if _, ok, err := d.app.DB().Publication("zoomacom-tips", "tips/99-agenda#tip#1"); err != nil {
 			t.Fatal(err)
 		} else if ok {
 			break
@@ -166,10 +155,6 @@ func TestCheckHistory(t *testing.T) {
 		}
 	}
 	checkOut("daemon running")
-	cancel()
-	if err := <-done; err != nil {
-		t.Fatal(err)
-	}
-	done <- nil
+	d.stop(t)
 	checkOut("daemon stopped")
 }
