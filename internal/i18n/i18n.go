@@ -39,6 +39,7 @@ func frenchEntries() [][]Entry {
 		frFlags(),
 		frImages(),
 		frDoctorLocal(),
+		frPastEvent(),
 	}
 }
 
