@@ -520,11 +520,19 @@ func (d *doctor) content() {
 		d.add(check, Fail, "%s: bot.yaml cannot be read: %v", d.cfg.ContentDir, folder.Problems.Err())
 		return
 	}
-	if n := len(content.Check(fsys)); n > 0 {
+	// Only errors skip a file; warnings (an empty value, an ignored .MD)
+	// are check's to show.
+	if n := len(content.Check(fsys).Errors()); n > 0 {
 		d.add(check, Warn, "%s: %d problem(s), those files are skipped: run crieur check --content %s", d.cfg.ContentDir, n, d.cfg.ContentDir)
 		return
 	}
-	d.add(check, OK, "%s: %d post(s) ready", d.cfg.ContentDir, len(folder.Posts))
+	ready := 0
+	for _, p := range folder.Posts {
+		if !p.Draft {
+			ready++
+		}
+	}
+	d.add(check, OK, "%s: %d post(s) ready", d.cfg.ContentDir, ready)
 }
 
 func (d *doctor) disk() {
