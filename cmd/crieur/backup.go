@@ -167,7 +167,12 @@ func restoreCmd(_ context.Context, args []string, stdout, stderr io.Writer) int 
 	if err != nil {
 		return flagExit(err, stderr)
 	}
-	if len(pos) != 1 || data == "" {
+	if len(pos) == 1 && data == "" {
+		// Say what is missing: the usage alone leaves staff guessing.
+		pr.Fprintln(stderr, "crieur restore: give --data NEW_DIRECTORY, the data directory to restore into (it must not exist yet, or be empty).")
+		return 2
+	}
+	if len(pos) != 1 {
 		fs.Usage()
 		return 2
 	}

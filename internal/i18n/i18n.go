@@ -40,6 +40,7 @@ func frenchEntries() [][]Entry {
 		frImages(),
 		frDoctorLocal(),
 		frPastEvent(),
+		frRestoreData(),
 	}
 }
 
