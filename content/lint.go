@@ -248,14 +248,18 @@ func CheckHistory(fsys fs.FS, f *Folder, h History, now time.Time) Problems {
 			probs = append(probs, Warningf(p.File, 0, "this text was already published as %s.md: a renamed file is published again as a new post (and the old one is retracted); give the file back its name %s.md", old, path.Base(old)))
 			continue
 		}
+		if p.Event != nil && !p.Event.Cancelled && !p.Event.End.After(now) {
+			// Never announced and already over: the bot never announces a
+			// past event, so a wrong year (January's workshop written
+			// in December with this year) would go unnoticed.
+			probs = append(probs, Warningf(p.File, fileKeyLine(fsys, p.File, "end"), "this event ended (%s) and was never announced: the bot never announces a past event; check its dates (the year?)", p.Event.End.In(p.tz).Format("2006-01-02 15:04 MST")))
+			continue
+		}
 		at, key := p.PublishAt, "publish_at"
 		if p.Event != nil && p.PublishAt.IsZero() {
 			at, key = p.Event.AnnounceAt, "announce_at"
 		}
 		if !at.IsZero() && at.Before(now) {
-			if p.Event != nil && !p.Event.End.After(now) {
-				continue // a past event is never announced
-			}
 			probs = append(probs, Warningf(p.File, fileKeyLine(fsys, p.File, key), "%s is past (%s) and this post was never published: it goes out as soon as the bot sees it; set a future date, or remove the line to take the next free slot", key, at.In(p.tz).Format("2006-01-02 15:04 MST")))
 		}
 	}

@@ -90,16 +90,22 @@ func TestCheckHistory(t *testing.T) {
 		"tips/03-late.md":      {Data: []byte("---\ntags: [C]\npublish_at: 2026-12-01 10:00\n---\nEn retard.\n")},
 		"tips/04-sent.md":      {Data: []byte("---\npublish_at: 2026-11-01 10:00\n---\nDéjà envoyé.\n")},
 		"tips/05-future.md":    {Data: []byte("---\npublish_at: 2027-01-01 10:00\n---\nPlus tard.\n")},
+		// January's workshop written with this year: already over.
+		"events/atelier-janvier.md": {Data: []byte("---\ntitle: Atelier\nstart: 2026-01-09 14:00\nend: 2026-01-09 17:00\n---\nVenez.\n")},
+		"events/annule.md":          {Data: []byte("---\ntitle: Annulé\nstart: 2026-01-09 14:00\nend: 2026-01-09 17:00\ncancelled: true\n---\nAnnulé.\n")},
+		"events/annonce.md":         {Data: []byte("---\ntitle: Passé\nstart: 2026-11-09 14:00\nend: 2026-11-09 17:00\n---\nFait.\n")},
+		"events/futur.md":           {Data: []byte("---\ntitle: Futur\nstart: 2027-01-09 14:00\nend: 2027-01-09 17:00\n---\nBientôt.\n")},
 	}
 	f := Load(files)
 	if len(f.Problems) > 0 {
 		t.Fatal(f.Problems)
 	}
 	renamed := f.Post("tips/02-renamed")
-	h := hist("tips/01-framadate#tip#1", now.Add(-72*time.Hour), "tips/04-sent#tip#1", now.Add(-24*time.Hour), "tips/old-name#tip#1", now.Add(-48*time.Hour))
+	h := hist("tips/01-framadate#tip#1", now.Add(-72*time.Hour), "tips/04-sent#tip#1", now.Add(-24*time.Hour), "events/annonce#announce", now.Add(-800*time.Hour), "events/futur#announce", now.Add(-time.Hour), "tips/old-name#tip#1", now.Add(-48*time.Hour))
 	h.Hashes["tips/old-name"] = renamed.Hash
 	probs := CheckHistory(files, f, h, now)
 	want := []string{
+		"events/atelier-janvier.md:4: warning: this event ended (2026-01-09 17:00 CET) and was never announced: the bot never announces a past event",
 		"tips/02-renamed.md: warning: this text was already published as tips/old-name.md: a renamed file is published again",
 		"tips/03-late.md:3: warning: publish_at is past (2026-12-01 10:00 CET) and this post was never published: it goes out as soon as the bot sees it",
 	}

@@ -294,7 +294,7 @@ func ParsePost(fsys fs.FS, file string, src []byte, profile *Profile) (*Post, Pr
 					return
 				}
 				img, msg := checkImage(fsys, file)
-				if msg != "" {
+				if msg.Format != "" {
 					r.addf(item.Line, "%s: %s", what, msg)
 				}
 				if alt == "" {

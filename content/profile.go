@@ -175,7 +175,7 @@ func parseProfile(fsys fs.FS, src []byte) (*Profile, Problems) {
 				return
 			}
 			img, msg := checkImage(fsys, *dst)
-			if msg != "" {
+			if msg.Format != "" {
 				r.addf(v.Line, "%s: %s", name, msg)
 			}
 			*dst = img.File

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -37,28 +36,9 @@ var errNoDaemon = errors.New("no running daemon")
 
 // callDaemon asks the running daemon through its admin socket.
 func callDaemon(ctx context.Context, dataDir, method, path string, out any) error {
-	sock := filepath.Join(dataDir, app.AdminSocket)
-	if _, err := os.Stat(sock); err != nil {
-		return errNoDaemon
-	}
-	client := &http.Client{
-		Timeout: 30 * time.Second,
-		Transport: &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
-			var d net.Dialer
-			return d.DialContext(ctx, "unix", sock)
-		}},
-	}
-	req, err := http.NewRequestWithContext(ctx, method, "http://crieur"+path, nil)
+	resp, err := askDaemon(ctx, dataDir, method, path, 30*time.Second)
 	if err != nil {
 		return err
-	}
-	resp, err := client.Do(req)
-	if err != nil {
-		var opErr *net.OpError
-		if errors.As(err, &opErr) && opErr.Op == "dial" {
-			return errNoDaemon // a stale socket left by a crash
-		}
-		return fmt.Errorf("ask the daemon: %w", err)
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(io.LimitReader(resp.Body, 16<<20))

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -125,28 +124,11 @@ func writeBackup(ctx context.Context, dataDir, file string) (backup.Manifest, bo
 
 // daemonBackup streams the archive from the running daemon's admin socket.
 func daemonBackup(ctx context.Context, dataDir string, w io.Writer) error {
-	sock := filepath.Join(dataDir, app.AdminSocket)
-	if _, err := os.Stat(sock); err != nil {
-		return errNoDaemon
-	}
-	client := &http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
-		var d net.Dialer
-		return d.DialContext(ctx, "unix", sock)
-	}}}
-	defer client.CloseIdleConnections()
 	// No overall timeout: a large database takes its time; the context
 	// (Ctrl-C) stops it.
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://crieur/backup", nil)
+	resp, err := askDaemon(ctx, dataDir, http.MethodGet, "/backup", 0)
 	if err != nil {
 		return err
-	}
-	resp, err := client.Do(req)
-	if err != nil {
-		var opErr *net.OpError
-		if errors.As(err, &opErr) && opErr.Op == "dial" {
-			return errNoDaemon // a stale socket left by a crash
-		}
-		return fmt.Errorf("ask the daemon: %w", err)
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
@@ -185,7 +167,12 @@ func restoreCmd(_ context.Context, args []string, stdout, stderr io.Writer) int 
 	if err != nil {
 		return flagExit(err, stderr)
 	}
-	if len(pos) != 1 || data == "" {
+	if len(pos) == 1 && data == "" {
+		// Say what is missing: the usage alone leaves staff guessing.
+		pr.Fprintln(stderr, "crieur restore: give --data NEW_DIRECTORY, the data directory to restore into (it must not exist yet, or be empty).")
+		return 2
+	}
+	if len(pos) != 1 {
 		fs.Usage()
 		return 2
 	}

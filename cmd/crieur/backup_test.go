@@ -284,3 +284,21 @@ func setStaffLocale(t *testing.T, lang string) {
 	t.Setenv("LC_MESSAGES", "")
 	t.Setenv("LANG", lang)
 }
+
+// TestRestoreNeedsData: restore without --data says what is missing
+// instead of printing the usage alone, and touches nothing.
+func TestRestoreNeedsData(t *testing.T) {
+	setStaffLocale(t, "en_US.UTF-8")
+	t.Setenv("CRIEUR_DATA", "")
+	archive := filepath.Join(t.TempDir(), "crieur.tar.gz")
+	code, _, errOut := runCmd("restore", archive)
+	if code != 2 || !strings.Contains(errOut, "crieur restore: give --data NEW_DIRECTORY") {
+		t.Errorf("exit %d:\n%s", code, errOut)
+	}
+	t.Run("French", func(t *testing.T) {
+		setStaffLocale(t, "fr_FR.UTF-8")
+		if _, _, errOut := runCmd("restore", archive); !strings.Contains(errOut, "crieur restore\u00a0: donnez --data NOUVEAU_DOSSIER") {
+			t.Errorf("French:\n%s", errOut)
+		}
+	})
+}

@@ -51,6 +51,16 @@ func check(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	} else {
 		pastDates = content.PastDates(folder, now)
 	}
+	// Drafts are valid but not "ready": a volunteer reading "2 posts ready"
+	// would believe the draft event goes out.
+	ready, drafts := 0, 0
+	for _, p := range folder.Posts {
+		if p.Draft {
+			drafts++
+		} else {
+			ready++
+		}
+	}
 	errs, warns := 0, 0
 	for _, p := range problems {
 		if p.Warning {
@@ -65,22 +75,26 @@ func check(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stdout, pr.Plural(len(pastDates), "%d post has a publish_at in the past (%s): if it was never published, it goes out at once. Add --data DIR (the bot's data directory) to know.",
 			"%d posts have a publish_at in the past (%s): any never published goes out at once. Add --data DIR (the bot's data directory) to know.", joinFiles(pastDates)))
 	}
+	if drafts > 0 {
+		fmt.Fprintln(stdout, pr.Plural(drafts, "%d draft (draft: true) is not published.", "%d drafts (draft: true) are not published."))
+	}
 	switch {
 	case errs > 0:
 		fmt.Fprintln(stdout, pr.Plural(errs, "%[2]s: %[1]d error; the file named above is skipped until fixed.", "%[2]s: %[1]d errors; the files named above are skipped until fixed.", name))
 		if warns > 0 {
-			fmt.Fprintln(stdout, pr.Plural(warns, "%d warning: the file is published, but read it.", "%d warnings: those files are published, but read them."))
+			// Not "published": a warning may be about a file check ignores.
+			fmt.Fprintln(stdout, pr.Plural(warns, "%d warning: it holds nothing back, but read it (an ignored file is never published).", "%d warnings: they hold nothing back, but read them (an ignored file is never published)."))
 		}
 		return 1
 	case warns > 0:
-		fmt.Fprintln(stdout, pr.Plural(len(folder.Posts), "%[2]s: OK, %[1]d post ready", "%[2]s: OK, %[1]d posts ready", name)+pr.Plural(warns, ", with %d warning to read above.", ", with %d warnings to read above."))
+		fmt.Fprintln(stdout, pr.Plural(ready, "%[2]s: OK, %[1]d post ready", "%[2]s: OK, %[1]d posts ready", name)+pr.Plural(warns, ", with %d warning to read above.", ", with %d warnings to read above."))
 		if strict {
 			pr.Fprintln(stdout, "--strict: warnings count as errors.")
 			return 1
 		}
 		return 0
 	}
-	fmt.Fprintln(stdout, pr.Plural(len(folder.Posts), "%[2]s: OK, %[1]d post ready.", "%[2]s: OK, %[1]d posts ready.", name))
+	fmt.Fprintln(stdout, pr.Plural(ready, "%[2]s: OK, %[1]d post ready.", "%[2]s: OK, %[1]d posts ready.", name))
 	return 0
 }
 

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"os"
 	"path/filepath"
 	"strings"
@@ -71,7 +70,7 @@ func TestCheckCatches(t *testing.T) {
 // an English locale wins over the bot's language.
 func TestCheckFrench(t *testing.T) {
 	dir := copyExample(t)
-	writeFiles(t, dir, map[string]string{"events/e.md": "---\ntitle: Atelier\nstart: 2099-01-10 14:00\nend: 2099-01-10 12:00\nlocation:\n\tname: x\n---\nTexte.\n", "tips/36-x.markdown": "x"})
+	writeFiles(t, dir, map[string]string{"events/e.md": "---\ntitle: Atelier\nstart: 2099-01-10 14:00\nend: 2099-01-10 12:00\nlocation:\n\tname: x\n---\nTexte.\n", "tips/36-x.markdown": "x", "tips/37-image.md": "---\nimages:\n  - file: media/absente.png\n    alt: Une image.\n---\nTexte.\n"})
 	for _, tt := range []struct {
 		name string
 		env  map[string]string
@@ -80,10 +79,11 @@ func TestCheckFrench(t *testing.T) {
 		{"French locale", map[string]string{"LC_ALL": "", "LC_MESSAGES": "", "LANG": "fr_FR.UTF-8"}, []string{
 			"events/e.md:6: YAML invalide\u00a0: cette ligne est indentée avec une tabulation\u202f; YAML veut des espaces",
 			"tips/36-x.markdown: attention\u00a0: ignoré\u00a0: seuls les fichiers finissant par .md",
-			": 1 erreur\u202f; le fichier cité est ignoré jusqu’à sa correction.",
+			"tips/37-image.md:3: images[0]\u00a0: fichier \"media/absente.png\" introuvable\u202f; mettez l’image dans le dossier de contenu",
+			": 2 erreurs\u202f; les fichiers cités sont ignorés jusqu’à leur correction.",
 		}},
-		{"no locale, French bot", map[string]string{"LC_ALL": "", "LC_MESSAGES": "", "LANG": ""}, []string{"YAML invalide\u00a0:", "1 avertissement\u00a0: le fichier est publié"}},
-		{"English locale", map[string]string{"LC_ALL": "en_GB.UTF-8"}, []string{"events/e.md:6: invalid YAML: this line is indented with a tab", "1 warning: the file is published"}},
+		{"no locale, French bot", map[string]string{"LC_ALL": "", "LC_MESSAGES": "", "LANG": ""}, []string{"YAML invalide\u00a0:", "1 avertissement\u00a0: il ne bloque rien, mais lisez-le (un fichier ignoré n’est jamais publié)."}},
+		{"English locale", map[string]string{"LC_ALL": "en_GB.UTF-8"}, []string{"events/e.md:6: invalid YAML: this line is indented with a tab", `tips/37-image.md:3: images[0]: file "media/absente.png" not found; put the image in the content folder`, "1 warning: it holds nothing back, but read it (an ignored file is never published)."}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			for k, v := range tt.env {
@@ -114,20 +114,10 @@ func TestCheckHistory(t *testing.T) {
 	}
 	tipText := "---\ntags: [Agenda]\npublish_at: 2026-01-05 10:00\n---\nUn agenda partagé.\n"
 	writeFiles(t, served, map[string]string{"tips/99-agenda.md": tipText})
-	a, err := app.New(app.Config{BaseURL: "http://crieur.test", Listen: "127.0.0.1:0", DataDir: data, ContentDir: served})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- a.Run(ctx) }()
-	defer func() {
-		cancel()
-		<-done
-	}()
+	d := startInProcessDaemon(t, app.Config{BaseURL: "http://crieur.test", DataDir: data, ContentDir: served})
 	deadline := time.Now().Add(20 * time.Second)
 	for {
-		if _, ok, err := a.DB().Publication("zoomacom-tips", "tips/99-agenda#tip#1"); err != nil {
+		if _, ok, err := d.app.DB().Publication("zoomacom-tips", "tips/99-agenda#tip#1"); err != nil {
 			t.Fatal(err)
 		} else if ok {
 			break
@@ -165,10 +155,6 @@ func TestCheckHistory(t *testing.T) {
 		}
 	}
 	checkOut("daemon running")
-	cancel()
-	if err := <-done; err != nil {
-		t.Fatal(err)
-	}
-	done <- nil
+	d.stop(t)
 	checkOut("daemon stopped")
 }

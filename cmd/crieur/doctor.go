@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -84,25 +83,11 @@ type socketDaemon struct{ dataDir string }
 
 func (s socketDaemon) Doctor(ctx context.Context) (app.DoctorReport, error) {
 	var rep app.DoctorReport
-	sock := filepath.Join(s.dataDir, app.AdminSocket)
-	if _, err := os.Stat(sock); err != nil {
+	resp, err := askDaemon(ctx, s.dataDir, http.MethodPost, "/doctor", 60*time.Second)
+	if errors.Is(err, errNoDaemon) {
 		return rep, doctor.ErrNoDaemon
 	}
-	client := &http.Client{Timeout: 60 * time.Second, Transport: &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
-		var d net.Dialer
-		return d.DialContext(ctx, "unix", sock)
-	}}}
-	defer client.CloseIdleConnections()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, "http://crieur/doctor", nil)
 	if err != nil {
-		return rep, err
-	}
-	resp, err := client.Do(req)
-	if err != nil {
-		var opErr *net.OpError
-		if errors.As(err, &opErr) && opErr.Op == "dial" {
-			return rep, doctor.ErrNoDaemon // a stale socket left by a crash
-		}
 		return rep, err
 	}
 	defer resp.Body.Close()

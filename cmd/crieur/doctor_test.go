@@ -117,6 +117,26 @@ func TestDoctor(t *testing.T) {
 		}
 	})
 
+	t.Run("daemon refuses private addresses", func(t *testing.T) {
+		// A volunteer's local test: doctor is given
+		// --allow-private-addresses but serve was not, so the daemon's own
+		// signed requests to its loopback URL are refused.
+		local, localTarget := frontProxy(t, true)
+		data3 := filepath.Join(t.TempDir(), "data")
+		d3 := startInProcessDaemon(t, app.Config{BaseURL: local.URL, DataDir: data3, ContentDir: contentDir})
+		u3, _ := url.Parse("http://" + d3.app.Addr().String())
+		localTarget.Store(u3)
+		code, lines, out := doctorLines(t, "--base-url", local.URL, "--data", data3, "--content", contentDir)
+		if code != 1 {
+			t.Fatalf("exit %d, want 1\n%s", code, out)
+		}
+		for _, check := range []string{"Actor (signed)", "Host header"} {
+			if l := reportLine(lines, check); !strings.HasPrefix(l, "[FAIL]") || !strings.Contains(l, "start crieur serve with --allow-private-addresses") {
+				t.Errorf("%s line %q does not say how to fix it\n%s", check, l, out)
+			}
+		}
+	})
+
 	t.Run("key readable by others", func(t *testing.T) {
 		key := filepath.Join(data, "keys", "zoomacom-tips.pem")
 		if err := os.Chmod(key, 0o644); err != nil {

@@ -5,7 +5,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -16,23 +15,8 @@ import (
 // called, and waits until its admin socket answers.
 func startDaemon(t *testing.T, data, dir string) (stop func()) {
 	t.Helper()
-	a, err := app.New(app.Config{BaseURL: "http://crieur.test", Listen: "127.0.0.1:0", DataDir: data, ContentDir: dir})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- a.Run(ctx) }()
-	var once sync.Once
-	stop = func() {
-		once.Do(func() {
-			cancel()
-			if err := <-done; err != nil {
-				t.Errorf("Run: %v", err)
-			}
-		})
-	}
-	t.Cleanup(stop)
+	d := startInProcessDaemon(t, app.Config{BaseURL: "http://crieur.test", DataDir: data, ContentDir: dir})
+	stop = func() { d.stop(t) }
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		var st app.Settings

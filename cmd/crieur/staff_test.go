@@ -83,13 +83,7 @@ func TestQueue(t *testing.T) {
 	if err := os.RemoveAll(filepath.Join(dir, "events")); err != nil {
 		t.Fatal(err)
 	}
-	a, err := app.New(app.Config{BaseURL: "http://crieur.test", Listen: "127.0.0.1:0", DataDir: data, ContentDir: dir})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- a.Run(ctx) }()
+	d := startInProcessDaemon(t, app.Config{BaseURL: "http://crieur.test", DataDir: data, ContentDir: dir})
 	args := []string{"queue", "--data", data, "--content", dir, "--base-url", "http://crieur.test", "-n", "3"}
 
 	deadline := time.Now().Add(10 * time.Second)
@@ -114,10 +108,7 @@ func TestQueue(t *testing.T) {
 			t.Errorf("line %q is not a tip", l)
 		}
 	}
-	cancel()
-	if err := <-done; err != nil {
-		t.Fatalf("Run: %v", err)
-	}
+	d.stop(t)
 	code, offline, errOut := runCmd(args...)
 	if code != 0 {
 		t.Fatalf("queue without daemon: exit %d: %s", code, errOut)

@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -13,6 +14,7 @@ import (
 	"time"
 
 	"github.com/zoomacom/crieur/federation"
+	"github.com/zoomacom/crieur/federation/safehttp"
 )
 
 // DoctorReport is what the running daemon tells `crieur doctor`: the state
@@ -42,6 +44,10 @@ type Probe struct {
 	// Body is the start of the answer (refusal reasons are short).
 	Body  string `json:"body,omitempty"`
 	Error string `json:"error,omitempty"`
+	// Refused: the daemon's outbound client would not connect to the
+	// address (loopback or private, without AllowPrivateAddresses), which
+	// the report explains rather than showing the client's error.
+	Refused bool `json:"refused,omitempty"`
 }
 
 // OverdueAfter is how late a delivery must be to count as overdue.
@@ -111,6 +117,7 @@ func (a *App) probe(ctx context.Context, method, url string, body []byte, sign f
 	resp, err := a.client.Send(req)
 	if err != nil {
 		p.Error = err.Error()
+		p.Refused = errors.Is(err, safehttp.ErrForbiddenAddress)
 		return p
 	}
 	defer resp.Body.Close()

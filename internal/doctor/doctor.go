@@ -407,6 +407,10 @@ func (d *doctor) actorUnsigned() {
 
 // daemon: the running daemon's own signed requests through the public
 // URL, its queue and the servers it gave up on.
+// refusedAddress explains a daemon that refused its own public URL: on a
+// local test, doctor was given --allow-private-addresses but serve was not.
+const refusedAddress = "the daemon refuses to connect to %s, a loopback or private address: for a local test, start crieur serve with --allow-private-addresses too"
+
 func (d *doctor) daemon(ctx context.Context) {
 	ctx, cancel := context.WithTimeout(ctx, 60*time.Second)
 	defer cancel()
@@ -423,6 +427,8 @@ func (d *doctor) daemon(ctx context.Context) {
 
 	g := rep.SignedGet
 	switch {
+	case g.Refused:
+		d.add("Actor (signed)", Fail, refusedAddress, g.URL)
 	case g.Error != "":
 		d.add("Actor (signed)", Fail, "the daemon cannot reach its own public URL %s: %s", g.URL, g.Error)
 	case g.Status != http.StatusOK:
@@ -433,6 +439,8 @@ func (d *doctor) daemon(ctx context.Context) {
 
 	p := rep.SignedPost
 	switch {
+	case p.Refused:
+		d.add("Host header", Fail, refusedAddress, p.URL)
 	case p.Error != "":
 		d.add("Host header", Fail, "the daemon cannot reach its own inbox %s: %s", p.URL, p.Error)
 	case p.Status == http.StatusUnauthorized:
@@ -512,11 +520,19 @@ func (d *doctor) content() {
 		d.add(check, Fail, "%s: bot.yaml cannot be read: %v", d.cfg.ContentDir, folder.Problems.Err())
 		return
 	}
+	// Only errors skip a file; warnings (an empty value, an ignored .MD)
+	// are check's to show.
 	if n := len(content.Check(fsys).Errors()); n > 0 {
 		d.add(check, Warn, "%s: %d problem(s), those files are skipped: run crieur check --content %s", d.cfg.ContentDir, n, d.cfg.ContentDir)
 		return
 	}
-	d.add(check, OK, "%s: %d post(s) ready", d.cfg.ContentDir, len(folder.Posts))
+	ready := 0
+	for _, p := range folder.Posts {
+		if !p.Draft {
+			ready++
+		}
+	}
+	d.add(check, OK, "%s: %d post(s) ready", d.cfg.ContentDir, ready)
 }
 
 func (d *doctor) disk() {

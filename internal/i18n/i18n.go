@@ -38,6 +38,11 @@ func frenchEntries() [][]Entry {
 		frOps(),
 		frConversations(),
 		frHardening(),
+		frFlags(),
+		frImages(),
+		frDoctorLocal(),
+		frPastEvent(),
+		frRestoreData(),
 	}
 }
 
