@@ -178,7 +178,8 @@ func (g *Guard) chargeHost(host string) {
 // the cache (no fetch, no charge). A fetch is charged to the key's host
 // and to the global budget; a failed one is not retried for
 // KeyFailureHold; a forced refresh (signature failed with the cached key)
-// happens at most once per KeyRefreshEvery for one keyId.
+// happens at most once per KeyRefreshEvery for one keyId, and not within
+// KeyRefreshEvery of a fetch.
 func (g *Guard) Keys(resolve signature.KeyResolver, fresh func(keyID string) bool) signature.KeyResolver {
 	return func(ctx context.Context, keyID string, refresh bool) (signature.PublicKey, error) {
 		if on, left := g.failed.Active(keyID); on {
@@ -198,9 +199,11 @@ func (g *Guard) Keys(resolve signature.KeyResolver, fresh func(keyID string) boo
 			if le := g.chargeKeyFetch(host); le != nil {
 				return signature.PublicKey{}, le
 			}
-			if refresh {
-				g.refreshed.Mark(keyID, g.limits.KeyRefreshEvery)
-			}
+			// A key fetched now is the current one, refresh or not: a
+			// refresh asked moments later (the signature failed with it)
+			// would fetch the same documents again for nothing, doubling
+			// what a forged request costs the key's host.
+			g.refreshed.Mark(keyID, g.limits.KeyRefreshEvery)
 		}
 		pk, err := resolve(ctx, keyID, refresh)
 		if err != nil && fetch && ctx.Err() == nil {

@@ -32,10 +32,17 @@ func TestCheckAddressedHost(t *testing.T) {
 		{name: "loopback base with its port", base: "http://127.0.0.1:8080", host: "127.0.0.1:8080", ok: true},
 		{name: "loopback base, another port", base: "http://127.0.0.1:8080", host: "127.0.0.1:9090"},
 		{name: "IPv6 base", base: "http://[::1]:8080", host: "[::1]:8080", ok: true},
-		{name: "X-Forwarded-Host from the trusted proxy", base: "https://crieur.example", host: "127.0.0.1:8080",
+		{name: "X-Forwarded-Host from the trusted proxy", base: "https://crieur.example", host: "crieur.example",
 			remote: "10.0.0.1:5000", fwdHost: []string{"crieur.example"}, ok: true},
-		{name: "X-Forwarded-Host list: our proxy's entry is the last", base: "https://crieur.example", host: "127.0.0.1:8080",
+		{name: "X-Forwarded-Host list: our proxy's entry is the last", base: "https://crieur.example", host: "crieur.example",
 			remote: "10.0.0.1:5000", fwdHost: []string{"mastodon.example, crieur.example"}, ok: true},
+		// The signature is verified against r.Host: a delivery signed for
+		// another server, replayed with our name in an X-Forwarded-Host
+		// that the proxy passed on, must not get through.
+		{name: "trusted proxy passing on a sender's X-Forwarded-Host, Host another server's", base: "https://crieur.example",
+			host: "mastodon.example", remote: "10.0.0.1:5000", fwdHost: []string{"crieur.example"}},
+		{name: "proxy rewriting Host (the signature could not verify)", base: "https://crieur.example",
+			host: "127.0.0.1:8080", remote: "10.0.0.1:5000", fwdHost: []string{"crieur.example"}},
 		{name: "X-Forwarded-Host from the trusted proxy naming another host", base: "https://crieur.example", host: "crieur.example",
 			remote: "10.0.0.1:5000", fwdHost: []string{"mastodon.example"}},
 		{name: "X-Forwarded-Host from anyone else is ignored", base: "https://crieur.example", host: "mastodon.example",

@@ -242,23 +242,64 @@ func (in *Inbox) Receive(ctx context.Context, r *http.Request, bot string) error
 	if in.OnVerified != nil {
 		in.OnVerified(host)
 	}
-	seen := seenKey(act, verified.Signature)
-	first, err := in.Store.MarkSeen(seen, in.now())
-	if err != nil {
-		return fmt.Errorf("dedupe %s: %w", act.ID, err)
+	// Every key is recorded; any one already there makes a duplicate.
+	var marked []string
+	forget := func() {
+		for _, k := range marked {
+			if ferr := in.Store.ForgetSeen(k); ferr != nil {
+				in.log().Error("forget seen", "id", act.ID, "err", ferr)
+			}
+		}
 	}
-	if !first {
+	dup := false
+	for _, k := range seenKeys(act, verified) {
+		first, err := in.Store.MarkSeen(k, in.now())
+		if err != nil {
+			forget()
+			return fmt.Errorf("dedupe %s: %w", act.ID, err)
+		}
+		if first {
+			marked = append(marked, k)
+		} else {
+			dup = true
+		}
+	}
+	if dup {
 		in.log().Debug("inbox duplicate ignored", "id", act.ID)
 		return nil
 	}
 	if err := in.Process(ctx, act); err != nil {
 		// Not processed: let the sender's retry through.
-		if ferr := in.Store.ForgetSeen(seen); ferr != nil {
-			in.log().Error("forget seen", "id", act.ID, "err", ferr)
-		}
+		forget()
 		return err
 	}
 	return nil
+}
+
+// maxOtherSignatures bounds the extra replay-cache keys one request may
+// cost (see seenKeys): honest senders sign once, or twice while rotating
+// keys.
+const maxOtherSignatures = 4
+
+// seenKeys are the replay-cache keys of a verified activity: seenKey of
+// its verified signature and, for a Follow or Undo carrying other RFC 9421
+// signatures (another key's, during a rotation, or an intermediary's), of
+// those too, up to maxOtherSignatures. A captured request signed under
+// several labels, replayed with only another one, is then still known;
+// the bound keeps one request from costing many writes.
+func seenKeys(act *federation.Incoming, v signature.Verified) []string {
+	main := seenKey(act, v.Signature)
+	keys := []string{main}
+	if main == act.ID {
+		return keys
+	}
+	for _, o := range v.Others {
+		if len(keys) > maxOtherSignatures {
+			break
+		}
+		keys = append(keys, seenKey(act, o))
+	}
+	return keys
 }
 
 // seenKey is what the replay cache records for a verified activity: its

@@ -76,15 +76,18 @@ func backupCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	return 0
 }
 
-// writeBackup writes the archive to file.part, checks it, then renames it
-// to file, so that file is always a complete archive. live tells whether
-// the running daemon made it.
+// writeBackup writes the archive to a new file.part-*, checks it, then
+// renames it to file, so that file is always a complete archive. live
+// tells whether the running daemon made it. The part file is created anew
+// (O_EXCL, 0600) under a random name: an old one left by a killed backup,
+// world-readable, or a symlink planted in a shared backup directory, must
+// not receive the private key.
 func writeBackup(ctx context.Context, dataDir, file string) (backup.Manifest, bool, error) {
-	part := file + ".part"
-	f, err := os.OpenFile(part, os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o600)
+	f, err := os.CreateTemp(filepath.Dir(file), filepath.Base(file)+".part-*")
 	if err != nil {
-		return backup.Manifest{}, false, err
+		return backup.Manifest{}, false, fmt.Errorf("create the archive beside %s: %w", file, err)
 	}
+	part := f.Name()
 	ok := false
 	defer func() {
 		f.Close()

@@ -302,3 +302,59 @@ func TestRestoreNeedsData(t *testing.T) {
 		}
 	})
 }
+
+// TestBackupLeftoverPart: a FILE.part left by a backup killed mid-way
+// (world-readable, or a symlink planted in a shared backup directory)
+// must not decide where the private key goes, nor its file mode.
+func TestBackupLeftoverPart(t *testing.T) {
+	setStaffLocale(t, "en_US.UTF-8")
+	tmp := t.TempDir()
+	data := filepath.Join(tmp, "data")
+	d := startInProcessDaemon(t, app.Config{BaseURL: backupTestBase, DataDir: data})
+	d.stop(t)
+	tests := []struct {
+		name  string
+		plant func(t *testing.T, part, elsewhere string)
+	}{
+		{name: "world-readable leftover", plant: func(t *testing.T, part, _ string) {
+			if err := os.WriteFile(part, []byte("half an archive"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Chmod(part, 0o644); err != nil { // whatever the umask
+				t.Fatal(err)
+			}
+		}},
+		{name: "symlink to a file elsewhere", plant: func(t *testing.T, part, elsewhere string) {
+			if err := os.WriteFile(elsewhere, nil, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Chmod(elsewhere, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Symlink(elsewhere, part); err != nil {
+				t.Fatal(err)
+			}
+		}},
+	}
+	for i, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			archive := filepath.Join(tmp, fmt.Sprintf("b%d.tar.gz", i))
+			elsewhere := filepath.Join(tmp, fmt.Sprintf("elsewhere%d", i))
+			tt.plant(t, archive+".part", elsewhere)
+			code, out, errOut := runCmd("backup", "--data", data, archive)
+			if code != 0 {
+				t.Fatalf("backup: exit %d\n%s%s", code, out, errOut)
+			}
+			st, err := os.Lstat(archive)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !st.Mode().IsRegular() || st.Mode().Perm() != 0o600 {
+				t.Errorf("archive holding the private key is %v, want a regular 0600 file", st.Mode())
+			}
+			if st, err := os.Stat(elsewhere); err == nil && st.Size() != 0 {
+				t.Errorf("the backup was written through the planted symlink into %s (%d bytes)", elsewhere, st.Size())
+			}
+		})
+	}
+}

@@ -1,6 +1,7 @@
 package signature
 
 import (
+	"bytes"
 	"context"
 	"crypto"
 	"crypto/rsa"
@@ -262,28 +263,28 @@ func verifyContentDigest(h string, body []byte) error {
 }
 
 // rfc9421Signature parses the request's Signature-Input and Signature
-// fields and picks the signature Verify checks, with its input.
-func rfc9421Signature(r *http.Request) (sigInput, []byte, error) {
+// fields and picks the signature Verify checks, with its input; others are
+// the bytes of the request's other labelled signatures (see
+// Verified.Others).
+func rfc9421Signature(r *http.Request) (in sigInput, sig []byte, others [][]byte, err error) {
 	sigValues := r.Header.Values("Signature")
 	if len(sigValues) == 0 {
-		return sigInput{}, nil, fmt.Errorf("%w: Signature-Input without Signature", ErrMalformed)
+		return sigInput{}, nil, nil, fmt.Errorf("%w: Signature-Input without Signature", ErrMalformed)
 	}
 	inputs, err := parseSignatureInput(strings.Join(r.Header.Values("Signature-Input"), ", "))
 	if err != nil {
-		return sigInput{}, nil, err
+		return sigInput{}, nil, nil, err
 	}
 	sigHeader := strings.Join(sigValues, ", ")
 	if len(sigHeader) > MaxHeaderLen {
-		return sigInput{}, nil, fmt.Errorf("%w: Signature is %d bytes, limit %d", ErrMalformed, len(sigHeader), MaxHeaderLen)
+		return sigInput{}, nil, nil, fmt.Errorf("%w: Signature is %d bytes, limit %d", ErrMalformed, len(sigHeader), MaxHeaderLen)
 	}
 	sigs, err := parseSFDictionary(sigHeader)
 	if err != nil {
-		return sigInput{}, nil, fmt.Errorf("%w: Signature: %v", ErrMalformed, err)
+		return sigInput{}, nil, nil, fmt.Errorf("%w: Signature: %v", ErrMalformed, err)
 	}
 	// The first labelled input that has a signature is the one checked;
 	// other signatures (from intermediaries, say) are not our business.
-	var in sigInput
-	var sig []byte
 	for _, cand := range inputs {
 		for _, m := range sigs {
 			if m.key == cand.label && !m.inner && m.item.bare.kind == sfBytes {
@@ -296,13 +297,20 @@ func rfc9421Signature(r *http.Request) (sigInput, []byte, error) {
 		}
 	}
 	if sig == nil {
-		return sigInput{}, nil, fmt.Errorf("%w: no Signature matches a Signature-Input label", ErrMalformed)
+		return sigInput{}, nil, nil, fmt.Errorf("%w: no Signature matches a Signature-Input label", ErrMalformed)
 	}
-	return in, sig, nil
+	// Their bytes are reported all the same: a replay may present one of
+	// them alone, with its input, and Verify would then check that one.
+	for _, m := range sigs {
+		if !m.inner && m.item.bare.kind == sfBytes && !bytes.Equal(m.item.bare.b, sig) {
+			others = append(others, m.item.bare.b)
+		}
+	}
+	return in, sig, others, nil
 }
 
 func (o VerifyOptions) verifyRFC9421(ctx context.Context, r *http.Request, body []byte, now time.Time, resolve KeyResolver) (Verified, error) {
-	in, sig, err := rfc9421Signature(r)
+	in, sig, others, err := rfc9421Signature(r)
 	if err != nil {
 		return Verified{}, err
 	}
@@ -363,5 +371,5 @@ func (o VerifyOptions) verifyRFC9421(ctx context.Context, r *http.Request, body 
 	if err != nil {
 		return Verified{}, err
 	}
-	return Verified{KeyID: keyID, Owner: pk.Owner, Scheme: SchemeRFC9421, Signature: sig}, nil
+	return Verified{KeyID: keyID, Owner: pk.Owner, Scheme: SchemeRFC9421, Signature: sig, Others: others}, nil
 }

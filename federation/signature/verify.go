@@ -63,6 +63,11 @@ type Verified struct {
 	// however its headers are re-encoded, while a fresh delivery (a new
 	// Date) carries others: the inbox keys its replay cache on them.
 	Signature []byte
+	// Others are the bytes of the request's other RFC 9421 signatures
+	// (labels besides the verified one), not verified. A captured request
+	// carrying several can be replayed with only another of them, which
+	// Verify then checks: a replay cache must remember them all.
+	Others [][]byte
 }
 
 // VerifyOptions adjusts Verify for the deployment. The zero value is the
@@ -113,7 +118,7 @@ func (o VerifyOptions) Verify(ctx context.Context, r *http.Request, body []byte,
 // ErrMalformed.
 func ClaimedKeyID(r *http.Request) (string, error) {
 	if len(r.Header.Values("Signature-Input")) > 0 {
-		in, _, err := rfc9421Signature(r)
+		in, _, _, err := rfc9421Signature(r)
 		if err != nil {
 			return "", err
 		}

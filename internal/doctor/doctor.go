@@ -17,6 +17,7 @@ import (
 	"crypto/x509"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"io/fs"
 	"mime"
@@ -27,6 +28,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/zoomacom/crieur/content"
@@ -199,7 +201,18 @@ func (d *doctor) certificate() {
 	if u.Port() == "" {
 		addr = net.JoinHostPort(u.Hostname(), "443")
 	}
-	dialer := &tls.Dialer{NetDialer: &net.Dialer{Timeout: 10 * time.Second, Resolver: d.cfg.Resolver},
+	nd := &net.Dialer{Timeout: 10 * time.Second, Resolver: d.cfg.Resolver}
+	if !d.cfg.AllowPrivate {
+		// As the other checks' safe client: no connection to a loopback
+		// or private address unless the flag says it is a local test.
+		nd.Control = func(_, address string, _ syscall.RawConn) error {
+			if ap, err := netip.ParseAddrPort(address); err != nil || safehttp.IsForbiddenAddr(ap.Addr()) {
+				return fmt.Errorf("%w %s", safehttp.ErrForbiddenAddress, address)
+			}
+			return nil
+		}
+	}
+	dialer := &tls.Dialer{NetDialer: nd,
 		Config: &tls.Config{ServerName: u.Hostname(), RootCAs: d.cfg.RootCAs, MinVersion: tls.VersionTLS12}}
 	ctx, cancel := d.ctx()
 	defer cancel()

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -55,7 +56,14 @@ func TestDNS(t *testing.T) {
 // renewal is broken, one for another name or untrusted fails; plain
 // http fails unless testing locally.
 func TestCertificate(t *testing.T) {
-	srv := httptest.NewTLSServer(http.NotFoundHandler())
+	srv := httptest.NewUnstartedServer(http.NotFoundHandler())
+	var conns atomic.Int32
+	srv.Config.ConnState = func(_ net.Conn, st http.ConnState) {
+		if st == http.StateNew {
+			conns.Add(1)
+		}
+	}
+	srv.StartTLS()
 	defer srv.Close()
 	leaf := srv.Certificate()
 	pool := x509.NewCertPool()
@@ -75,14 +83,21 @@ func TestCertificate(t *testing.T) {
 		{"untrusted", "https://127.0.0.1:" + port, nil, time.Now(), true, Fail, "no valid certificate"},
 		{"plain http, local test", "http://127.0.0.1:" + port, nil, time.Now(), true, OK, "local test"},
 		{"plain http", "http://tips.zoomacom.org", nil, time.Now(), false, Fail, "require https"},
+		// Without --allow-private-addresses the doctor connects to no
+		// private address, like its safe client (checked below).
+		{"private address", "https://127.0.0.1:" + port, pool, time.Now(), false, Fail, "no valid certificate"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			now := tt.now
 			d := &doctor{cfg: Config{URLs: urls(t, tt.base), RootCAs: tt.roots, AllowPrivate: tt.allow, Now: func() time.Time { return now }, Resolver: net.DefaultResolver}}
+			before := conns.Load()
 			d.certificate()
 			if len(d.out) != 1 || d.out[0].Status != tt.want || !strings.Contains(d.out[0].Format, tt.says) {
 				t.Fatalf("certificate() = %+v, want status %d saying %q", d.out, tt.want, tt.says)
+			}
+			if !tt.allow && conns.Load() != before {
+				t.Errorf("connected to %s without --allow-private-addresses", tt.base)
 			}
 		})
 	}
@@ -103,7 +118,7 @@ func TestCertificate(t *testing.T) {
 			}
 		}()
 		_, p, _ := net.SplitHostPort(ln.Addr().String())
-		d := &doctor{cfg: Config{URLs: urls(t, "https://localhost:"+p), RootCAs: pool, Now: time.Now, Resolver: net.DefaultResolver}}
+		d := &doctor{cfg: Config{URLs: urls(t, "https://localhost:"+p), RootCAs: pool, AllowPrivate: true, Now: time.Now, Resolver: net.DefaultResolver}}
 		d.certificate()
 		if len(d.out) != 1 || d.out[0].Status != Fail {
 			t.Fatalf("certificate for another name: %+v, want Fail", d.out)
