@@ -1,7 +1,7 @@
 package i18n
 
-// frServe translates `crieur serve`'s startup failures and `crieur
-// version`'s help.
+// frServe translates `crieur serve`'s startup failures and the help of
+// `crieur version` and `crieur repair`.
 func frServe() []Entry {
 	return []Entry{
 		{"Prints crieur's version (release tag and commit) and the database schema it\nreads and writes: compare them before an upgrade or a downgrade (CHANGELOG.md).", "Affiche la version de crieur (étiquette et commit) et le schéma de base de données\nqu’il lit et écrit\u00a0: comparez-les avant une mise à jour ou un retour en arrière (CHANGELOG.md)."},
@@ -14,5 +14,6 @@ func frServe() []Entry {
 		{"crieur serve: --base-url is not valid: give the public address of the bot's site, like https://tips.zoomacom.org.\n(%v)", "crieur serve\u00a0: --base-url n’est pas valide\u00a0: donnez l’adresse publique du site du bot, comme https://tips.zoomacom.org.\n(%v)"},
 		{"crieur serve: --account-domain is not valid: give a domain name, like zoomacom.org.\n(%v)", "crieur serve\u00a0: --account-domain n’est pas valide\u00a0: donnez un nom de domaine, comme zoomacom.org.\n(%v)"},
 		{"crieur serve: %v", "crieur serve\u00a0: %v"},
+		{"Copies every readable record of a damaged database (crieur.db) into a new file,\nkeeps the damaged file aside as crieur.db.damaged-DATE and puts the new one in its\nplace. Stop crieur serve first. Restoring a recent backup loses less, when you have one.", "Copie chaque enregistrement lisible d’une base de données endommagée (crieur.db) dans un\nnouveau fichier, garde le fichier endommagé de côté sous le nom crieur.db.damaged-DATE et\nmet le nouveau à sa place. Arrêtez d’abord crieur serve. Restaurer une sauvegarde récente\nfait perdre moins, quand vous en avez une."},
 	}
 }
