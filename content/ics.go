@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -124,9 +125,18 @@ func firstNonEmpty(ss ...string) string {
 
 func icsTime(t time.Time) string { return t.UTC().Format("20060102T150405Z") }
 
-// icsText escapes a TEXT value (RFC 5545 3.3.11).
+// icsText escapes a TEXT value (RFC 5545 3.3.11). Control characters
+// other than the line breaks (escaped) and TAB (allowed) are not TEXT:
+// they are dropped, since a stray NUL, vertical tab or escape from a
+// pasted text makes strict calendar clients reject the whole feed.
 func icsText(s string) string {
 	s = strings.ReplaceAll(s, "\r\n", "\n")
+	s = strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) && r != '\n' && r != '\r' && r != '\t' {
+			return -1
+		}
+		return r
+	}, s)
 	r := strings.NewReplacer(`\`, `\\`, ";", `\;`, ",", `\,`, "\n", `\n`, "\r", `\n`)
 	return r.Replace(s)
 }

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/zoomacom/crieur/internal/icstest"
@@ -113,31 +114,49 @@ func TestCalendarICS(t *testing.T) {
 // TestICSRoundTrip writes hostile and long texts and reads them back
 // unchanged: escaping and folding lose nothing and split no character.
 func TestICSRoundTrip(t *testing.T) {
-	tests := []struct{ name, title, place string }{
-		{"separators", `Atelier ; a, b \ c`, "Salle 1, 2e étage; porte B"},
-		{"new lines", "Ligne 1\nLigne 2\r\nLigne 3", "Lyon"},
-		{"long accented", strings.Repeat("é", 60) + " " + strings.Repeat("ü", 60), strings.Repeat("Maison des associations ", 8)},
-		{"emoji at the fold", strings.Repeat("a", 66) + "🎉🎉🎉" + strings.Repeat("b", 80), "ici"},
-		{"injection attempt", "x\r\nEND:VEVENT\r\nBEGIN:VEVENT\r\nSUMMARY:pirate", "y"},
+	tests := []struct {
+		name, title, place   string
+		wantTitle, wantPlace string // when not the input (line breaks read back as \n)
+	}{
+		{name: "separators", title: `Atelier ; a, b \ c`, place: "Salle 1, 2e étage; porte B"},
+		{name: "new lines", title: "Ligne 1\nLigne 2\r\nLigne 3", place: "Lyon", wantTitle: "Ligne 1\nLigne 2\nLigne 3"},
+		{name: "long accented", title: strings.Repeat("é", 60) + " " + strings.Repeat("ü", 60), place: strings.Repeat("Maison des associations ", 8)},
+		{name: "emoji at the fold", title: strings.Repeat("a", 66) + "🎉🎉🎉" + strings.Repeat("b", 80), place: "ici"},
+		{name: "injection attempt", title: "x\r\nEND:VEVENT\r\nBEGIN:VEVENT\r\nSUMMARY:pirate", place: "y", wantTitle: "x\nEND:VEVENT\nBEGIN:VEVENT\nSUMMARY:pirate"},
+		// RFC 5545 TEXT holds no control character but TAB: the others
+		// are dropped (strict clients reject the feed), line breaks escaped.
+		{name: "control characters", title: "a\x00b\vc\x1bd\x7fe\tf\u0085g\fh\ni", place: "Salle\x07 1\x00", wantTitle: "abcde\tfgh\ni", wantPlace: "Salle 1"},
 	}
 	now := time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC)
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			p := eventPost(t, time.Date(2027, 2, 1, 10, 0, 0, 0, time.UTC), false)
 			p.Event.Title, p.Event.Location = tt.title, Location{Name: tt.place}
-			cal := icstest.Parse(t, CalendarICS(tt.title, []CalendarEvent{{Post: p, UID: "u"}}, now))
+			raw := CalendarICS(tt.title, []CalendarEvent{{Post: p, UID: "u"}}, now)
+			for _, line := range strings.Split(strings.TrimSuffix(string(raw), "\r\n"), "\r\n") {
+				if i := strings.IndexFunc(line, func(r rune) bool { return unicode.IsControl(r) && r != '\t' }); i >= 0 {
+					t.Errorf("control character %q in line %q", line[i], line)
+				}
+			}
+			cal := icstest.Parse(t, raw)
 			if len(cal.Subs) != 1 {
 				t.Fatalf("want one VEVENT, got %d", len(cal.Subs))
 			}
-			want := strings.ReplaceAll(tt.title, "\r\n", "\n")
+			want, place := tt.title, tt.place
+			if tt.wantTitle != "" {
+				want = tt.wantTitle
+			}
+			if tt.wantPlace != "" {
+				place = tt.wantPlace
+			}
 			if got := cal.Subs[0].Props["SUMMARY"]; got != want {
 				t.Errorf("SUMMARY = %q, want %q", got, want)
 			}
 			if got := cal.Props["X-WR-CALNAME"]; got != want {
 				t.Errorf("X-WR-CALNAME = %q, want %q", got, want)
 			}
-			if got := cal.Subs[0].Props["LOCATION"]; got != tt.place {
-				t.Errorf("LOCATION = %q, want %q", got, tt.place)
+			if got := cal.Subs[0].Props["LOCATION"]; got != place {
+				t.Errorf("LOCATION = %q, want %q", got, place)
 			}
 		})
 	}

@@ -151,7 +151,7 @@ func lintValues(fsys fs.FS) Problems {
 			switch {
 			case v.Kind != yaml.ScalarNode:
 			case v.Tag == "!!null" || (v.Tag == "!!str" && strings.TrimSpace(v.Value) == ""):
-				if optionalEmpty(lastKey(key)) {
+				if optionalEmpty(lastKey(key)) || reportedEmpty(lastKey(key)) {
 					return
 				}
 				probs = append(probs, Warningf(file, v.Line+offset, "%s is empty; fill it in, or remove the line if it does not apply", key))
@@ -170,6 +170,12 @@ func optionalEmpty(key string) bool {
 		return true
 	}
 	return false
+}
+
+// reportedEmpty reports keys that Load already refuses empty, with an
+// error: a warning on top would say the same thing twice.
+func reportedEmpty(key string) bool {
+	return key == "alt"
 }
 
 func lastKey(key string) string {

@@ -137,3 +137,20 @@ func TestParseSlotErrors(t *testing.T) {
 		t.Errorf("format %q", f)
 	}
 }
+
+// TestCheckEmptyAlt: an empty alt is an error (the image has no
+// description); check says so once, without a warning repeating it.
+func TestCheckEmptyAlt(t *testing.T) {
+	for _, alt := range []string{`""`, "", `"  "`} {
+		t.Run("alt="+alt, func(t *testing.T) {
+			src := "---\ntags: [a]\nimages:\n  - file: media/photo.png\n    alt: " + alt + "\n---\nTexte\n"
+			probs := Check(folderFS(t, map[string]string{"tips/36-x.md": src}))
+			if len(probs) != 1 {
+				t.Fatalf("got %d problems, want the one error:\n%v", len(probs), probs)
+			}
+			if probs[0].Warning || !strings.Contains(probs[0].Error(), "alt text is missing") {
+				t.Errorf("problem = %q (warning %v), want the missing-alt error", probs[0].Error(), probs[0].Warning)
+			}
+		})
+	}
+}

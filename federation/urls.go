@@ -16,6 +16,10 @@ type URLs struct {
 	account string // host[:port] in handles; empty means host
 }
 
+// ErrBadBaseURL means the base URL is not scheme://host[:port] with http
+// or https; its text is the start of the error message ("base URL ...").
+var ErrBadBaseURL = errors.New("base URL")
+
 // ErrBadAccountDomain means an account domain is not a plain host name
 // (with an optional port).
 var ErrBadAccountDomain = errors.New("account domain must be a host name such as zoomacom.org")
@@ -25,13 +29,13 @@ var ErrBadAccountDomain = errors.New("account domain must be a host name such as
 func NewURLs(base string) (URLs, error) {
 	u, err := url.Parse(strings.TrimRight(base, "/"))
 	if err != nil {
-		return URLs{}, fmt.Errorf("base URL %q: %w", base, err)
+		return URLs{}, fmt.Errorf("%w %q: %w", ErrBadBaseURL, base, err)
 	}
 	if u.Scheme != "http" && u.Scheme != "https" {
-		return URLs{}, fmt.Errorf("base URL %q: scheme must be http or https", base)
+		return URLs{}, fmt.Errorf("%w %q: scheme must be http or https", ErrBadBaseURL, base)
 	}
 	if u.Host == "" || u.User != nil || (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.Fragment != "" {
-		return URLs{}, fmt.Errorf("base URL %q: want scheme://host[:port] with nothing after the host", base)
+		return URLs{}, fmt.Errorf("%w %q: want scheme://host[:port] with nothing after the host", ErrBadBaseURL, base)
 	}
 	host := strings.ToLower(u.Host)
 	return URLs{base: u.Scheme + "://" + host, host: host}, nil

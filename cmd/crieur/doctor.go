@@ -68,10 +68,10 @@ func doctorCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
 	for _, r := range results {
 		counts[r.Status]++
-		fmt.Fprintf(tw, "%s\t%s\t%s\n", labels[r.Status], pr.Sprintf(r.Check), pr.Sprintf(r.Format, r.Args...))
+		fmt.Fprintf(tw, "%s\t%s\t%s\n", labels[r.Status], pr.Sprintf(r.Check), resultText(pr, r))
 	}
 	tw.Flush()
-	pr.Fprintln(stdout, "%d check(s) OK, %d warning(s), %d failure(s).", counts[doctor.OK], counts[doctor.Warn], counts[doctor.Fail])
+	fmt.Fprintf(stdout, "%s, %s, %s.\n", pr.Plural(counts[doctor.OK], "%d check OK", "%d checks OK"), pr.Plural(counts[doctor.Warn], "%d warning", "%d warnings"), pr.Plural(counts[doctor.Fail], "%d failure", "%d failures"))
 	if counts[doctor.Fail] > 0 {
 		return 1
 	}
@@ -98,4 +98,15 @@ func (s socketDaemon) Doctor(ctx context.Context) (app.DoctorReport, error) {
 		return rep, fmt.Errorf("read the daemon's answer: %w", err)
 	}
 	return rep, nil
+}
+
+// resultText is r's message in pr's language, in the singular or plural
+// form its count asks for.
+func resultText(pr *i18n.Printer, r doctor.Result) string {
+	if r.One != "" && len(r.Args) > 0 {
+		if n, ok := r.Args[0].(int); ok {
+			return pr.Plural(n, r.One, r.Format, r.Args[1:]...)
+		}
+	}
+	return pr.Sprintf(r.Format, r.Args...)
 }

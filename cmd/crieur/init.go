@@ -107,7 +107,7 @@ Tout ce que le bot publie est dans ce dossier :
 - ` + "`media/`" + ` : les images (chacune avec sa description, ` + "`alt`" + `).
 
 Pour écrire : copiez un fichier existant sous un nouveau nom (lettres sans
-accent, chiffres et tirets, finissant par ` + "`.md`" + `), changez le texte,
+accent, chiffres, ` + "`-`, `_` et `.`" + `, finissant par ` + "`.md`" + `), changez le texte,
 puis vérifiez :
 
     crieur check --content .

@@ -69,3 +69,34 @@ func TestInitRefuses(t *testing.T) {
 		t.Errorf("init in an empty folder: exit %d %s", code, errOut)
 	}
 }
+
+// TestInitNamingRule: the LISEZMOI written by init and the staff guide
+// state the same file-name rule, and a name using every character they
+// allow is accepted by check without a warning.
+func TestInitNamingRule(t *testing.T) {
+	t.Setenv("LC_ALL", "en_US.UTF-8")
+	dir := filepath.Join(t.TempDir(), "contenu")
+	if code, out, errOut := runCmd("init", dir); code != 0 {
+		t.Fatalf("init: exit %d\n%s%s", code, out, errOut)
+	}
+	const rule = "lettres sans accent, chiffres, `-`, `_` et `.`, finissant par `.md`"
+	for _, f := range []string{filepath.Join(dir, "LISEZMOI.md"), filepath.Join("..", "..", "docs", "guide-redaction.md")} {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(strings.Join(strings.Fields(string(b)), " "), rule) {
+			t.Errorf("%s does not state the file-name rule %q", f, rule)
+		}
+	}
+	tip, err := os.ReadFile(filepath.Join(dir, "tips", "01-framadate.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "tips", "02_Mon-astuce.v2.md"), append(tip, "\nAutre texte.\n"...), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if code, out, errOut := runCmd("check", "--content", dir, "--strict"); code != 0 || !strings.Contains(out, "2 posts ready") {
+		t.Errorf("check --strict with a name using - _ and .: exit %d\n%s%s", code, out, errOut)
+	}
+}

@@ -173,7 +173,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	logger.Debug("garbage collector", "gogc_set", gc.Percent, "memory_limit_bytes", gc.MemoryLimit)
 	a, err := app.New(cfg)
 	if err != nil {
-		fmt.Fprintln(stderr, "crieur serve:", err)
+		fmt.Fprintln(stderr, serveError(staffPrinter(botLanguage(contentFS(cfg.ContentDir))), err))
 		return 1
 	}
 	if err := a.Run(ctx); err != nil {

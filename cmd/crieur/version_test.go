@@ -38,3 +38,25 @@ func TestVersionFromBuild(t *testing.T) {
 		}
 	}
 }
+
+// TestVersionHelp: `crieur version --help` shows the command's help, like
+// every other command, in the session's language, not the version.
+func TestVersionHelp(t *testing.T) {
+	for _, tt := range []struct{ lc, want string }{
+		{"en_US.UTF-8", "Usage: crieur version [flags]\n\nPrints crieur's version"},
+		{"fr_FR.UTF-8", "Affiche la version de crieur"},
+	} {
+		t.Run(tt.lc, func(t *testing.T) {
+			t.Setenv("LC_ALL", tt.lc)
+			for _, flag := range []string{"--help", "-h"} {
+				code, stdout, stderr := runCmd("version", flag)
+				if code != 0 || stdout != "" || !strings.Contains(stderr, tt.want) {
+					t.Errorf("crieur version %s: exit %d, stdout %q, stderr %q; want exit 0, the help containing %q", flag, code, stdout, stderr, tt.want)
+				}
+			}
+		})
+	}
+	if code, stdout, _ := runCmd("version", "extra"); code != 2 || stdout != "" {
+		t.Errorf("crieur version extra: exit %d, stdout %q; want the usage and exit 2", code, stdout)
+	}
+}

@@ -183,7 +183,7 @@ func New(cfg Config) (*App, error) {
 	a.contentF = examples.Zoomacom()
 	if cfg.ContentDir != "" {
 		if st, err := os.Stat(cfg.ContentDir); err != nil || !st.IsDir() {
-			return nil, fmt.Errorf("content folder %s: not a readable directory", cfg.ContentDir)
+			return nil, fmt.Errorf("content folder %s: %w", cfg.ContentDir, ErrContentDir)
 		}
 		a.contentF = content.NewDir(cfg.ContentDir)
 	}

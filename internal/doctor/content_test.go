@@ -1,7 +1,6 @@
 package doctor
 
 import (
-	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -20,10 +19,10 @@ func TestContentFolder(t *testing.T) {
 		status Status
 		want   string
 	}{
-		{"ready", map[string]string{"bot.yaml": bot, "tips/01-a.md": tip}, OK, ": 1 post(s) ready"},
-		{"draft not ready", map[string]string{"bot.yaml": bot, "tips/01-a.md": tip, "events/e.md": "---\ndraft: true\ntitle: A\nstart: 2099-01-10 14:00\nend: 2099-01-10 17:00\n---\nx\n"}, OK, ": 1 post(s) ready"},
-		{"warning only", map[string]string{"bot.yaml": bot, "tips/01-a.md": tip, "tips/02-b.MD": tip}, OK, ": 1 post(s) ready"},
-		{"error", map[string]string{"bot.yaml": bot, "tips/01-a.md": tip, "tips/02-b.md": "---\ntags: [A\n---\nx\n"}, Warn, ": 1 problem(s), those files are skipped"},
+		{"ready", map[string]string{"bot.yaml": bot, "tips/01-a.md": tip}, OK, ": 1 post ready"},
+		{"draft not ready", map[string]string{"bot.yaml": bot, "tips/01-a.md": tip, "events/e.md": "---\ndraft: true\ntitle: A\nstart: 2099-01-10 14:00\nend: 2099-01-10 17:00\n---\nx\n"}, OK, ": 1 post ready"},
+		{"warning only", map[string]string{"bot.yaml": bot, "tips/01-a.md": tip, "tips/02-b.MD": tip}, OK, ": 1 post ready"},
+		{"error", map[string]string{"bot.yaml": bot, "tips/01-a.md": tip, "tips/02-b.md": "---\ntags: [A\n---\nx\n"}, Warn, ": 1 problem, that file is skipped"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			dir := t.TempDir()
@@ -41,7 +40,7 @@ func TestContentFolder(t *testing.T) {
 				t.Fatalf("results: %v", d.out)
 			}
 			r := d.out[0]
-			got := fmt.Sprintf(r.Format, r.Args...)
+			got := r.String()
 			if r.Status != tt.status || !strings.HasPrefix(got, dir+tt.want) {
 				t.Errorf("%v %q, want %v %q", r.Status, got, tt.status, dir+tt.want)
 			}

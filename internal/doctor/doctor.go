@@ -50,11 +50,15 @@ const (
 
 // Result is one line of the report: Check names it, Format and Args say
 // what was found or what to fix (English format string, translated by the
-// caller).
+// caller). When One is set, the line counts something: Args[0] is the
+// count (an int), Format the plural form and One the singular, so that
+// the caller picks the form its language wants (French says "0 publication
+// prête").
 type Result struct {
 	Check  string
 	Status Status
 	Format string
+	One    string
 	Args   []any
 }
 
@@ -138,6 +142,20 @@ type doctor struct {
 
 func (d *doctor) add(check string, st Status, format string, args ...any) {
 	d.out = append(d.out, Result{Check: check, Status: st, Format: format, Args: args})
+}
+
+// String is the result's message in English, singular for a count of 1.
+func (r Result) String() string {
+	if r.One != "" && len(r.Args) > 0 && r.Args[0] == 1 {
+		return fmt.Sprintf(r.One, r.Args...)
+	}
+	return fmt.Sprintf(r.Format, r.Args...)
+}
+
+// addCount adds a line counting n things: one and other are its singular
+// and plural formats, n their first argument.
+func (d *doctor) addCount(check string, st Status, n int, one, other string, args ...any) {
+	d.out = append(d.out, Result{Check: check, Status: st, Format: other, One: one, Args: append([]any{n}, args...)})
 }
 
 func (d *doctor) ctx() (context.Context, context.CancelFunc) {
@@ -225,7 +243,7 @@ func (d *doctor) certificate() {
 	leaf := conn.(*tls.Conn).ConnectionState().PeerCertificates[0]
 	left := leaf.NotAfter.Sub(d.cfg.Now())
 	if left < CertWarnBefore {
-		d.add(check, Warn, "the certificate of %s expires on %s, in %d day(s): its renewal is not working", u.Hostname(), leaf.NotAfter.Format("2006-01-02"), int(left.Hours()/24))
+		d.addCount(check, Warn, int(left.Hours()/24), "the certificate of %[2]s expires on %[3]s, in %[1]d day: its renewal is not working", "the certificate of %[2]s expires on %[3]s, in %[1]d days: its renewal is not working", u.Hostname(), leaf.NotAfter.Format("2006-01-02"))
 		return
 	}
 	d.add(check, OK, "valid for %s until %s (issued by %s)", u.Hostname(), leaf.NotAfter.Format("2006-01-02"), leaf.Issuer.CommonName)
@@ -414,7 +432,7 @@ func (d *doctor) actorUnsigned() {
 	case skew > SkewWarn:
 		d.add("Clock", Warn, "the server's clock and this machine's differ by %s: enable NTP (timedatectl set-ntp true)", skew.Round(time.Second))
 	default:
-		d.add("Clock", OK, "the server's Date agrees with this machine's clock (within %s)", SkewWarn)
+		d.add("Clock", OK, "the server's Date agrees with this machine's clock (within %d s)", int(SkewWarn.Seconds()))
 	}
 }
 
@@ -472,7 +490,7 @@ func (d *doctor) daemon(ctx context.Context) {
 	}
 	if n := len(rep.UnavailableHosts); n > 0 {
 		shown := rep.UnavailableHosts[:min(n, 5)]
-		d.add("Dead servers", Warn, "%d server(s) failed on 7 different days and get nothing until they answer again: %s", n, strings.Join(shown, ", "))
+		d.addCount("Dead servers", Warn, n, "%d server failed on 7 different days and gets nothing until it answers again: %s", "%d servers failed on 7 different days and get nothing until they answer again: %s", strings.Join(shown, ", "))
 	} else {
 		d.add("Dead servers", OK, "no server marked unavailable")
 	}
@@ -536,7 +554,7 @@ func (d *doctor) content() {
 	// Only errors skip a file; warnings (an empty value, an ignored .MD)
 	// are check's to show.
 	if n := len(content.Check(fsys).Errors()); n > 0 {
-		d.add(check, Warn, "%s: %d problem(s), those files are skipped: run crieur check --content %s", d.cfg.ContentDir, n, d.cfg.ContentDir)
+		d.addCount(check, Warn, n, "%[2]s: %[1]d problem, that file is skipped: run crieur check --content %[2]s", "%[2]s: %[1]d problems, those files are skipped: run crieur check --content %[2]s", d.cfg.ContentDir)
 		return
 	}
 	ready := 0
@@ -545,7 +563,7 @@ func (d *doctor) content() {
 			ready++
 		}
 	}
-	d.add(check, OK, "%s: %d post(s) ready", d.cfg.ContentDir, ready)
+	d.addCount(check, OK, ready, "%[2]s: %[1]d post ready", "%[2]s: %[1]d posts ready", d.cfg.ContentDir)
 }
 
 func (d *doctor) disk() {

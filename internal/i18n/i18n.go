@@ -43,6 +43,7 @@ func frenchEntries() [][]Entry {
 		frDoctorLocal(),
 		frPastEvent(),
 		frRestoreData(),
+		frServe(),
 	}
 }
 
