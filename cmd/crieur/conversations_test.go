@@ -119,7 +119,7 @@ func TestMentionsAndStats(t *testing.T) {
 		for _, want := range []string{
 			alix.Handle() + "  mention  (message direct)\n    @zoomacom-tips une question privée\n    " + mention["id"].(string),
 			dominique.Handle() + "  réponse à tips/99-framadate  (public)\n    Merci ! Et pour remplacer Doodle ?",
-			"2 réponse(s) ou mention(s).",
+			"2 réponses ou mentions.",
 		} {
 			if code != 0 || !strings.Contains(out, want) {
 				t.Errorf("mentions %s lacks %q:\n%s", when, want, out)

@@ -103,7 +103,7 @@ func mentions(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	if len(rep.Items) == 0 {
 		pr.Fprintln(stdout, "No replies or mentions.")
 	} else {
-		pr.Fprintln(stdout, "%d reply(ies) or mention(s).", len(rep.Items))
+		fmt.Fprintln(stdout, pr.Plural(len(rep.Items), "%d reply or mention.", "%d replies or mentions."))
 	}
 	return 0
 }

@@ -75,6 +75,6 @@ func stats(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%d\n", s.When, post, s.Boosts, s.Favs, s.Reactions, s.Replies)
 	}
 	tw.Flush()
-	pr.Fprintln(stdout, "%d post(s) published.", len(rep.Items))
+	fmt.Fprintln(stdout, pr.Plural(len(rep.Items), "%d post published.", "%d posts published."))
 	return 0
 }

@@ -186,14 +186,22 @@ func (a *App) staffHTML(b *server.Bot, staff []federation.Mention, items []conte
 		fmt.Fprintf(&s, `<span class="h-card"><a href="%s" class="u-url mention">@<span>%s</span></a></span> `, html.EscapeString(m.Href), html.EscapeString(user))
 	}
 	if french {
-		fmt.Fprintf(&s, "%d nouvelle(s) réponse(s) ou mention(s) pour @%s\u00a0:</p>", len(items), html.EscapeString(a.urls.Handle(b.Username)))
+		if len(items) == 1 {
+			fmt.Fprintf(&s, "1 nouvelle réponse ou mention pour @%s\u00a0:</p>", html.EscapeString(a.urls.Handle(b.Username)))
+		} else {
+			fmt.Fprintf(&s, "%d nouvelles réponses ou mentions pour @%s\u00a0:</p>", len(items), html.EscapeString(a.urls.Handle(b.Username)))
+		}
 	} else {
-		fmt.Fprintf(&s, "%d new reply(ies) or mention(s) for @%s:</p>", len(items), html.EscapeString(a.urls.Handle(b.Username)))
+		if len(items) == 1 {
+			fmt.Fprintf(&s, "1 new reply or mention for @%s:</p>", html.EscapeString(a.urls.Handle(b.Username)))
+		} else {
+			fmt.Fprintf(&s, "%d new replies or mentions for @%s:</p>", len(items), html.EscapeString(a.urls.Handle(b.Username)))
+		}
 	}
 	for i, r := range items {
 		if i == MaxStaffItems {
 			if french {
-				fmt.Fprintf(&s, "<p>… et %d autre(s)\u00a0: crieur mentions les liste toutes.</p>", len(items)-i)
+				fmt.Fprintf(&s, "<p>… et %d autres\u00a0: crieur mentions les liste toutes.</p>", len(items)-i)
 			} else {
 				fmt.Fprintf(&s, "<p>… and %d more: crieur mentions lists them all.</p>", len(items)-i)
 			}
