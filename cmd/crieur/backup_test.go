@@ -11,7 +11,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/zoomacom/crieur/content"
 	"github.com/zoomacom/crieur/federation"
 	"github.com/zoomacom/crieur/internal/app"
 	"github.com/zoomacom/crieur/internal/inboxfarm"
@@ -130,16 +129,11 @@ func TestBackupRestoreMidFanOut(t *testing.T) {
 		t.Fatal(err)
 	}
 	var inboxes []string
-	for i, h := range farm.Hosts {
-		for u := range 4 {
-			name := fmt.Sprintf("membre%d", u)
-			f := content.Follower{ActorID: h.Actor(name), Inbox: h.Inbox(name), FollowID: h.Actor(name) + "/follows/1",
-				FollowedAt: time.Now().Add(-time.Duration(i*4+u) * time.Minute), State: content.FollowerAccepted}
-			if _, err := db.PutFollower(backupTestBot, f); err != nil {
-				t.Fatal(err)
-			}
-			inboxes = append(inboxes, f.Inbox)
+	for _, f := range farm.Followers(4, time.Now()) {
+		if _, err := db.PutFollower(backupTestBot, f); err != nil {
+			t.Fatal(err)
 		}
+		inboxes = append(inboxes, f.Inbox)
 	}
 	if err := db.Close(); err != nil {
 		t.Fatal(err)

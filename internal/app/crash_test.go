@@ -3,7 +3,6 @@ package app_test
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"net"
 	"net/http"
 	"os"
@@ -15,7 +14,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/zoomacom/crieur/content"
 	"github.com/zoomacom/crieur/federation"
 	"github.com/zoomacom/crieur/internal/app"
 	"github.com/zoomacom/crieur/internal/inboxfarm"
@@ -64,16 +62,11 @@ func TestCrashMidFanOut(t *testing.T) {
 		t.Fatal(err)
 	}
 	var inboxes []string
-	for i, h := range farm.Hosts {
-		for u := range 4 {
-			name := fmt.Sprintf("membre%d", u)
-			f := content.Follower{ActorID: h.Actor(name), Inbox: h.Inbox(name), FollowID: h.Actor(name) + "/follows/1",
-				FollowedAt: time.Now().Add(-time.Duration(i*4+u) * time.Minute), State: content.FollowerAccepted}
-			if _, err := db.PutFollower(bot, f); err != nil {
-				t.Fatal(err)
-			}
-			inboxes = append(inboxes, f.Inbox)
+	for _, f := range farm.Followers(4, time.Now()) {
+		if _, err := db.PutFollower(bot, f); err != nil {
+			t.Fatal(err)
 		}
+		inboxes = append(inboxes, f.Inbox)
 	}
 	if err := db.Close(); err != nil {
 		t.Fatal(err)

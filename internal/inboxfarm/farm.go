@@ -26,6 +26,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/zoomacom/crieur/content"
 	"github.com/zoomacom/crieur/federation/signature"
 	"github.com/zoomacom/crieur/internal/hostid"
 )
@@ -458,4 +459,20 @@ func (f *Farm) WaitFor(ctx context.Context, cond func() bool) error {
 		case <-tick.C:
 		}
 	}
+}
+
+// Followers returns perHost accepted followers on each host (membre0,
+// membre1…), each with its own inbox and a follow date one minute older
+// than the one before, for the tests that seed a database before a
+// fan-out.
+func (f *Farm) Followers(perHost int, now time.Time) []content.Follower {
+	out := make([]content.Follower, 0, perHost*len(f.Hosts))
+	for i, h := range f.Hosts {
+		for u := range perHost {
+			name := fmt.Sprintf("membre%d", u)
+			out = append(out, content.Follower{ActorID: h.Actor(name), Inbox: h.Inbox(name), FollowID: h.Actor(name) + "/follows/1",
+				FollowedAt: now.Add(-time.Duration(i*perHost+u) * time.Minute), State: content.FollowerAccepted})
+		}
+	}
+	return out
 }
