@@ -1,6 +1,7 @@
 package federation
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"github.com/zoomacom/crieur/internal/hostid"
@@ -29,8 +30,10 @@ type Incoming struct {
 	ObjectActor  string
 	ObjectObject string
 	// Raw is the body as received, for the readers of what Incoming does
-	// not keep (a reply's text, a reaction's emoji).
-	Raw string
+	// not keep (a reply's text, a reaction's emoji). It shares the
+	// caller's buffer rather than copy up to MaxBody per request: the
+	// inbox's body budget counts that buffer once.
+	Raw json.RawMessage
 }
 
 // DecodeActivity reads an inbound activity. It reads compact JSON with fixed
@@ -46,7 +49,7 @@ func DecodeActivity(body []byte) (*Incoming, error) {
 	if item == nil || ap.IsNil(item) || ap.IsItemCollection(item) {
 		return nil, fmt.Errorf("%w: not an object", ErrMalformedActivity)
 	}
-	in := &Incoming{ID: string(item.GetID()), Type: string(item.GetType()), Raw: string(body)}
+	in := &Incoming{ID: string(item.GetID()), Type: string(item.GetType()), Raw: body}
 	if !isHTTPURL(in.ID) {
 		return nil, fmt.Errorf("%w: id must be an http(s) URL", ErrMalformedActivity)
 	}

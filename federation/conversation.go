@@ -42,11 +42,11 @@ func IsPostType(typ string) bool {
 }
 
 // ActivityObject returns the raw object of an activity body, or nil.
-func ActivityObject(body string) json.RawMessage {
+func ActivityObject(body []byte) json.RawMessage {
 	var act struct {
 		Object json.RawMessage `json:"object"`
 	}
-	if json.Unmarshal([]byte(body), &act) != nil {
+	if json.Unmarshal(body, &act) != nil {
 		return nil
 	}
 	return act.Object
@@ -54,7 +54,7 @@ func ActivityObject(body string) json.RawMessage {
 
 // UndoneID returns the id and type of the object of an Undo as sent, for
 // the inner types go-ap does not read (EmojiReact).
-func UndoneID(body string) (id, typ string) {
+func UndoneID(body []byte) (id, typ string) {
 	var inner struct {
 		ID   string          `json:"id"`
 		Type json.RawMessage `json:"type"`
@@ -71,12 +71,12 @@ func UndoneID(body string) (id, typ string) {
 
 // ReactionContent returns the emoji of an EmojiReact (content) or of a
 // Misskey Like (_misskey_reaction), bounded to a few characters.
-func ReactionContent(body string) string {
+func ReactionContent(body []byte) string {
 	var act struct {
 		Content  json.RawMessage `json:"content"`
 		Reaction json.RawMessage `json:"_misskey_reaction"`
 	}
-	if json.Unmarshal([]byte(body), &act) != nil {
+	if json.Unmarshal(body, &act) != nil {
 		return ""
 	}
 	for _, raw := range []json.RawMessage{act.Content, act.Reaction} {
@@ -106,7 +106,7 @@ func decodeExtension(body []byte) (in *Incoming, ok bool, err error) {
 	if t := ids(doc.Type); len(t) != 1 || t[0] != "EmojiReact" {
 		return nil, false, nil
 	}
-	in = &Incoming{ID: doc.ID, Type: "EmojiReact", Raw: string(body)}
+	in = &Incoming{ID: doc.ID, Type: "EmojiReact", Raw: body}
 	actor, object := ids(doc.Actor), ids(doc.Object)
 	if len(actor) != 1 || len(object) != 1 {
 		return nil, true, fmt.Errorf("%w: EmojiReact needs one actor and one object", ErrMalformedActivity)

@@ -69,7 +69,7 @@ func TestEmojiReact(t *testing.T) {
 		t.Errorf("reaction %q", got)
 	}
 	undo := `{"id":"https://k.example/u/1","type":"Undo","actor":"https://k.example/u/b","object":` + body + `}`
-	if id, typ := UndoneID(undo); id != "https://k.example/r/1" || typ != "EmojiReact" {
+	if id, typ := UndoneID([]byte(undo)); id != "https://k.example/r/1" || typ != "EmojiReact" {
 		t.Errorf("UndoneID = %q %q", id, typ)
 	}
 	if _, err := DecodeActivity([]byte(`{"id":"https://k.example/r/2","type":"EmojiReact","actor":"javascript:x","object":"https://a.example/1"}`)); err == nil {
