@@ -1,6 +1,7 @@
 package federation
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"strings"
@@ -94,6 +95,13 @@ func ReactionContent(body []byte) string {
 // decodeExtension reads the activity types go-ap does not know (Misskey
 // and Pleroma's EmojiReact): ok is false for every other type.
 func decodeExtension(body []byte) (in *Incoming, ok bool, err error) {
+	// Every inbound activity passes here before go-ap reads it: skip the
+	// second parse when no "type" can be EmojiReact. A JSON string decodes
+	// to those letters only if the body spells them, or escapes some of
+	// them as \uXXXX (no other escape yields a letter).
+	if !bytes.Contains(body, []byte("EmojiReact")) && !bytes.Contains(body, []byte(`\u`)) {
+		return nil, false, nil
+	}
 	var doc struct {
 		ID     string          `json:"id"`
 		Type   json.RawMessage `json:"type"`

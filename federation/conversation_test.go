@@ -1,6 +1,7 @@
 package federation
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/zoomacom/crieur/content"
@@ -71,6 +72,11 @@ func TestEmojiReact(t *testing.T) {
 	undo := `{"id":"https://k.example/u/1","type":"Undo","actor":"https://k.example/u/b","object":` + body + `}`
 	if id, typ := UndoneID([]byte(undo)); id != "https://k.example/r/1" || typ != "EmojiReact" {
 		t.Errorf("UndoneID = %q %q", id, typ)
+	}
+	// The type spelled with JSON escapes is still EmojiReact.
+	escaped := strings.Replace(body, `"EmojiReact"`, `"Emoji\u0052eact"`, 1)
+	if in, err := DecodeActivity([]byte(escaped)); err != nil || in.Type != "EmojiReact" || in.ObjectID != "https://crieur.example/users/zoomacom-tips/posts/1" {
+		t.Errorf("EmojiReact with an escaped type: %+v %v", in, err)
 	}
 	if _, err := DecodeActivity([]byte(`{"id":"https://k.example/r/2","type":"EmojiReact","actor":"javascript:x","object":"https://a.example/1"}`)); err == nil {
 		t.Error("EmojiReact with a bad actor accepted")
