@@ -4,11 +4,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/zoomacom/crieur/internal/hostid"
 	"net/url"
 	"strings"
 
 	ap "github.com/go-ap/activitypub"
+
+	"github.com/zoomacom/crieur/internal/hostid"
 )
 
 // ErrMalformedActivity means a body is not an activity we can read: not
