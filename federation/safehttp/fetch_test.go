@@ -1,6 +1,7 @@
 package safehttp
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -128,6 +129,10 @@ func TestFetchActivityJSON(t *testing.T) {
 				t.Fatalf("errors.As(%v, *IDMismatchError) = %t", err, got)
 			} else if got && (mm.URL != claimed[tt.path][0] || mm.ID != claimed[tt.path][1]) {
 				t.Fatalf("IDMismatchError{URL: %q, ID: %q}, want %q", mm.URL, mm.ID, claimed[tt.path])
+			} else if got && !bytes.Contains(mm.Body, []byte(`"`+mm.ID+`"`)) {
+				// Callers read the served document from it (the actor a
+				// key id's URL serves).
+				t.Fatalf("IDMismatchError.Body is not the served document: %q", mm.Body)
 			}
 			if tt.wantStatus != nil {
 				var se *StatusError
