@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/zoomacom/crieur/content"
+	bolt "go.etcd.io/bbolt"
 )
 
 // t0 is a fixed clock for tests: a Monday morning in Paris, in UTC.
@@ -71,4 +72,14 @@ func mustNoErr(t testing.TB, err error) {
 	if err != nil {
 		t.Fatal(err)
 	}
+}
+
+// replyCounts reports how many replies the store holds: the texts kept,
+// and the reaction records (the counters retention must keep right).
+func (db *DB) replyCounts() (replies, reactions int, err error) {
+	err = db.bolt.View(func(tx *bolt.Tx) error {
+		replies, reactions = counter(tx, keyRepliesN), counter(tx, keyReactionsN)
+		return nil
+	})
+	return replies, reactions, err
 }
