@@ -320,6 +320,17 @@ func botBucket(tx *bolt.Tx, bot string, name string) *bolt.Bucket {
 	return b.Bucket([]byte(name))
 }
 
+// botNames lists the bots that have buckets, for migrations that visit
+// every bot.
+func botNames(tx *bolt.Tx) ([]string, error) {
+	var names []string
+	err := bucket(tx, bucketBots).ForEachBucket(func(k []byte) error {
+		names = append(names, string(k))
+		return nil
+	})
+	return names, err
+}
+
 // botBucketW returns the nested bucket name of bot, creating it.
 func botBucketW(tx *bolt.Tx, bot string, name string) (*bolt.Bucket, error) {
 	if bot == "" {
