@@ -78,9 +78,9 @@ type Options struct {
 	// it so a flood of activities cannot grow the file without limit.
 	// Default 200,000.
 	SeenCap int
-	// BatchDelay is how long a batched write (Ack, Retry, GiveUp, MarkSeen,
-	// RecordHostFailure) waits for others to share its disk sync; default
-	// DefaultBatchDelay.
+	// BatchDelay is how long a batched write (MarkSeen,
+	// RecordHostFailure) waits for others to share its disk sync;
+	// default DefaultBatchDelay.
 	BatchDelay time.Duration
 	// Conversations bounds the replies and reactions kept.
 	Conversations ConversationLimits
