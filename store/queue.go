@@ -207,16 +207,6 @@ const dueScanChunk = 256
 // caller tracks what it has in flight until RecordOutcomes writes how
 // they went.
 func (db *DB) DueDeliveries(now time.Time, limit int, skip func(host string) bool) ([]Delivery, error) {
-	return db.DueDeliveriesExcept(now, limit, skip, nil)
-}
-
-// DueDeliveriesExcept is DueDeliveries that also leaves out the
-// deliveries for which except(id) is true, before decoding them: a
-// dispatcher with many deliveries in flight (still in the due index until
-// their outcome is recorded) reads past them without paying for them, and
-// they do not count against limit. except may be nil; it is called inside
-// a read transaction and must not use the DB.
-func (db *DB) DueDeliveriesExcept(now time.Time, limit int, skip func(host string) bool, except func(id uint64) bool) ([]Delivery, error) {
 	var keep func(Delivery) bool
 	if skip != nil {
 		verdict := make(map[string]bool) // skip's answer per host, asked once
@@ -229,14 +219,20 @@ func (db *DB) DueDeliveriesExcept(now time.Time, limit int, skip func(host strin
 			return !s
 		}
 	}
-	return db.DueDeliveriesWhere(now, limit, keep, except)
+	return db.DueDeliveriesWhere(now, limit, keep, nil)
 }
 
-// DueDeliveriesWhere is DueDeliveriesExcept with keep asked of every
-// delivery read (in due order, outside any transaction), so a caller can
-// take only as many of one host's deliveries as it could start: a backlog
-// to a host that gets one attempt at a time then does not crowd the
-// read's limit and push other hosts' work out of it. keep may be nil.
+// DueDeliveriesWhere is DueDeliveries with keep asked of every delivery
+// read (in due order, outside any transaction), so a caller can take only
+// as many of one host's deliveries as it could start: a backlog to a host
+// that gets one attempt at a time then does not crowd the read's limit
+// and push other hosts' work out of it. keep may be nil.
+//
+// It also leaves out the deliveries for which except(id) is true, before
+// decoding them: a dispatcher with many deliveries in flight (still in
+// the due index until their outcome is recorded) reads past them without
+// paying for them, and they do not count against limit. except may be
+// nil; it is called inside a read transaction and must not use the DB.
 func (db *DB) DueDeliveriesWhere(now time.Time, limit int, keep func(Delivery) bool, except func(id uint64) bool) ([]Delivery, error) {
 	if limit <= 0 {
 		return nil, nil

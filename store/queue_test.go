@@ -264,10 +264,10 @@ func TestConcurrentAcks(t *testing.T) {
 	}
 }
 
-// TestDueDeliveriesExcept checks that the deliveries a dispatcher already
+// TestDueDeliveriesWhereExcept checks that the deliveries a dispatcher already
 // has in flight are read past without counting against the limit, also
 // when they fill more than one scan chunk, so the next due work is found.
-func TestDueDeliveriesExcept(t *testing.T) {
+func TestDueDeliveriesWhereExcept(t *testing.T) {
 	db, _ := openTest(t, Options{})
 	in := inboxes(dueScanChunk + 10)
 	mustNoErr(t, db.Enqueue(bot, acceptID, acceptBody, in, t0))
@@ -294,18 +294,18 @@ func TestDueDeliveriesExcept(t *testing.T) {
 		name   string
 		limit  int
 		except func(uint64) bool
-		skip   func(string) bool
+		keep   func(Delivery) bool
 		want   []uint64
 	}{
 		{"nil except is DueDeliveries", 3, nil, nil, ids(all[:3])},
 		{"first three in flight", 3, inFlight(3), nil, ids(all[3:6])},
 		{"more than a chunk in flight", 5, inFlight(dueScanChunk + 2), nil, ids(all[dueScanChunk+2 : dueScanChunk+7])},
 		{"everything in flight", 5, inFlight(len(all)), nil, nil},
-		{"except and skip together", 2, inFlight(1), func(h string) bool { return h == all[1].Host }, ids(all[2:4])},
+		{"except and keep together", 2, inFlight(1), func(d Delivery) bool { return d.Host != all[1].Host }, ids(all[2:4])},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := db.DueDeliveriesExcept(t0, tt.limit, tt.skip, tt.except)
+			got, err := db.DueDeliveriesWhere(t0, tt.limit, tt.keep, tt.except)
 			mustNoErr(t, err)
 			if !reflect.DeepEqual(ids(got), tt.want) {
 				t.Errorf("ids = %v, want %v", ids(got), tt.want)
