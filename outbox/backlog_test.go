@@ -7,6 +7,7 @@ import (
 
 	"github.com/zoomacom/crieur/internal/inboxfarm"
 	"github.com/zoomacom/crieur/outbox"
+	"github.com/zoomacom/crieur/store"
 )
 
 // TestBacklogOfDeadServersDoesNotStarveNewPost: the queue holds days of
@@ -75,8 +76,9 @@ func TestBacklogOfDeadServersDoesNotStarveNewPost(t *testing.T) {
 		}
 	}
 	for _, dl := range r.due(t) {
-		if err := r.db.Retry(dl.ID, dl.NextAttempt.Add(time.Minute), "HTTP 503 Service Unavailable"); err != nil {
-			t.Fatal(err)
+		rec := store.Outcome{ID: dl.ID, Kind: store.Retrying, Reason: "HTTP 503 Service Unavailable", Next: dl.NextAttempt.Add(time.Minute)}
+		if errs, err := r.db.RecordOutcomes([]store.Outcome{rec}); err != nil || errs[0] != nil {
+			t.Fatal(err, errs)
 		}
 	}
 

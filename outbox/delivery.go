@@ -385,14 +385,18 @@ func (d *Deliverer) attempt(s signed) outcome {
 	giveUp := func(result, reason string) outcome {
 		return outcome{job: job, result: result, rec: store.Outcome{ID: job.ID, Kind: store.GivenUp, Reason: reason}}
 	}
-	retryAt := func(next time.Time, reason string) outcome {
-		return outcome{job: job, result: "retry", rec: store.Outcome{ID: job.ID, Kind: store.Retrying, Reason: reason, Next: next}}
-	}
 	status, retryAfter, err := 0, time.Duration(0), s.err
 	if err == nil {
 		status, retryAfter, err = d.send(s.req)
 	}
 	now := d.Now()
+	// retry reschedules after attempts failed ones, spread by a random
+	// draw of the delivery's own so a fan-out's retries do not come back
+	// together.
+	retry := func(attempts int, retryAfter time.Duration, reason string) outcome {
+		next := now.Add(NextWait(attempts, retryAfter, rand.New(rand.NewPCG(job.ID, uint64(now.UnixNano())))))
+		return outcome{job: job, result: "retry", rec: store.Outcome{ID: job.ID, Kind: store.Retrying, Reason: reason, Next: next}}
+	}
 	if errors.Is(err, errBlocked) {
 		return giveUp("final", "recipient blocked")
 	}
@@ -401,8 +405,7 @@ func (d *Deliverer) attempt(s signed) outcome {
 			// The body is gone (nothing can bring it back): drop it.
 			return giveUp("final", describe(status, err))
 		}
-		wait := NextWait(job.Attempts+1, 0, rand.New(rand.NewPCG(job.ID, uint64(now.UnixNano()))))
-		return retryAt(now.Add(wait), describe(status, err))
+		return retry(job.Attempts+1, 0, describe(status, err))
 	}
 	if err == nil && status < 500 {
 		// Any answer but a 5xx, even a final 4xx, proves the server is
@@ -429,8 +432,7 @@ func (d *Deliverer) attempt(s signed) outcome {
 	case attempts >= MaxAttempts:
 		return giveUp("gave_up", "retries exhausted: "+describe(status, err))
 	}
-	wait := NextWait(attempts, retryAfter, rand.New(rand.NewPCG(job.ID, uint64(now.UnixNano()))))
-	return retryAt(now.Add(wait), describe(status, err))
+	return retry(attempts, retryAfter, describe(status, err))
 }
 
 // prepare builds the request of one attempt and signs it now, with a

@@ -70,7 +70,7 @@ func BenchmarkAckConcurrent(b *testing.B) {
 	for w := range workers {
 		wg.Go(func() {
 			for i := w; i < len(due); i += workers {
-				if err := db.Ack(due[i].ID); err != nil {
+				if err := db.ack(due[i].ID); err != nil {
 					b.Error(err)
 					return
 				}

@@ -488,16 +488,6 @@ func (db *DB) Counts(objectID string) (c content.Counts, err error) {
 	return c, nil
 }
 
-// ReplyCounts reports how many replies the store holds, for tests and
-// metrics: the texts kept, and the reaction records.
-func (db *DB) ReplyCounts() (replies, reactions int, err error) {
-	err = db.bolt.View(func(tx *bolt.Tx) error {
-		replies, reactions = counter(tx, keyRepliesN), counter(tx, keyReactionsN)
-		return nil
-	})
-	return replies, reactions, err
-}
-
 // HasRepliesBy reports whether any reply of actor is kept (so the Delete
 // of their account concerns us even if they follow no bot).
 func (db *DB) HasRepliesBy(actor string) (found bool, err error) {

@@ -133,7 +133,7 @@ func TestReplyFloodFromOneActorStaysWithinCap(t *testing.T) {
 	for err := range errs {
 		t.Fatal(err)
 	}
-	kept, _, err := db.ReplyCounts()
+	kept, _, err := db.replyCounts()
 	mustNoErr(t, err)
 	if kept != perActor+1 {
 		t.Errorf("%d texts kept, want %d (the cap) + 1 (the other account)", kept, perActor+1)
@@ -174,7 +174,7 @@ func TestReplyRetentionAndGlobalCap(t *testing.T) {
 	if _, ok, _ := db.Reply(old.ID); ok {
 		t.Error("reply older than the retention still kept")
 	}
-	kept, _, err := db.ReplyCounts()
+	kept, _, err := db.replyCounts()
 	mustNoErr(t, err)
 	if kept != 3 {
 		t.Errorf("%d texts kept, want the cap 3", kept)
@@ -189,7 +189,7 @@ func TestReplyRetentionAndGlobalCap(t *testing.T) {
 	// retention.
 	n, err := db.PruneReplies(t0.Add(72*time.Hour + 4*time.Minute + 30*time.Second))
 	mustNoErr(t, err)
-	if kept, _, _ := db.ReplyCounts(); n != 2 || kept != 1 {
+	if kept, _, _ := db.replyCounts(); n != 2 || kept != 1 {
 		t.Errorf("PruneReplies removed %d, %d kept; want 2 removed, 1 kept", n, kept)
 	}
 	if c := counts(t, db); c.Replies != 5 {
@@ -262,7 +262,7 @@ func TestReactionsCap(t *testing.T) {
 		_, err := db.AddReaction(content.ReactionLike, tipID, fmt.Sprintf("https://h%d.example/u", n), "", fmt.Sprintf("https://h%d.example/like", n), t0)
 		mustNoErr(t, err)
 	}
-	_, n, err := db.ReplyCounts()
+	_, n, err := db.replyCounts()
 	mustNoErr(t, err)
 	if c := counts(t, db); n != 2 || c.Likes != 2 {
 		t.Fatalf("%d records, %d likes; want the cap 2", n, c.Likes)

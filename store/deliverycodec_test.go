@@ -135,7 +135,7 @@ func TestMigrationBinaryDeliveries(t *testing.T) {
 	mustNoErr(t, db.Enqueue(bot, acceptID, acceptBody, inboxes, t0.In(time.FixedZone("UTC-7", -7*3600))))
 	before, err := db.DueDeliveries(t0, 10, nil)
 	mustNoErr(t, err)
-	mustNoErr(t, db.Retry(before[1].ID, t0.Add(time.Hour), "HTTP 503 Service Unavailable"))
+	mustNoErr(t, db.retry(before[1].ID, t0.Add(time.Hour), "HTTP 503 Service Unavailable"))
 	before, err = db.DueDeliveries(t0.Add(2*time.Hour), 10, nil)
 	mustNoErr(t, err)
 	mustNoErr(t, db.bolt.Update(func(tx *bolt.Tx) error {
@@ -164,7 +164,7 @@ func TestMigrationBinaryDeliveries(t *testing.T) {
 		t.Errorf("%d deliveries due at t0, want 2 (the retried one waits an hour)", len(due))
 	}
 	for _, d := range after {
-		mustNoErr(t, db.Ack(d.ID))
+		mustNoErr(t, db.ack(d.ID))
 	}
 	if n, _ := db.QueueDepth(); n != 0 {
 		t.Errorf("queue depth after acknowledging all: %d", n)

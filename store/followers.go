@@ -113,14 +113,8 @@ func countInboxTx(tx *bolt.Tx, bot string, f content.Follower, delta int) error 
 // buildInboxIndexes builds every bot's delivery-inbox index from its
 // followers (schema 1 to 2).
 func buildInboxIndexes(tx *bolt.Tx) error {
-	bots := bucket(tx, bucketBots)
-	var names []string
-	if err := bots.ForEach(func(k, v []byte) error {
-		if v == nil {
-			names = append(names, string(k))
-		}
-		return nil
-	}); err != nil {
+	names, err := botNames(tx)
+	if err != nil {
 		return err
 	}
 	for _, bot := range names {
@@ -377,13 +371,8 @@ func markedState(v []byte) (content.FollowerState, bool) {
 // markFollowerStates writes every follower's state into its time index
 // entry (schema 4 to 5), so pages and counts need not decode records.
 func markFollowerStates(tx *bolt.Tx) error {
-	var names []string
-	if err := bucket(tx, bucketBots).ForEach(func(k, v []byte) error {
-		if v == nil {
-			names = append(names, string(k))
-		}
-		return nil
-	}); err != nil {
+	names, err := botNames(tx)
+	if err != nil {
 		return err
 	}
 	for _, bot := range names {

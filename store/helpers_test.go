@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/zoomacom/crieur/content"
+	bolt "go.etcd.io/bbolt"
 )
 
 // t0 is a fixed clock for tests: a Monday morning in Paris, in UTC.
@@ -71,4 +72,48 @@ func mustNoErr(t testing.TB, err error) {
 	if err != nil {
 		t.Fatal(err)
 	}
+}
+
+// replyCounts reports how many replies the store holds: the texts kept,
+// and the reaction records (the counters retention must keep right).
+func (db *DB) replyCounts() (replies, reactions int, err error) {
+	err = db.bolt.View(func(tx *bolt.Tx) error {
+		replies, reactions = counter(tx, keyRepliesN), counter(tx, keyReactionsN)
+		return nil
+	})
+	return replies, reactions, err
+}
+
+// The single-outcome writes the deliverer used before RecordOutcomes:
+// tests use them to set the queue up.
+
+// ack removes a delivered delivery. Many workers call it at once: their
+// calls are batched into one transaction and one disk sync.
+func (db *DB) ack(id uint64) error {
+	if err := db.bolt.Batch(func(tx *bolt.Tx) error { return finishTx(tx, id, true, "") }); err != nil {
+		return fmt.Errorf("ack: %w", err)
+	}
+	return nil
+}
+
+// giveUp removes a delivery that will never succeed (permanent 4xx, too
+// many attempts) and keeps reason in the activity's statistics. Batched
+// like ack.
+func (db *DB) giveUp(id uint64, reason string) error {
+	if err := db.bolt.Batch(func(tx *bolt.Tx) error { return finishTx(tx, id, false, reason) }); err != nil {
+		return fmt.Errorf("give up: %w", err)
+	}
+	return nil
+}
+
+// retry counts a failed attempt of delivery id and makes it due again at
+// next. Batched like ack.
+func (db *DB) retry(id uint64, next time.Time, lastErr string) error {
+	err := db.bolt.Batch(func(tx *bolt.Tx) error {
+		return newOutcomeTx(tx).retry(id, next, lastErr)
+	})
+	if err != nil {
+		return fmt.Errorf("retry: %w", err)
+	}
+	return nil
 }

@@ -82,7 +82,7 @@ func TestMigrationHostPorts(t *testing.T) {
 	due, err := db.DueDeliveries(t0, 10, nil)
 	mustNoErr(t, err)
 	for _, d := range due {
-		mustNoErr(t, db.Ack(d.ID))
+		mustNoErr(t, db.ack(d.ID))
 	}
 	if n, _ := db.QueueDepth(); n != 0 || len(due) != 4 {
 		t.Errorf("%d due, queue depth %d after acknowledging them, want 4 and 0", len(due), n)

@@ -47,11 +47,11 @@ func TestRecordOutcomesMatchesOneByOne(t *testing.T) {
 	}
 
 	single, _ := setup(t)
-	mustNoErr(t, single.Ack(due[0].ID))
-	mustNoErr(t, single.GiveUp(due[1].ID, "HTTP 403 Forbidden"))
-	mustNoErr(t, single.Retry(due[2].ID, next, "HTTP 503 Service Unavailable"))
-	mustNoErr(t, single.Ack(due[5].ID))
-	mustNoErr(t, single.Ack(due[6].ID))
+	mustNoErr(t, single.ack(due[0].ID))
+	mustNoErr(t, single.giveUp(due[1].ID, "HTTP 403 Forbidden"))
+	mustNoErr(t, single.retry(due[2].ID, next, "HTTP 503 Service Unavailable"))
+	mustNoErr(t, single.ack(due[5].ID))
+	mustNoErr(t, single.ack(due[6].ID))
 
 	for _, db := range []*DB{batch, single} {
 		if n, _ := db.QueueDepth(); n != 3 {

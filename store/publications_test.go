@@ -66,7 +66,7 @@ func TestPublishExactlyOnce(t *testing.T) {
 		if d.ActivityID != p.ActivityID {
 			t.Errorf("delivery of %s, want %s", d.ActivityID, p.ActivityID)
 		}
-		mustNoErr(t, db.Ack(d.ID))
+		mustNoErr(t, db.ack(d.ID))
 	}
 	// Delivered everywhere, the Create stays served by the outbox.
 	acts, _, err := db.Outbox(bot, 0, 10)
@@ -237,7 +237,7 @@ func TestUpdateAndDeleteObject(t *testing.T) {
 		t.Fatalf("due = %d, want 6", len(due))
 	}
 	for _, d := range due {
-		mustNoErr(t, db.Ack(d.ID))
+		mustNoErr(t, db.ack(d.ID))
 	}
 	for _, id := range []string{p.ActivityID, upd.ActivityID, del.ActivityID} {
 		if _, err := db.ActivityBody(id); !errors.Is(err, ErrNotFound) {
@@ -257,7 +257,7 @@ func TestRetractionCancelsPendingCreate(t *testing.T) {
 	mustNoErr(t, db.Publish(bot, p, obj, act, in, t0))
 	due, err := db.DueDeliveries(t0, 10, nil)
 	mustNoErr(t, err)
-	mustNoErr(t, db.Ack(due[0].ID)) // one inbox already has the post
+	mustNoErr(t, db.ack(due[0].ID)) // one inbox already has the post
 	del := []byte(`{"id":"` + objID + `/delete","type":"Delete"}`)
 	changes := []Change{{ObjectID: objID, Object: []byte(`{"id":"` + objID + `","type":"Tombstone"}`), ActivityID: objID + "/delete", Activity: del, Deleted: true}}
 	mustNoErr(t, db.ApplyChanges(bot, Publication{Key: "tips/framadate#delete", PostID: p.PostID, Kind: "delete"}, changes, in, t0.Add(time.Minute)))

@@ -22,7 +22,7 @@ import (
 
 // Delivery is one pending POST of an activity to one inbox.
 type Delivery struct {
-	// ID identifies the delivery for Ack, Retry and GiveUp.
+	// ID identifies the delivery for RecordOutcomes.
 	ID uint64 `json:"id"`
 	// Bot is the username of the bot that sends it (its key signs it).
 	Bot string `json:"bot"`
@@ -204,18 +204,9 @@ const dueScanChunk = 256
 // rejects (busy or unavailable hosts); skip may be nil. It reads the index
 // in chunks, never the whole queue, and calls skip outside any transaction
 // so skip may itself use the DB. It does not claim the deliveries: the
-// caller tracks what it has in flight until it calls Ack, Retry or GiveUp.
+// caller tracks what it has in flight until RecordOutcomes writes how
+// they went.
 func (db *DB) DueDeliveries(now time.Time, limit int, skip func(host string) bool) ([]Delivery, error) {
-	return db.DueDeliveriesExcept(now, limit, skip, nil)
-}
-
-// DueDeliveriesExcept is DueDeliveries that also leaves out the
-// deliveries for which except(id) is true, before decoding them: a
-// dispatcher with many deliveries in flight (still in the due index until
-// their outcome is recorded) reads past them without paying for them, and
-// they do not count against limit. except may be nil; it is called inside
-// a read transaction and must not use the DB.
-func (db *DB) DueDeliveriesExcept(now time.Time, limit int, skip func(host string) bool, except func(id uint64) bool) ([]Delivery, error) {
 	var keep func(Delivery) bool
 	if skip != nil {
 		verdict := make(map[string]bool) // skip's answer per host, asked once
@@ -228,14 +219,20 @@ func (db *DB) DueDeliveriesExcept(now time.Time, limit int, skip func(host strin
 			return !s
 		}
 	}
-	return db.DueDeliveriesWhere(now, limit, keep, except)
+	return db.DueDeliveriesWhere(now, limit, keep, nil)
 }
 
-// DueDeliveriesWhere is DueDeliveriesExcept with keep asked of every
-// delivery read (in due order, outside any transaction), so a caller can
-// take only as many of one host's deliveries as it could start: a backlog
-// to a host that gets one attempt at a time then does not crowd the
-// read's limit and push other hosts' work out of it. keep may be nil.
+// DueDeliveriesWhere is DueDeliveries with keep asked of every delivery
+// read (in due order, outside any transaction), so a caller can take only
+// as many of one host's deliveries as it could start: a backlog to a host
+// that gets one attempt at a time then does not crowd the read's limit
+// and push other hosts' work out of it. keep may be nil.
+//
+// It also leaves out the deliveries for which except(id) is true, before
+// decoding them: a dispatcher with many deliveries in flight (still in
+// the due index until their outcome is recorded) reads past them without
+// paying for them, and they do not count against limit. except may be
+// nil; it is called inside a read transaction and must not use the DB.
 func (db *DB) DueDeliveriesWhere(now time.Time, limit int, keep func(Delivery) bool, except func(id uint64) bool) ([]Delivery, error) {
 	if limit <= 0 {
 		return nil, nil
@@ -571,37 +568,6 @@ func (db *DB) RecordOutcomes(outcomes []Outcome) (errs []error, err error) {
 	return errs, nil
 }
 
-// Ack removes a delivered delivery. Many workers call it at once: their
-// calls are batched into one transaction and one disk sync.
-func (db *DB) Ack(id uint64) error {
-	if err := db.bolt.Batch(func(tx *bolt.Tx) error { return finishTx(tx, id, true, "") }); err != nil {
-		return fmt.Errorf("ack: %w", err)
-	}
-	return nil
-}
-
-// GiveUp removes a delivery that will never succeed (permanent 4xx, too
-// many attempts) and keeps reason in the activity's statistics. Batched
-// like Ack.
-func (db *DB) GiveUp(id uint64, reason string) error {
-	if err := db.bolt.Batch(func(tx *bolt.Tx) error { return finishTx(tx, id, false, reason) }); err != nil {
-		return fmt.Errorf("give up: %w", err)
-	}
-	return nil
-}
-
-// Retry counts a failed attempt of delivery id and makes it due again at
-// next. Batched like Ack.
-func (db *DB) Retry(id uint64, next time.Time, lastErr string) error {
-	err := db.bolt.Batch(func(tx *bolt.Tx) error {
-		return newOutcomeTx(tx).retry(id, next, lastErr)
-	})
-	if err != nil {
-		return fmt.Errorf("retry: %w", err)
-	}
-	return nil
-}
-
 // Delivery returns the queued delivery id; ok is false once it is done.
 func (db *DB) Delivery(id uint64) (d Delivery, ok bool, err error) {
 	err = db.bolt.View(func(tx *bolt.Tx) error {
@@ -694,49 +660,4 @@ func (db *DB) PruneStats(bot string, before time.Time) (int, error) {
 		return 0, fmt.Errorf("prune stats of %s: %w", bot, err)
 	}
 	return n, nil
-}
-
-// Claim is DueDeliveries for several workers or processes sharing the
-// queue: in one transaction it moves each returned delivery's NextAttempt
-// to leaseUntil (Attempts unchanged), so a second Claim does not return it
-// again, and a delivery whose worker died (or a crash) becomes due again
-// at leaseUntil. Ack, Retry and GiveUp work on claimed deliveries as usual.
-func (db *DB) Claim(now time.Time, limit int, skip func(host string) bool, leaseUntil time.Time) ([]Delivery, error) {
-	due, err := db.DueDeliveries(now, limit, skip)
-	if err != nil || len(due) == 0 {
-		return nil, err
-	}
-	var claimed []Delivery
-	err = db.bolt.Update(func(tx *bolt.Tx) error {
-		claimed = claimed[:0]
-		deliveries := bucket(tx, bucketDeliveries)
-		index := bucket(tx, bucketDueIndex)
-		for _, want := range due {
-			d, found, err := getDelivery(deliveries, u64(want.ID))
-			if err != nil {
-				return err
-			}
-			// Gone or moved since DueDeliveries read it: another claimer
-			// or a worker got there first.
-			if !found || !d.NextAttempt.Equal(want.NextAttempt) {
-				continue
-			}
-			if err := index.Delete(dueKey(d.NextAttempt, d.ID)); err != nil {
-				return fmt.Errorf("unindex delivery %d: %w", d.ID, err)
-			}
-			d.NextAttempt = leaseUntil
-			if err := putDelivery(deliveries, d); err != nil {
-				return err
-			}
-			if err := index.Put(dueKey(leaseUntil, d.ID), nil); err != nil {
-				return fmt.Errorf("index delivery %d: %w", d.ID, err)
-			}
-			claimed = append(claimed, d)
-		}
-		return nil
-	})
-	if err != nil {
-		return nil, fmt.Errorf("claim deliveries: %w", err)
-	}
-	return claimed, nil
 }

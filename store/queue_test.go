@@ -78,7 +78,7 @@ func TestDueDeliveriesOrderAndSkip(t *testing.T) {
 	mustNoErr(t, err)
 	// a.example failed and is retried in an hour; new work enqueued in
 	// between must not wait behind it.
-	mustNoErr(t, db.Retry(due[0].ID, t0.Add(time.Hour), "503 Service Unavailable"))
+	mustNoErr(t, db.retry(due[0].ID, t0.Add(time.Hour), "503 Service Unavailable"))
 	mustNoErr(t, db.Enqueue(bot, second, acceptBody, []string{"https://d.example/inbox", "https://b.example/inbox"}, t0.Add(time.Minute)))
 
 	hosts := func(ds []Delivery) []string {
@@ -152,26 +152,26 @@ func TestAckGiveUpRetryAndGC(t *testing.T) {
 	mustNoErr(t, err)
 
 	long := strings.Repeat("é", 1000)
-	mustNoErr(t, db.Retry(due[2].ID, t0.Add(time.Minute), long))
+	mustNoErr(t, db.retry(due[2].ID, t0.Add(time.Minute), long))
 	d, ok, err := db.Delivery(due[2].ID)
 	mustNoErr(t, err)
 	if !ok || d.Attempts != 1 || !d.NextAttempt.Equal(t0.Add(time.Minute)) || len(d.LastError) > maxErrorLen {
 		t.Errorf("after Retry: %+v", d)
 	}
 
-	mustNoErr(t, db.Ack(due[0].ID))
+	mustNoErr(t, db.ack(due[0].ID))
 	if _, err := db.ActivityBody(acceptID); err != nil {
 		t.Errorf("body collected while deliveries are pending: %v", err)
 	}
-	mustNoErr(t, db.GiveUp(due[1].ID, "410 Gone"))
-	mustNoErr(t, db.Ack(due[2].ID))
+	mustNoErr(t, db.giveUp(due[1].ID, "410 Gone"))
+	mustNoErr(t, db.ack(due[2].ID))
 	if _, err := db.ActivityBody(acceptID); !errors.Is(err, ErrNotFound) {
 		t.Errorf("body kept after the last delivery: %v", err)
 	}
 	for name, call := range map[string]func() error{
-		"Ack":    func() error { return db.Ack(due[0].ID) },
-		"GiveUp": func() error { return db.GiveUp(due[0].ID, "x") },
-		"Retry":  func() error { return db.Retry(due[0].ID, t0, "x") },
+		"Ack":    func() error { return db.ack(due[0].ID) },
+		"GiveUp": func() error { return db.giveUp(due[0].ID, "x") },
+		"Retry":  func() error { return db.retry(due[0].ID, t0, "x") },
 	} {
 		if err := call(); !errors.Is(err, ErrNotFound) {
 			t.Errorf("%s of a finished delivery: %v, want ErrNotFound", name, err)
@@ -199,7 +199,7 @@ func TestAckGiveUpRetryAndGC(t *testing.T) {
 func TestPendingDeliveriesSurviveReopen(t *testing.T) {
 	db, path := openTest(t, Options{})
 	due := queued(t, db, 3)
-	mustNoErr(t, db.Ack(due[0].ID))
+	mustNoErr(t, db.ack(due[0].ID))
 	// Stop without acking the other two, as a crash mid-delivery would.
 	mustNoErr(t, db.Close())
 
@@ -235,14 +235,14 @@ func TestConcurrentAcks(t *testing.T) {
 				var err error
 				switch i % 10 {
 				case 0:
-					err = db.Retry(due[i].ID, t0.Add(time.Minute), "timeout")
+					err = db.retry(due[i].ID, t0.Add(time.Minute), "timeout")
 					if err == nil {
-						err = db.Ack(due[i].ID)
+						err = db.ack(due[i].ID)
 					}
 				case 1:
-					err = db.GiveUp(due[i].ID, "403 Forbidden")
+					err = db.giveUp(due[i].ID, "403 Forbidden")
 				default:
-					err = db.Ack(due[i].ID)
+					err = db.ack(due[i].ID)
 				}
 				if err != nil {
 					t.Error(err)
@@ -264,42 +264,10 @@ func TestConcurrentAcks(t *testing.T) {
 	}
 }
 
-func TestClaimLeasesDeliveries(t *testing.T) {
-	db, path := openTest(t, Options{})
-	mustNoErr(t, db.Enqueue(bot, acceptID, acceptBody, inboxes(3), t0))
-	lease := t0.Add(5 * time.Minute)
-	got, err := db.Claim(t0, 2, nil, lease)
-	mustNoErr(t, err)
-	if len(got) != 2 || !got[0].NextAttempt.Equal(lease) || got[0].Attempts != 0 {
-		t.Fatalf("Claim = %+v", got)
-	}
-	// A second worker gets only what is left.
-	rest, err := db.Claim(t0, 10, nil, lease)
-	mustNoErr(t, err)
-	if len(rest) != 1 || rest[0].ID == got[0].ID || rest[0].ID == got[1].ID {
-		t.Fatalf("second Claim = %+v", rest)
-	}
-	if none, _ := db.Claim(t0.Add(time.Minute), 10, nil, lease); len(none) != 0 {
-		t.Errorf("leased deliveries claimed again: %+v", none)
-	}
-	mustNoErr(t, db.Ack(got[0].ID))
-	// The worker holding the others dies; after a restart they come back
-	// once the lease expires.
-	mustNoErr(t, db.Close())
-	db, err = Open(path, Options{})
-	mustNoErr(t, err)
-	defer db.Close()
-	back, err := db.Claim(lease, 10, nil, lease.Add(5*time.Minute))
-	mustNoErr(t, err)
-	if len(back) != 2 {
-		t.Errorf("after lease expiry: %d deliveries, want 2", len(back))
-	}
-}
-
-// TestDueDeliveriesExcept checks that the deliveries a dispatcher already
+// TestDueDeliveriesWhereExcept checks that the deliveries a dispatcher already
 // has in flight are read past without counting against the limit, also
 // when they fill more than one scan chunk, so the next due work is found.
-func TestDueDeliveriesExcept(t *testing.T) {
+func TestDueDeliveriesWhereExcept(t *testing.T) {
 	db, _ := openTest(t, Options{})
 	in := inboxes(dueScanChunk + 10)
 	mustNoErr(t, db.Enqueue(bot, acceptID, acceptBody, in, t0))
@@ -326,18 +294,18 @@ func TestDueDeliveriesExcept(t *testing.T) {
 		name   string
 		limit  int
 		except func(uint64) bool
-		skip   func(string) bool
+		keep   func(Delivery) bool
 		want   []uint64
 	}{
 		{"nil except is DueDeliveries", 3, nil, nil, ids(all[:3])},
 		{"first three in flight", 3, inFlight(3), nil, ids(all[3:6])},
 		{"more than a chunk in flight", 5, inFlight(dueScanChunk + 2), nil, ids(all[dueScanChunk+2 : dueScanChunk+7])},
 		{"everything in flight", 5, inFlight(len(all)), nil, nil},
-		{"except and skip together", 2, inFlight(1), func(h string) bool { return h == all[1].Host }, ids(all[2:4])},
+		{"except and keep together", 2, inFlight(1), func(d Delivery) bool { return d.Host != all[1].Host }, ids(all[2:4])},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := db.DueDeliveriesExcept(t0, tt.limit, tt.skip, tt.except)
+			got, err := db.DueDeliveriesWhere(t0, tt.limit, tt.keep, tt.except)
 			mustNoErr(t, err)
 			if !reflect.DeepEqual(ids(got), tt.want) {
 				t.Errorf("ids = %v, want %v", ids(got), tt.want)
@@ -367,7 +335,7 @@ func TestActivityBodies(t *testing.T) {
 	mustNoErr(t, err)
 	for _, d := range due {
 		if d.ActivityID == other {
-			mustNoErr(t, db.Ack(d.ID))
+			mustNoErr(t, db.ack(d.ID))
 		}
 	}
 	got, err = db.ActivityBodies([]string{other})

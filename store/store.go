@@ -78,9 +78,9 @@ type Options struct {
 	// it so a flood of activities cannot grow the file without limit.
 	// Default 200,000.
 	SeenCap int
-	// BatchDelay is how long a batched write (Ack, Retry, GiveUp, MarkSeen,
-	// RecordHostFailure) waits for others to share its disk sync; default
-	// DefaultBatchDelay.
+	// BatchDelay is how long a batched write (MarkSeen,
+	// RecordHostFailure) waits for others to share its disk sync;
+	// default DefaultBatchDelay.
 	BatchDelay time.Duration
 	// Conversations bounds the replies and reactions kept.
 	Conversations ConversationLimits
@@ -318,6 +318,17 @@ func botBucket(tx *bolt.Tx, bot string, name string) *bolt.Bucket {
 		return nil
 	}
 	return b.Bucket([]byte(name))
+}
+
+// botNames lists the bots that have buckets, for migrations that visit
+// every bot.
+func botNames(tx *bolt.Tx) ([]string, error) {
+	var names []string
+	err := bucket(tx, bucketBots).ForEachBucket(func(k []byte) error {
+		names = append(names, string(k))
+		return nil
+	})
+	return names, err
 }
 
 // botBucketW returns the nested bucket name of bot, creating it.
