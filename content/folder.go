@@ -172,7 +172,7 @@ func checkMedia(fsys fs.FS) Problems {
 		}
 		f.Close()
 		if strings.EqualFold(path.Ext(name), ".svg") {
-			probs = append(probs, Problem{File: name, Message: "SVG images are not served (a script inside one would run on the bot's site); convert it to PNG"})
+			probs = append(probs, Problemf(name, 0, "SVG images are not served (a script inside one would run on the bot's site); convert it to PNG"))
 		}
 		return nil
 	})

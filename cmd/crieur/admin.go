@@ -81,6 +81,18 @@ func withOffline(sf staffFlags, readOnly bool, fn func(a *app.App) error) error 
 	return fn(a)
 }
 
+// readState reads part of the bot's state: from the running daemon at path
+// (a GET on its admin socket), else with offline on the database opened
+// read-only.
+func readState[T any](ctx context.Context, sf staffFlags, path string, offline func(a *app.App) (T, error)) (T, error) {
+	var v T
+	err := callDaemon(ctx, sf.data, http.MethodGet, path, &v)
+	if errors.Is(err, errNoDaemon) {
+		err = withOffline(sf, true, func(a *app.App) (e error) { v, e = offline(a); return e })
+	}
+	return v, err
+}
+
 func queue(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	var sf staffFlags
 	var n int
@@ -94,11 +106,7 @@ func queue(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return fail(s, stderr, "queue", err)
 	}
-	var items []app.QueueItem
-	err = callDaemon(ctx, sf.data, http.MethodGet, "/queue?n="+fmt.Sprint(n), &items)
-	if errors.Is(err, errNoDaemon) {
-		err = withOffline(sf, true, func(a *app.App) (e error) { items, e = a.Queue(n); return e })
-	}
+	items, err := readState(ctx, sf, "/queue?n="+fmt.Sprint(n), func(a *app.App) ([]app.QueueItem, error) { return a.Queue(n) })
 	if err != nil {
 		return fail(s, stderr, "queue", err)
 	}
@@ -186,11 +194,7 @@ func followers(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		}
 		return 0
 	}
-	var items []app.FollowerItem
-	err = callDaemon(ctx, sf.data, http.MethodGet, "/followers", &items)
-	if errors.Is(err, errNoDaemon) {
-		err = withOffline(sf, true, func(a *app.App) (e error) { items, e = a.Followers(); return e })
-	}
+	items, err := readState(ctx, sf, "/followers", (*app.App).Followers)
 	if err != nil {
 		return fail(s, stderr, "followers", err)
 	}
@@ -226,11 +230,7 @@ func deliveries(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	if err != nil {
 		return fail(s, stderr, "deliveries", err)
 	}
-	var stats []store.ActivityStats
-	err = callDaemon(ctx, sf.data, http.MethodGet, "/deliveries", &stats)
-	if errors.Is(err, errNoDaemon) {
-		err = withOffline(sf, true, func(a *app.App) (e error) { stats, e = a.Deliveries(); return e })
-	}
+	stats, err := readState(ctx, sf, "/deliveries", (*app.App).Deliveries)
 	if err != nil {
 		return fail(s, stderr, "deliveries", err)
 	}

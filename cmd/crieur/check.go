@@ -2,12 +2,9 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
-	"net/http"
 	"os"
-	"path/filepath"
 	"time"
 
 	"github.com/zoomacom/crieur/content"
@@ -117,19 +114,7 @@ func joinFiles(files []string) string {
 // publicationHistory reads what the bot already published: from the
 // running daemon, else from its database opened read-only.
 func publicationHistory(ctx context.Context, data, dir string) (content.History, error) {
-	var h content.History
-	err := callDaemon(ctx, data, http.MethodGet, "/history", &h)
-	if !errors.Is(err, errNoDaemon) {
-		return h, err
-	}
-	if _, err := os.Stat(filepath.Join(data, app.DBFile)); err != nil {
-		return h, fmt.Errorf("no database: %w", err)
-	}
-	err = withOffline(staffFlags{data: data, content: dir, baseURL: "http://localhost"}, true, func(a *app.App) (e error) {
-		h, e = a.History()
-		return e
-	})
-	return h, err
+	return readState(ctx, staffFlags{data: data, content: dir, baseURL: "http://localhost"}, "/history", (*app.App).History)
 }
 
 // Problems and texts are translated as messages.

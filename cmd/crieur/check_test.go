@@ -70,7 +70,7 @@ func TestCheckCatches(t *testing.T) {
 // an English locale wins over the bot's language.
 func TestCheckFrench(t *testing.T) {
 	dir := copyExample(t)
-	writeFiles(t, dir, map[string]string{"events/e.md": "---\ntitle: Atelier\nstart: 2099-01-10 14:00\nend: 2099-01-10 12:00\nlocation:\n\tname: x\n---\nTexte.\n", "tips/36-x.markdown": "x", "tips/37-image.md": "---\nimages:\n  - file: media/absente.png\n    alt: Une image.\n---\nTexte.\n"})
+	writeFiles(t, dir, map[string]string{"events/e.md": "---\ntitle: Atelier\nstart: 2099-01-10 14:00\nend: 2099-01-10 12:00\nlocation:\n\tname: x\n---\nTexte.\n", "tips/36-x.markdown": "x", "tips/37-image.md": "---\nimages:\n  - file: media/absente.png\n    alt: Une image.\n---\nTexte.\n", "tips/38-html.md": "---\n---\n<div>\nTexte avalé.\n"})
 	for _, tt := range []struct {
 		name string
 		env  map[string]string
@@ -80,7 +80,8 @@ func TestCheckFrench(t *testing.T) {
 			"events/e.md:6: YAML invalide\u00a0: cette ligne est indentée avec une tabulation\u202f; YAML veut des espaces",
 			"tips/36-x.markdown: attention\u00a0: ignoré\u00a0: seuls les fichiers finissant par .md",
 			"tips/37-image.md:3: images[0]\u00a0: fichier \"media/absente.png\" introuvable\u202f; mettez l’image dans le dossier de contenu",
-			": 2 erreurs\u202f; les fichiers cités sont ignorés jusqu’à leur correction.",
+			"tips/38-html.md:3: ce bloc HTML cache le texte \"Texte avalé.\", qui ne sera pas publié\u202f; laissez une ligne vide après la ligne HTML",
+			": 3 erreurs\u202f; les fichiers cités sont ignorés jusqu’à leur correction.",
 		}},
 		{"no locale, French bot", map[string]string{"LC_ALL": "", "LC_MESSAGES": "", "LANG": ""}, []string{"YAML invalide\u00a0:", "1 avertissement\u00a0: il ne bloque rien, mais lisez-le (un fichier ignoré n’est jamais publié)."}},
 		{"English locale", map[string]string{"LC_ALL": "en_GB.UTF-8"}, []string{"events/e.md:6: invalid YAML: this line is indented with a tab", `tips/37-image.md:3: images[0]: file "media/absente.png" not found; put the image in the content folder`, "1 warning: it holds nothing back, but read it (an ignored file is never published)."}},

@@ -4,10 +4,8 @@ import (
 	"cmp"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
-	"net/http"
 	"net/url"
 	"os"
 	"strconv"
@@ -72,15 +70,11 @@ func mentions(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		fmt.Fprintln(stderr, "crieur mentions:", err)
 		return 2
 	}
-	var rep app.MentionsReport
 	path := "/mentions"
 	if !from.IsZero() {
 		path += "?since=" + url.QueryEscape(from.UTC().Format(time.RFC3339))
 	}
-	err = callDaemon(ctx, sf.data, http.MethodGet, path, &rep)
-	if errors.Is(err, errNoDaemon) {
-		err = withOffline(sf, true, func(a *app.App) (e error) { rep, e = a.Mentions(from); return e })
-	}
+	rep, err := readState(ctx, sf, path, func(a *app.App) (app.MentionsReport, error) { return a.Mentions(from) })
 	if err != nil {
 		fmt.Fprintln(stderr, "crieur mentions:", err)
 		return 1

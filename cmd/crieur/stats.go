@@ -3,10 +3,8 @@ package main
 import (
 	"cmp"
 	"context"
-	"errors"
 	"fmt"
 	"io"
-	"net/http"
 	"os"
 	"slices"
 	"text/tabwriter"
@@ -51,11 +49,7 @@ func stats(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "crieur stats: --sort %q: want date, boosts, favourites, reactions or replies\n", sortBy)
 		return 2
 	}
-	var rep app.StatsReport
-	err := callDaemon(ctx, sf.data, http.MethodGet, "/stats", &rep)
-	if errors.Is(err, errNoDaemon) {
-		err = withOffline(sf, true, func(a *app.App) (e error) { rep, e = a.Stats(); return e })
-	}
+	rep, err := readState(ctx, sf, "/stats", (*app.App).Stats)
 	if err != nil {
 		fmt.Fprintln(stderr, "crieur stats:", err)
 		return 1

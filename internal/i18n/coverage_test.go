@@ -10,7 +10,8 @@ import (
 )
 
 // TestContentProblemsTranslated: every message format the content package
-// builds (Problemf, Warningf, Textf, wrapText and its reader's addf/addAt) has a
+// builds (Problemf, Warningf, Textf, wrapText and its reader's addf/addAt,
+// and Problem literals, whose Message must then be a known constant) has a
 // French translation, so `crieur check` never mixes English into French
 // output when a new problem is added.
 func TestContentProblemsTranslated(t *testing.T) {
@@ -36,6 +37,10 @@ func TestContentProblemsTranslated(t *testing.T) {
 			t.Fatal(err)
 		}
 		ast.Inspect(f, func(n ast.Node) bool {
+			if lit, ok := n.(*ast.CompositeLit); ok {
+				checkProblemLiteral(t, fset, lit, known)
+				return true
+			}
 			call, ok := n.(*ast.CallExpr)
 			if !ok {
 				return true
@@ -68,5 +73,41 @@ func TestContentProblemsTranslated(t *testing.T) {
 	}
 	if found < 50 {
 		t.Errorf("found only %d message formats in content/: is the scan still right?", found)
+	}
+}
+
+// checkProblemLiteral: a Problem built as a literal is translated by its
+// Message, so that Message must be a constant the catalog knows; a
+// formatted one (fmt.Sprintf) is never found and shows in English.
+func checkProblemLiteral(t *testing.T, fset *token.FileSet, lit *ast.CompositeLit, known map[string]bool) {
+	t.Helper()
+	if id, ok := lit.Type.(*ast.Ident); !ok || id.Name != "Problem" {
+		return
+	}
+	var message ast.Expr
+	for _, el := range lit.Elts {
+		kv, ok := el.(*ast.KeyValueExpr)
+		if !ok {
+			continue
+		}
+		switch key, _ := kv.Key.(*ast.Ident); {
+		case key == nil:
+		case key.Name == "Format":
+			return // translated by its Format (Problemf and the like)
+		case key.Name == "Message":
+			message = kv.Value
+		}
+	}
+	if message != nil {
+		switch v := message.(type) {
+		case *ast.BasicLit:
+			if msg, err := strconv.Unquote(v.Value); err == nil && !known[msg] {
+				t.Errorf("%s: no French for %q", fset.Position(v.Pos()), msg)
+			}
+		case *ast.CallExpr:
+			if sel, ok := v.Fun.(*ast.SelectorExpr); ok && sel.Sel.Name == "Sprintf" {
+				t.Errorf("%s: Problem{Message: fmt.Sprintf(...)} is never translated; build it with Problemf or Warningf", fset.Position(v.Pos()))
+			}
+		}
 	}
 }
