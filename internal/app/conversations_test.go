@@ -217,6 +217,10 @@ func TestConversationsReceived(t *testing.T) {
 	forged["id"] = replyNote["id"]
 	forgedUpdate := camille.Activity("Update", forged)
 	post(t, camille, forgedUpdate)
+	// Checked before the author's own Update, which would hide it.
+	if r, _ := storedReply(t, in, replyNote["id"].(string)); r.Text != want.Text || !r.Updated.IsZero() {
+		t.Errorf("an Update by another actor rewrote the reply: %q (updated %v)", r.Text, r.Updated)
+	}
 	post(t, dominique, dominique.Activity("Update", edited))
 	if r, _ := storedReply(t, in, replyNote["id"].(string)); r.Text != "Merci ! Et pour remplacer Doodle, Framadate ?" || r.Updated.IsZero() {
 		t.Errorf("after Updates: %q (updated %v)", r.Text, r.Updated)
