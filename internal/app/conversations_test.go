@@ -201,6 +201,10 @@ func TestConversationsReceived(t *testing.T) {
 		}
 	}
 	post(t, camille, camille.Undo(like)) // not camille's like: nothing changes
+	// Checked before dominique's own Undo, which would leave the same count.
+	if c := tipCounts(t, in, tip); c.Likes != 2 {
+		t.Errorf("likes after an Undo of dominique's Like by camille: %d, want 2", c.Likes)
+	}
 	post(t, dominique, dominique.Undo(like))
 	post(t, dominique, dominique.Undo(boost))
 	post(t, camille, camille.Undo(react))
