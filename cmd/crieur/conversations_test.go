@@ -87,7 +87,16 @@ func TestMentionsAndStats(t *testing.T) {
 	alixLike := alix.Activity("Like", tip)
 	send(alix, alixLike)
 	send(alix, alix.Activity("Announce", tip))
-	send(alix, alix.Undo(alixLike))   // taken back: one favourite left
+	send(alix, alix.Undo(alixLike)) // taken back: one favourite left
+	// The introduction, published before the tip, is boosted more: sorted
+	// by boosts it comes first, by date (the default) last.
+	pinned, err := a.DB().PostPublications("zoomacom-tips", "profile/pinned")
+	if err != nil || len(pinned) == 0 {
+		t.Fatalf("introduction not published: %v", err)
+	}
+	intro := pinned[0].ObjectID
+	send(dominique, dominique.Activity("Announce", intro))
+	send(alix, alix.Activity("Announce", intro))
 	time.Sleep(10 * time.Millisecond) // distinct received times: a stable order
 	mention := alix.Note("<p>@zoomacom-tips une question privée</p>", []string{actor}, nil, []string{actor})
 	send(alix, alix.Create(mention))
@@ -138,8 +147,9 @@ func TestMentionsAndStats(t *testing.T) {
 		if err := json.Unmarshal([]byte(out), &st); err != nil {
 			t.Fatalf("stats --json: %v\n%s", err, out)
 		}
-		if len(st) == 0 || st[0].Object != tip || st[0].Boosts != 1 || st[0].Favs != 1 || st[0].Replies != 1 || st[0].Post != "tips/99-framadate" {
-			t.Errorf("stats %s sorted by boosts: %+v", when, st)
+		if len(st) != 2 || st[0].Object != intro || st[0].Boosts != 2 || st[0].Post != "profile/pinned" ||
+			st[1].Object != tip || st[1].Boosts != 1 || st[1].Favs != 1 || st[1].Replies != 1 || st[1].Post != "tips/99-framadate" {
+			t.Errorf("stats %s sorted by boosts: %+v, want the introduction (2 boosts) then the tip", when, st)
 		}
 		_, out, _ = runCmd(append([]string{"stats"}, flags...)...)
 		if !strings.Contains(out, "PARTAGES") || !strings.Contains(out, "tips/99-framadate  1         1        0          1") {

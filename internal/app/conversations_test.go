@@ -201,6 +201,10 @@ func TestConversationsReceived(t *testing.T) {
 		}
 	}
 	post(t, camille, camille.Undo(like)) // not camille's like: nothing changes
+	// Checked before dominique's own Undo, which would leave the same count.
+	if c := tipCounts(t, in, tip); c.Likes != 2 {
+		t.Errorf("likes after an Undo of dominique's Like by camille: %d, want 2", c.Likes)
+	}
 	post(t, dominique, dominique.Undo(like))
 	post(t, dominique, dominique.Undo(boost))
 	post(t, camille, camille.Undo(react))
@@ -217,6 +221,10 @@ func TestConversationsReceived(t *testing.T) {
 	forged["id"] = replyNote["id"]
 	forgedUpdate := camille.Activity("Update", forged)
 	post(t, camille, forgedUpdate)
+	// Checked before the author's own Update, which would hide it.
+	if r, _ := storedReply(t, in, replyNote["id"].(string)); r.Text != want.Text || !r.Updated.IsZero() {
+		t.Errorf("an Update by another actor rewrote the reply: %q (updated %v)", r.Text, r.Updated)
+	}
 	post(t, dominique, dominique.Activity("Update", edited))
 	if r, _ := storedReply(t, in, replyNote["id"].(string)); r.Text != "Merci ! Et pour remplacer Doodle, Framadate ?" || r.Updated.IsZero() {
 		t.Errorf("after Updates: %q (updated %v)", r.Text, r.Updated)

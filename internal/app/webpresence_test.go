@@ -268,6 +268,10 @@ func TestCalendarFeed(t *testing.T) {
 		cal := get()
 		return len(cal.Subs) == 1 && cal.Subs[0].Props["STATUS"] == "CANCELLED" && cal.Subs[0].Props["UID"] == camp["UID"]
 	})
+	// A reader polling with the ETag it kept must get the change, not 304.
+	if status, body := revalidate(t, s.in, "/@"+bot+".ics", first.Header.Get("ETag")); status != http.StatusOK || !bytes.Contains(body, []byte("STATUS:CANCELLED")) {
+		t.Errorf("GET the calendar with the ETag from before the change: %d\n%s\nwant 200 and the cancelled event", status, body)
+	}
 }
 
 // checkRevalidation asks for path again with the ETag of first, as a feed
@@ -278,6 +282,15 @@ func checkRevalidation(t *testing.T, in *instance, path string, first testpeer.R
 	if etag == "" {
 		t.Fatalf("GET %s: no ETag", path)
 	}
+	if status, body := revalidate(t, in, path, etag); status != http.StatusNotModified || len(body) != 0 {
+		t.Errorf("GET %s with If-None-Match %s: %d, %d bytes; want 304 and no body", path, etag, status, len(body))
+	}
+}
+
+// revalidate GETs path with If-None-Match etag, as a feed reader polling it
+// does, and returns the answer's status and body.
+func revalidate(t *testing.T, in *instance, path, etag string) (int, []byte) {
+	t.Helper()
 	req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, "http://"+in.addr+path, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -289,8 +302,9 @@ func checkRevalidation(t *testing.T, in *instance, path string, first testpeer.R
 		t.Fatal(err)
 	}
 	defer resp.Body.Close()
-	body, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode != http.StatusNotModified || len(body) != 0 {
-		t.Errorf("GET %s with If-None-Match %s: %d, %d bytes; want 304 and no body", path, etag, resp.StatusCode, len(body))
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatalf("GET %s: %v", path, err)
 	}
+	return resp.StatusCode, body
 }
