@@ -63,7 +63,7 @@ func excerpt(s string, n int) string {
 func swallowedProblems(p *Post) Problems {
 	var probs Problems
 	for _, s := range p.swallowed {
-		probs = append(probs, Problemf(p.File, s.line, "this HTML block hides the text %q, which will not be published; leave a blank line after the HTML line, or remove the HTML", s.text))
+		probs = append(probs, Warningf(p.File, s.line, "this HTML block hides the text %q, which will not be published; leave a blank line after the HTML line, or remove the HTML", s.text))
 	}
 	return probs
 }

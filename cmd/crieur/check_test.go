@@ -80,11 +80,11 @@ func TestCheckFrench(t *testing.T) {
 			"events/e.md:6: YAML invalide\u00a0: cette ligne est indentée avec une tabulation\u202f; YAML veut des espaces",
 			"tips/36-x.markdown: attention\u00a0: ignoré\u00a0: seuls les fichiers finissant par .md",
 			"tips/37-image.md:3: images[0]\u00a0: fichier \"media/absente.png\" introuvable\u202f; mettez l’image dans le dossier de contenu",
-			"tips/38-html.md:3: ce bloc HTML cache le texte \"Texte avalé.\", qui ne sera pas publié\u202f; laissez une ligne vide après la ligne HTML",
-			": 3 erreurs\u202f; les fichiers cités sont ignorés jusqu’à leur correction.",
+			"tips/38-html.md:3: attention\u00a0: ce bloc HTML cache le texte \"Texte avalé.\", qui ne sera pas publié\u202f; laissez une ligne vide après la ligne HTML",
+			": 2 erreurs\u202f; les fichiers cités sont ignorés jusqu’à leur correction.",
 		}},
-		{"no locale, French bot", map[string]string{"LC_ALL": "", "LC_MESSAGES": "", "LANG": ""}, []string{"YAML invalide\u00a0:", "1 avertissement\u00a0: il ne bloque rien, mais lisez-le (un fichier ignoré n’est jamais publié)."}},
-		{"English locale", map[string]string{"LC_ALL": "en_GB.UTF-8"}, []string{"events/e.md:6: invalid YAML: this line is indented with a tab", `tips/37-image.md:3: images[0]: file "media/absente.png" not found; put the image in the content folder`, "1 warning: it holds nothing back, but read it (an ignored file is never published)."}},
+		{"no locale, French bot", map[string]string{"LC_ALL": "", "LC_MESSAGES": "", "LANG": ""}, []string{"YAML invalide\u00a0:", "2 avertissements\u00a0: ils ne bloquent rien, mais lisez-les (un fichier ignoré n’est jamais publié)."}},
+		{"English locale", map[string]string{"LC_ALL": "en_GB.UTF-8"}, []string{"events/e.md:6: invalid YAML: this line is indented with a tab", `tips/37-image.md:3: images[0]: file "media/absente.png" not found; put the image in the content folder`, "tips/38-html.md:3: warning: this HTML block hides", "2 warnings: they hold nothing back, but read them (an ignored file is never published)."}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			for k, v := range tt.env {
