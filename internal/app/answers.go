@@ -87,10 +87,8 @@ func (a *App) answer(ctx context.Context, r content.Reply, author *federation.Re
 // bot's language, the tip's text, the tool's link and the tip's page.
 func (a *App) answerHTML(b *server.Bot, tip *content.Post, name, actor, handle string) string {
 	pr := i18n.New(language.Make(b.Profile().Language)) // the bot's language, as its posts
-	user := strings.TrimPrefix(handle, "@")
-	user, _, _ = strings.Cut(user, "@")
 	var s strings.Builder
-	fmt.Fprintf(&s, `<p><span class="h-card"><a href="%s" class="u-url mention">@<span>%s</span></a></span> `, html.EscapeString(actor), html.EscapeString(user))
+	s.WriteString("<p>" + mentionHTML(actor, handle) + " ")
 	s.WriteString(pr.Sprintf("Instead of %s, here is our tip:", html.EscapeString(name)) + "</p>")
 	_, text := content.ReplyHTML(tip.BodyHTML)
 	if r := []rune(text); len(r) > 400 {
@@ -108,6 +106,13 @@ func (a *App) answerHTML(b *server.Bot, tip *content.Post, name, actor, handle s
 		s.WriteString("<p>" + pr.Sprintf("The whole tip: %s", link(page)) + "</p>")
 	}
 	return s.String()
+}
+
+// mentionHTML is the h-card link Mastodon writes for a mention of handle
+// (@user@domain) whose actor is href: servers show it as @user.
+func mentionHTML(href, handle string) string {
+	user, _, _ := strings.Cut(strings.TrimPrefix(handle, "@"), "@")
+	return fmt.Sprintf(`<span class="h-card"><a href="%s" class="u-url mention">@<span>%s</span></a></span>`, html.EscapeString(href), html.EscapeString(user))
 }
 
 // tipPage is the page of the tip's latest publication still online, or "".

@@ -187,8 +187,7 @@ func (a *App) staffHTML(b *server.Bot, staff []federation.Mention, items []conte
 	var s strings.Builder
 	s.WriteString("<p>")
 	for _, m := range staff {
-		user, _, _ := strings.Cut(strings.TrimPrefix(m.Name, "@"), "@")
-		fmt.Fprintf(&s, `<span class="h-card"><a href="%s" class="u-url mention">@<span>%s</span></a></span> `, html.EscapeString(m.Href), html.EscapeString(user))
+		s.WriteString(mentionHTML(m.Href, m.Name) + " ")
 	}
 	s.WriteString(pr.Plural(len(items), "%d new reply or mention for @%s:", "%d new replies or mentions for @%s:", html.EscapeString(a.urls.Handle(b.Username))))
 	s.WriteString("</p>")
