@@ -11,9 +11,11 @@ import (
 
 	"github.com/zoomacom/crieur/content"
 	"github.com/zoomacom/crieur/federation"
+	"github.com/zoomacom/crieur/internal/i18n"
 	"github.com/zoomacom/crieur/internal/server"
 	"github.com/zoomacom/crieur/outbox"
 	"github.com/zoomacom/crieur/store"
+	"golang.org/x/text/language"
 )
 
 // AnswerEvery is how often at most the bot answers one account.
@@ -84,16 +86,10 @@ func (a *App) answer(ctx context.Context, r content.Reply, author *federation.Re
 // answerHTML is the answer: the asker mentioned, a short sentence in the
 // bot's language, the tip's text, the tool's link and the tip's page.
 func (a *App) answerHTML(b *server.Bot, tip *content.Post, name, actor, handle string) string {
-	french := strings.HasPrefix(b.Profile().Language, "fr")
-	user := strings.TrimPrefix(handle, "@")
-	user, _, _ = strings.Cut(user, "@")
+	pr := i18n.New(language.Make(b.Profile().Language)) // the bot's language, as its posts
 	var s strings.Builder
-	fmt.Fprintf(&s, `<p><span class="h-card"><a href="%s" class="u-url mention">@<span>%s</span></a></span> `, html.EscapeString(actor), html.EscapeString(user))
-	if french {
-		fmt.Fprintf(&s, "Pour remplacer %s, voici notre astuce\u00a0:</p>", html.EscapeString(name))
-	} else {
-		fmt.Fprintf(&s, "Instead of %s, here is our tip:</p>", html.EscapeString(name))
-	}
+	s.WriteString("<p>" + mentionHTML(actor, handle) + " ")
+	s.WriteString(pr.Sprintf("Instead of %s, here is our tip:", html.EscapeString(name)) + "</p>")
 	_, text := content.ReplyHTML(tip.BodyHTML)
 	if r := []rune(text); len(r) > 400 {
 		text = string(r[:399]) + "…"
@@ -107,13 +103,16 @@ func (a *App) answerHTML(b *server.Bot, tip *content.Post, name, actor, handle s
 		fmt.Fprintf(&s, "<p>🔗 %s</p>", link(tip.Link))
 	}
 	if page := a.tipPage(b.Username, tip.ID); page != "" {
-		if french {
-			fmt.Fprintf(&s, "<p>L'astuce complète\u00a0: %s</p>", link(page))
-		} else {
-			fmt.Fprintf(&s, "<p>The whole tip: %s</p>", link(page))
-		}
+		s.WriteString("<p>" + pr.Sprintf("The whole tip: %s", link(page)) + "</p>")
 	}
 	return s.String()
+}
+
+// mentionHTML is the h-card link Mastodon writes for a mention of handle
+// (@user@domain) whose actor is href: servers show it as @user.
+func mentionHTML(href, handle string) string {
+	user, _, _ := strings.Cut(strings.TrimPrefix(handle, "@"), "@")
+	return fmt.Sprintf(`<span class="h-card"><a href="%s" class="u-url mention">@<span>%s</span></a></span>`, html.EscapeString(href), html.EscapeString(user))
 }
 
 // tipPage is the page of the tip's latest publication still online, or "".

@@ -1,6 +1,7 @@
 package app
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"html"
@@ -10,8 +11,10 @@ import (
 
 	"github.com/zoomacom/crieur/content"
 	"github.com/zoomacom/crieur/federation"
+	"github.com/zoomacom/crieur/internal/i18n"
 	"github.com/zoomacom/crieur/internal/server"
 	"github.com/zoomacom/crieur/outbox"
+	"golang.org/x/text/language"
 )
 
 // DefaultStaffBatch is how long replies gather before staff are told: at
@@ -177,47 +180,25 @@ func (a *App) notifyStaff(ctx context.Context, name string, start time.Time, win
 // staffHTML quotes each reply: its author, what it answers, its audience,
 // a shortened text and its link.
 func (a *App) staffHTML(b *server.Bot, staff []federation.Mention, items []content.Reply) string {
-	french := strings.HasPrefix(b.Profile().Language, "fr")
+	// The message is in the bot's language, as its posts are.
+	pr := i18n.New(language.Make(b.Profile().Language))
+	french := pr.French()
 	posts, _ := a.postsByObject(b.Username)
 	var s strings.Builder
 	s.WriteString("<p>")
 	for _, m := range staff {
-		user, _, _ := strings.Cut(strings.TrimPrefix(m.Name, "@"), "@")
-		fmt.Fprintf(&s, `<span class="h-card"><a href="%s" class="u-url mention">@<span>%s</span></a></span> `, html.EscapeString(m.Href), html.EscapeString(user))
+		s.WriteString(mentionHTML(m.Href, m.Name) + " ")
 	}
-	if french {
-		if len(items) == 1 {
-			fmt.Fprintf(&s, "1 nouvelle réponse ou mention pour @%s\u00a0:</p>", html.EscapeString(a.urls.Handle(b.Username)))
-		} else {
-			fmt.Fprintf(&s, "%d nouvelles réponses ou mentions pour @%s\u00a0:</p>", len(items), html.EscapeString(a.urls.Handle(b.Username)))
-		}
-	} else {
-		if len(items) == 1 {
-			fmt.Fprintf(&s, "1 new reply or mention for @%s:</p>", html.EscapeString(a.urls.Handle(b.Username)))
-		} else {
-			fmt.Fprintf(&s, "%d new replies or mentions for @%s:</p>", len(items), html.EscapeString(a.urls.Handle(b.Username)))
-		}
-	}
+	s.WriteString(pr.Plural(len(items), "%d new reply or mention for @%s:", "%d new replies or mentions for @%s:", html.EscapeString(a.urls.Handle(b.Username))))
+	s.WriteString("</p>")
 	for i, r := range items {
 		if i == MaxStaffItems {
-			if french {
-				fmt.Fprintf(&s, "<p>… et %d autres\u00a0: crieur mentions les liste toutes.</p>", len(items)-i)
-			} else {
-				fmt.Fprintf(&s, "<p>… and %d more: crieur mentions lists them all.</p>", len(items)-i)
-			}
+			s.WriteString("<p>" + pr.Sprintf("… and %d more: crieur mentions lists them all.", len(items)-i) + "</p>")
 			break
 		}
-		what := "mention"
+		what := pr.Sprintf("mention")
 		if r.InReplyTo != "" {
-			post := posts[r.InReplyTo].PostID
-			if post == "" {
-				post = r.InReplyTo
-			}
-			if french {
-				what = "réponse à " + post
-			} else {
-				what = "reply to " + post
-			}
+			what = pr.Sprintf("reply to %s", cmp.Or(posts[r.InReplyTo].PostID, r.InReplyTo))
 		}
 		text := r.Text
 		if rs := []rune(text); len(rs) > 280 {

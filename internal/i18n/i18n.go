@@ -44,6 +44,7 @@ func frenchEntries() [][]Entry {
 		frPastEvent(),
 		frRestoreData(),
 		frServe(),
+		frStaffNotice(),
 	}
 }
 
