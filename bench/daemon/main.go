@@ -42,12 +42,12 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	"github.com/zoomacom/crieur/content"
 	"github.com/zoomacom/crieur/federation"
 	"github.com/zoomacom/crieur/federation/signature"
+	"github.com/zoomacom/crieur/internal/benchproc"
 	"github.com/zoomacom/crieur/internal/inboxfarm"
 	"github.com/zoomacom/crieur/store"
 )
@@ -177,7 +177,7 @@ func run(o options, out io.Writer) error {
 		return err
 	}
 	defer os.RemoveAll(tmp)
-	crieur, err := buildCrieur(tmp)
+	crieur, err := benchproc.Build(tmp)
 	if err != nil {
 		return err
 	}
@@ -191,22 +191,6 @@ func run(o options, out io.Writer) error {
 		}
 	}
 	return nil
-}
-
-// buildCrieur builds cmd/crieur into dir.
-func buildCrieur(dir string) (string, error) {
-	gomod, err := exec.Command("go", "env", "GOMOD").Output()
-	if err != nil {
-		return "", fmt.Errorf("go env GOMOD: %w", err)
-	}
-	root := filepath.Dir(strings.TrimSpace(string(gomod)))
-	bin := filepath.Join(dir, "crieur")
-	cmd := exec.Command("go", "build", "-o", bin, "./cmd/crieur")
-	cmd.Dir, cmd.Stdout, cmd.Stderr = root, os.Stderr, os.Stderr
-	if err := cmd.Run(); err != nil {
-		return "", fmt.Errorf("build crieur: %w", err)
-	}
-	return bin, nil
 }
 
 const botYAML = `username: zoomacom-tips
@@ -234,7 +218,7 @@ func runScenario(o options, sc scenario, crieur, dir string, out io.Writer) erro
 	if err != nil {
 		return err
 	}
-	port, err := freePort()
+	port, err := benchproc.FreePort()
 	if err != nil {
 		return err
 	}
@@ -307,23 +291,14 @@ func runScenario(o options, sc scenario, crieur, dir string, out io.Writer) erro
 	}
 
 	// crieur serve.
-	logFile, err := os.Create(filepath.Join(dir, "crieur.log"))
+	daemon, err := benchproc.Serve(crieur, filepath.Join(dir, "crieur.log"), actor,
+		"--listen", "127.0.0.1:"+strconv.Itoa(port), "--base-url", base,
+		"--data", dataDir, "--content", contentDir, "--allow-private-addresses", "--log-level", "warn")
 	if err != nil {
 		return err
 	}
-	defer logFile.Close()
-	serve := exec.Command(crieur, "serve", "--listen", "127.0.0.1:"+strconv.Itoa(port), "--base-url", base,
-		"--data", dataDir, "--content", contentDir, "--allow-private-addresses", "--log-level", "warn")
-	serve.Stdout, serve.Stderr = logFile, logFile
-	began := time.Now()
-	if err := serve.Start(); err != nil {
-		return fmt.Errorf("start crieur: %w", err)
-	}
-	defer stopProcess(serve)
-	if err := waitUp(actor, 30*time.Second); err != nil {
-		return fmt.Errorf("crieur did not come up (log in %s): %w", logFile.Name(), err)
-	}
-	startup := time.Since(began)
+	defer daemon.Stop()
+	startup := daemon.Up
 
 	signer, err := signature.NewSigner(keyID, key.Private)
 	if err != nil {
@@ -352,7 +327,7 @@ func runScenario(o options, sc scenario, crieur, dir string, out io.Writer) erro
 		}
 		sp, err := waitPost(control, seen, len(healthy), o.postTimeout)
 		if err != nil {
-			return fmt.Errorf("post %d: %w (log in %s)", n, err, logFile.Name())
+			return fmt.Errorf("post %d: %w (log in %s)", n, err, daemon.Log)
 		}
 		seen[sp.Activity] = true
 		if again, err := signingFloor(signer, len(healthy)); err == nil && again < floor {
@@ -372,7 +347,7 @@ func runScenario(o options, sc scenario, crieur, dir string, out io.Writer) erro
 	fmt.Fprintf(out, "%-46s %4s %12s %12s %10s %6.2f×\n", "  naive sender, "+strconv.Itoa(o.naiveWorkers)+" goroutines", "-", "-",
 		naive.Round(time.Millisecond), floor.Round(time.Millisecond), float64(naive)/float64(floor))
 	fmt.Fprintf(out, "  (%d healthy of %d servers; crieur up in %s, peak RSS %s)\n", len(healthy), len(hosts),
-		startup.Round(time.Millisecond), peakRSS(serve.Process.Pid))
+		startup.Round(time.Millisecond), benchproc.MiB(benchproc.ReadMemory(daemon.Pid()).Peak))
 	return nil
 }
 
@@ -381,49 +356,6 @@ func trim(s string, n int) string {
 		return s
 	}
 	return string([]rune(s)[:n])
-}
-
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
-}
-
-// waitUp polls the bot's actor until it answers.
-func waitUp(actor string, within time.Duration) error {
-	deadline := time.Now().Add(within)
-	for {
-		req, _ := http.NewRequest(http.MethodGet, actor, nil)
-		req.Header.Set("Accept", federation.ContentType)
-		resp, err := http.DefaultClient.Do(req)
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return nil
-			}
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("no 200 from %s within %s (last: %v)", actor, within, err)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
-// stopProcess asks a child to stop, then kills it: attempts to silent
-// servers may hold a graceful stop for their whole deadline.
-func stopProcess(cmd *exec.Cmd) {
-	_ = cmd.Process.Signal(syscall.SIGTERM)
-	done := make(chan struct{})
-	go func() { _ = cmd.Wait(); close(done) }()
-	select {
-	case <-done:
-	case <-time.After(3 * time.Second):
-		_ = cmd.Process.Kill()
-		<-done
-	}
 }
 
 // dropTip writes tip n into the content folder, due at once, the way a
@@ -546,23 +478,4 @@ func naiveSend(s *signature.Signer, actor string, inboxes []string, workers int)
 	}
 	wg.Wait()
 	return time.Since(start), errors.Join(errs...)
-}
-
-// peakRSS reads a child's peak resident set (VmHWM) while it runs.
-func peakRSS(pid int) string {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		return "?"
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if strings.HasPrefix(line, "VmHWM:") {
-			f := strings.Fields(line)
-			if len(f) >= 2 {
-				if kib, err := strconv.Atoi(f[1]); err == nil {
-					return fmt.Sprintf("%d MiB", kib/1024)
-				}
-			}
-		}
-	}
-	return "?"
 }

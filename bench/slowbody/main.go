@@ -46,6 +46,7 @@ import (
 	"github.com/zoomacom/crieur/federation/signature"
 	"github.com/zoomacom/crieur/inbox"
 	"github.com/zoomacom/crieur/internal/app"
+	"github.com/zoomacom/crieur/internal/benchproc"
 	"github.com/zoomacom/crieur/internal/gctune"
 )
 
@@ -130,31 +131,6 @@ type config struct {
 	unbounded                  bool
 }
 
-// memory is one reading of the daemon's /proc/PID/status, in KiB.
-type memory struct{ rss, hwm int64 }
-
-func readMemory(pid int) memory {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
-	if err != nil {
-		return memory{-1, -1}
-	}
-	var m memory
-	for _, line := range strings.Split(string(b), "\n") {
-		name, v, ok := strings.Cut(line, ":")
-		if !ok {
-			continue
-		}
-		n, _ := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
-		switch name {
-		case "VmRSS":
-			m.rss = n
-		case "VmHWM":
-			m.hwm = n
-		}
-	}
-	return m
-}
-
 // sampler keeps the highest VmRSS seen since the last reset.
 type sampler struct {
 	pid  int
@@ -165,8 +141,8 @@ func (s *sampler) run(ctx context.Context) {
 	t := time.NewTicker(100 * time.Millisecond)
 	defer t.Stop()
 	for {
-		if m := readMemory(s.pid); m.rss > s.peak.Load() {
-			s.peak.Store(m.rss)
+		if m := benchproc.ReadMemory(s.pid); m.RSS > s.peak.Load() {
+			s.peak.Store(m.RSS)
 		}
 		select {
 		case <-ctx.Done():
@@ -176,7 +152,7 @@ func (s *sampler) run(ctx context.Context) {
 	}
 }
 
-func (s *sampler) reset() int64 { return s.peak.Swap(readMemory(s.pid).rss) }
+func (s *sampler) reset() int64 { return s.peak.Swap(benchproc.ReadMemory(s.pid).RSS) }
 
 // honest is a remote server with one actor whose Follows crieur accepts.
 type honest struct {
@@ -488,7 +464,7 @@ func run(cfg config) error {
 	phase, end := context.WithTimeout(ctx, cfg.baseline)
 	h.loop(phase, cfg.cycles, base)
 	end()
-	baseMem := readMemory(pid)
+	baseMem := benchproc.ReadMemory(pid)
 	basePeak := samp.reset()
 
 	// Phase 2: the flood, from a process of its own (its 2,000
@@ -514,7 +490,7 @@ func run(cfg config) error {
 		return fmt.Errorf("attacker's results: %w", err)
 	}
 	atkPeak := samp.reset()
-	atkMem := readMemory(pid)
+	atkMem := benchproc.ReadMemory(pid)
 
 	lim := limits(cfg.unbounded).Bodies
 	gate := inbox.NewBodyGate(lim, nil).Limits()
@@ -542,9 +518,9 @@ func run(cfg config) error {
 	fmt.Printf("honest, no attack: %s\n", base)
 	fmt.Printf("honest, attack:    %s\n", during)
 	fmt.Printf("honest peer received %d activities from crieur (Accepts)\n", h.received.Load())
-	fmt.Printf("daemon RSS, no attack: %d MiB (peak %d MiB, VmHWM %d MiB)\n", baseMem.rss>>10, basePeak>>10, baseMem.hwm>>10)
+	fmt.Printf("daemon RSS, no attack: %d MiB (peak %d MiB, VmHWM %d MiB)\n", baseMem.RSS>>10, basePeak>>10, baseMem.Peak>>10)
 	fmt.Printf("daemon RSS, attack:    peak %d MiB (VmHWM %d MiB) = baseline + %d MiB; %.1f× the baseline peak\n",
-		atkPeak>>10, atkMem.hwm>>10, (atkMem.hwm-baseMem.hwm)>>10, float64(atkMem.hwm)/float64(max(basePeak, 1)))
+		atkPeak>>10, atkMem.Peak>>10, (atkMem.Peak-baseMem.Peak)>>10, float64(atkMem.Peak)/float64(max(basePeak, 1)))
 	if !cfg.unbounded {
 		// What the daemon keeps live: the baseline, the bodies the inbox
 		// limits allow, each open connection's buffers and goroutine. The
@@ -559,7 +535,7 @@ func run(cfg config) error {
 		bound := max(live, soft) * 11 / 10
 		fmt.Printf("bound: live at most baseline + bodies %d MiB + 64 KiB per open connection = %d MiB, under the %d MiB soft memory limit; RSS bound = the larger + 10%% = %d MiB\n",
 			gate.MemoryBound()>>20, live, soft, bound)
-		if atkMem.hwm>>10 > bound {
+		if atkMem.Peak>>10 > bound {
 			fmt.Println("FAIL: the daemon's peak is over the bound")
 		}
 	}

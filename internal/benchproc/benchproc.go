@@ -1,0 +1,196 @@
+// Package benchproc runs crieur the way the bench/ commands measure it:
+// as its own process, built from this module with go build, started with
+// `crieur serve` on a data directory the bench prepared, and read from
+// outside (its memory and CPU from /proc). It keeps that plumbing in one
+// place so each bench says only what it measures.
+package benchproc
+
+import (
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// Build builds cmd/crieur of the module the go command runs in into dir
+// and returns the binary's path.
+func Build(dir string) (string, error) {
+	gomod, err := exec.Command("go", "env", "GOMOD").Output()
+	if err != nil {
+		return "", fmt.Errorf("go env GOMOD: %w", err)
+	}
+	root := filepath.Dir(strings.TrimSpace(string(gomod)))
+	bin := filepath.Join(dir, "crieur")
+	cmd := exec.Command("go", "build", "-o", bin, "./cmd/crieur")
+	cmd.Dir, cmd.Stdout, cmd.Stderr = root, os.Stderr, os.Stderr
+	if err := cmd.Run(); err != nil {
+		return "", fmt.Errorf("build crieur: %w", err)
+	}
+	return bin, nil
+}
+
+// FreePort returns a TCP port free on 127.0.0.1 at the time of the call.
+func FreePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, fmt.Errorf("find a free port: %w", err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+// Daemon is a running `crieur serve` child process.
+type Daemon struct {
+	// Cmd is the child; its Process.Pid is what /proc readings use.
+	Cmd *exec.Cmd
+	// Log is the file the child's stdout and stderr go to.
+	Log string
+	// Started is when the process was started; Up, how long it took to
+	// answer its actor document with 200.
+	Started time.Time
+	Up      time.Duration
+}
+
+// Serve starts `bin serve` with args (the flags after "serve"), its
+// output in logFile, and waits until actor answers 200 (within 30 s).
+// Stop must be called on the result, whatever happens next.
+func Serve(bin, logFile, actor string, args ...string) (*Daemon, error) {
+	log, err := os.Create(logFile)
+	if err != nil {
+		return nil, fmt.Errorf("daemon log: %w", err)
+	}
+	defer log.Close() // the child holds its own descriptor
+	cmd := exec.Command(bin, append([]string{"serve"}, args...)...)
+	cmd.Stdout, cmd.Stderr = log, log
+	d := &Daemon{Cmd: cmd, Log: logFile, Started: time.Now()}
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("start crieur: %w", err)
+	}
+	if err := WaitUp(actor, 30*time.Second); err != nil {
+		d.Stop()
+		return nil, fmt.Errorf("crieur did not come up (log in %s): %w", logFile, err)
+	}
+	d.Up = time.Since(d.Started)
+	return d, nil
+}
+
+// Pid is the child's process id.
+func (d *Daemon) Pid() int { return d.Cmd.Process.Pid }
+
+// Stop asks the child to stop (SIGTERM), then kills it after 3 s:
+// attempts to silent servers may hold a graceful stop for their whole
+// deadline, and a bench must not wait for that.
+func (d *Daemon) Stop() { StopProcess(d.Cmd) }
+
+// StopProcess stops any child the way Daemon.Stop does.
+func StopProcess(cmd *exec.Cmd) {
+	_ = cmd.Process.Signal(syscall.SIGTERM)
+	done := make(chan struct{})
+	go func() { _ = cmd.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(3 * time.Second):
+		_ = cmd.Process.Kill()
+		<-done
+	}
+}
+
+// WaitUp polls an actor document until it answers 200 or within passes.
+func WaitUp(actor string, within time.Duration) error {
+	deadline := time.Now().Add(within)
+	for {
+		req, err := http.NewRequest(http.MethodGet, actor, nil)
+		if err != nil {
+			return fmt.Errorf("wait for %s: %w", actor, err)
+		}
+		req.Header.Set("Accept", "application/activity+json")
+		resp, err := http.DefaultClient.Do(req)
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return nil
+			}
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("no 200 from %s within %s (last: %v)", actor, within, err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// Memory is one reading of a process's /proc/PID/status, in KiB; -1
+// when it could not be read.
+type Memory struct {
+	// RSS is the resident set now (VmRSS), Peak its high-water mark
+	// (VmHWM).
+	RSS, Peak int64
+}
+
+// ReadMemory reads pid's resident set and its peak.
+func ReadMemory(pid int) Memory {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
+	if err != nil {
+		return Memory{-1, -1}
+	}
+	m := Memory{-1, -1}
+	for _, line := range strings.Split(string(b), "\n") {
+		name, v, ok := strings.Cut(line, ":")
+		if !ok {
+			continue
+		}
+		n, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
+		if err != nil {
+			continue
+		}
+		switch name {
+		case "VmRSS":
+			m.RSS = n
+		case "VmHWM":
+			m.Peak = n
+		}
+	}
+	return m
+}
+
+// MiB formats a KiB reading as whole MiB, "?" when unknown.
+func MiB(kib int64) string {
+	if kib < 0 {
+		return "?"
+	}
+	return fmt.Sprintf("%d MiB", kib/1024)
+}
+
+// CPUTime is the processor time (user + system) pid has used so far,
+// from /proc/PID/stat; subtract two readings to get what a span of work
+// cost one process.
+func CPUTime(pid int) (time.Duration, error) {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return 0, fmt.Errorf("cpu time of %d: %w", pid, err)
+	}
+	// The command name (field 2) may hold spaces: count from its ')'.
+	s := string(b)
+	i := strings.LastIndexByte(s, ')')
+	if i < 0 {
+		return 0, fmt.Errorf("cpu time of %d: malformed stat", pid)
+	}
+	f := strings.Fields(s[i+1:])
+	// After ')': state is field 3, so utime (14) and stime (15) are
+	// at indexes 11 and 12.
+	if len(f) < 13 {
+		return 0, fmt.Errorf("cpu time of %d: short stat", pid)
+	}
+	ut, err1 := strconv.ParseInt(f[11], 10, 64)
+	st, err2 := strconv.ParseInt(f[12], 10, 64)
+	if err1 != nil || err2 != nil {
+		return 0, fmt.Errorf("cpu time of %d: malformed stat", pid)
+	}
+	// Linux reports clock ticks of 1/100 s (USER_HZ) to user space.
+	return time.Duration(ut+st) * 10 * time.Millisecond, nil
+}
