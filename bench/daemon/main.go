@@ -12,7 +12,9 @@
 // one address with one port each (servers sharing a host name, which
 // crieur must still treat as distinct servers); all healthy, or with 10%
 // answering 503 and 5% never answering (their retries pile up in the
-// queue from one post to the next). For each post it prints the time from
+// queue from one post to the next); and, with faults, a restart on a queue
+// that already holds three days of overdue retries to those bad servers,
+// their failures on record (-backlog: retries per bad server). For each post it prints the time from
 // the file's drop to the first verified delivery (content poll and
 // publication included), from the first to the last healthy server, the
 // signing floor measured around each post (that many RSA-2048
@@ -48,6 +50,7 @@ import (
 	"github.com/zoomacom/crieur/federation"
 	"github.com/zoomacom/crieur/federation/signature"
 	"github.com/zoomacom/crieur/internal/benchproc"
+	"github.com/zoomacom/crieur/internal/hostid"
 	"github.com/zoomacom/crieur/internal/inboxfarm"
 	"github.com/zoomacom/crieur/store"
 )
@@ -65,6 +68,7 @@ func main() {
 	flag.IntVar(&o.posts, "posts", 3, "posts dropped in a row per scenario")
 	flag.BoolVar(&o.faults, "faults", true, "also run with 10% of servers answering 503 and 5% silent")
 	flag.BoolVar(&o.oneAddress, "one-address", true, "also run with every server on one address, one port each")
+	flag.IntVar(&o.backlog, "backlog", 30, "with -faults, also restart crieur on a queue holding this many overdue retries per failing or silent server (0: skip that scenario)")
 	flag.IntVar(&o.naiveWorkers, "naive-workers", 8, "goroutines of the naive sender")
 	flag.DurationVar(&o.postTimeout, "post-timeout", 90*time.Second, "give up on a post after this long")
 	// Farm-process flags.
@@ -89,6 +93,7 @@ type options struct {
 	servers, posts       int
 	faults, oneAddress   bool
 	naiveWorkers         int
+	backlog              int
 	postTimeout          time.Duration
 	address, data, keyID string
 }
@@ -159,17 +164,24 @@ type scenario struct {
 	name       string
 	oneAddress bool
 	faults     bool
+	// backlog: before crieur starts, the queue already holds days of
+	// overdue retries to the failing and silent servers, with failures on
+	// record (a restart after an outage of theirs).
+	backlog bool
 }
 
 func run(o options, out io.Writer) error {
-	scenarios := []scenario{{"distinct addresses, all healthy", false, false}}
+	scenarios := []scenario{{name: "distinct addresses, all healthy"}}
 	if o.faults {
-		scenarios = append(scenarios, scenario{"distinct addresses, 10% 503 + 5% silent", false, true})
+		scenarios = append(scenarios, scenario{name: "distinct addresses, 10% 503 + 5% silent", faults: true})
+	}
+	if o.faults && o.backlog > 0 {
+		scenarios = append(scenarios, scenario{name: "restart, 3 days of retries to the 15% bad", faults: true, backlog: true})
 	}
 	if o.oneAddress {
-		scenarios = append(scenarios, scenario{"one address, many ports, all healthy", true, false})
+		scenarios = append(scenarios, scenario{name: "one address, many ports, all healthy", oneAddress: true})
 		if o.faults {
-			scenarios = append(scenarios, scenario{"one address, many ports, 10% 503 + 5% silent", true, true})
+			scenarios = append(scenarios, scenario{name: "one address, many ports, 10% 503 + 5% silent", oneAddress: true, faults: true})
 		}
 	}
 	tmp, err := os.MkdirTemp("", "crieur-daemon-bench-")
@@ -286,6 +298,12 @@ func runScenario(o options, sc scenario, crieur, dir string, out io.Writer) erro
 			return err
 		}
 	}
+	if sc.backlog {
+		if err := queueBacklog(db, hosts, o.backlog, now); err != nil {
+			db.Close()
+			return fmt.Errorf("backlog: %w", err)
+		}
+	}
 	if err := db.Close(); err != nil {
 		return err
 	}
@@ -356,6 +374,51 @@ func trim(s string, n int) string {
 		return s
 	}
 	return string([]rune(s)[:n])
+}
+
+// queueBacklog leaves the queue as days of an outage of the bad servers
+// would, before crieur starts: failures on record for the last three
+// days and, for each bad server, perServer deliveries of three earlier
+// posts (72 h, 24 h and 1 h old), every one already retried and due now.
+// The new posts must reach the healthy servers as fast as without it.
+func queueBacklog(db *store.DB, hosts []farmHost, perServer int, now time.Time) error {
+	var inboxes []string
+	for _, h := range hosts {
+		if h.role == "healthy" {
+			continue
+		}
+		id, ok := hostid.FromURL(h.url)
+		if !ok {
+			return fmt.Errorf("no host identity for %s", h.url)
+		}
+		for day := 1; day <= 3; day++ {
+			if _, err := db.RecordHostFailure(id, now.AddDate(0, 0, -day)); err != nil {
+				return err
+			}
+		}
+		for u := range max(perServer/3, 1) {
+			inboxes = append(inboxes, fmt.Sprintf("%s/users/ancien%d/inbox", h.url, u))
+		}
+	}
+	for n, age := range []time.Duration{72 * time.Hour, 24 * time.Hour, time.Hour} {
+		id := fmt.Sprintf("http://127.0.0.1/bench/earlier/%d", n)
+		if err := db.Enqueue(bot, id, activity("http://127.0.0.1/users/"+bot, id), inboxes, now.Add(-age)); err != nil {
+			return err
+		}
+	}
+	due, err := db.DueDeliveries(now.Add(time.Hour), 1<<30, nil)
+	if err != nil {
+		return err
+	}
+	outcomes := make([]store.Outcome, len(due))
+	for i, d := range due {
+		outcomes[i] = store.Outcome{ID: d.ID, Kind: store.Retrying, Reason: "HTTP 503 Service Unavailable", Next: now.Add(-time.Minute)}
+	}
+	errs, err := db.RecordOutcomes(outcomes)
+	if err != nil {
+		return err
+	}
+	return errors.Join(errs...)
 }
 
 // dropTip writes tip n into the content folder, due at once, the way a
