@@ -82,7 +82,7 @@ type Config struct {
 	// unchanged (names, sizes, times and post contents) before polling
 	// reads it again, and how long after its last write a file written in
 	// place waits, so a file being written is not published half-way;
-	// default two polls. A file renamed in is read sooner (contentQuiet).
+	// default two polls. A file renamed in is read after 400 ms without events.
 	ContentSettle time.Duration
 	// Offline prepares the app for a staff command while no daemon runs:
 	// no listener, no admin socket; Run must not be called.

@@ -140,6 +140,9 @@ func (l *contentLoop) rewatch(force bool) {
 	l.w = nil
 	newWatcher := l.a.cfg.newWatcher
 	if newWatcher == nil {
+		if !fileEvents {
+			return
+		}
 		newWatcher = fsnotify.NewWatcher
 	}
 	w, err := openWatcher(l.a.cfg.ContentDir, newWatcher)

@@ -2,8 +2,12 @@ package app
 
 import (
 	"fmt"
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/fsnotify/fsnotify"
 )
 
 // TestSettlerWaitsForAStableFolder: a change is loaded only once the
@@ -144,4 +148,72 @@ func TestEventSettler(t *testing.T) {
 			t.Fatalf("the burst was read %d times, want 1", reads)
 		}
 	})
+}
+
+// TestDirWatcherNoticesFolderChanges: the watches are set up again when a
+// watched folder appears after start, is replaced (a deploy renaming a
+// new tips/ in) or disappears; an unchanged folder keeps them.
+func TestDirWatcherNoticesFolderChanges(t *testing.T) {
+	root := t.TempDir()
+	mkdir := func(name string) {
+		t.Helper()
+		if err := os.Mkdir(filepath.Join(root, name), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	mkdir("tips")
+	steps := []struct {
+		name   string
+		change func()
+		stale  bool
+	}{
+		{"unchanged", func() {}, false},
+		{"a file added", func() {
+			if err := os.WriteFile(filepath.Join(root, "tips", "01.md"), []byte("x"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}, false},
+		{"events/ created", func() { mkdir("events") }, true},
+		{"tips/ replaced by rename", func() {
+			// As a deploy does: the old folder moved aside, the new one in.
+			mkdir("tips.new")
+			if err := os.Rename(filepath.Join(root, "tips"), filepath.Join(root, "tips.old")); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Rename(filepath.Join(root, "tips.new"), filepath.Join(root, "tips")); err != nil {
+				t.Fatal(err)
+			}
+		}, true},
+		{"media/ a file, not a folder", func() {
+			if err := os.WriteFile(filepath.Join(root, "media"), nil, 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}, false},
+		{"events/ removed", func() {
+			if err := os.Remove(filepath.Join(root, "events")); err != nil {
+				t.Fatal(err)
+			}
+		}, true},
+	}
+	w, err := openWatcher(root, fsnotify.NewWatcher)
+	if err != nil {
+		t.Fatalf("watch %s: %v", root, err)
+	}
+	defer func() { w.close() }()
+	for _, st := range steps {
+		t.Run(st.name, func(t *testing.T) {
+			st.change()
+			if got := w.stale(); got != st.stale {
+				t.Fatalf("stale = %v, want %v", got, st.stale)
+			}
+			// Watch anew, as the content loop does.
+			w.close()
+			if w, err = openWatcher(root, fsnotify.NewWatcher); err != nil {
+				t.Fatalf("watch %s again: %v", root, err)
+			}
+			if w.stale() {
+				t.Fatal("stale right after watching anew")
+			}
+		})
+	}
 }

@@ -3,12 +3,20 @@ package app
 import (
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 
 	"github.com/fsnotify/fsnotify"
 
 	"github.com/zoomacom/crieur/content"
 )
+
+// fileEvents tells whether the content folder is watched for events.
+// Only on Linux: inotify watches a folder with one watch, where kqueue
+// (BSD, macOS) opens every file of a watched folder, and thousands of
+// posts would take as many file descriptors from the server. Elsewhere
+// the folder is polled.
+const fileEvents = runtime.GOOS == "linux"
 
 // watchedDirs are the folders of the content folder whose changes
 // content.Load sees: the folder itself (bot.yaml), the post folders and

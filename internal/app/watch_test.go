@@ -20,11 +20,11 @@ func eventsOnly(data, dir string) app.Config {
 	return app.Config{DataDir: data, ContentDir: dir, AllowPrivateAddresses: true, ContentPoll: time.Hour}
 }
 
-// dropFile lands a content file the way a push does: written aside, then
-// renamed in, so it appears whole.
+// dropFile lands a content file the way rsync does: written under a
+// hidden name beside it, then renamed, so it appears whole.
 func dropFile(t *testing.T, dir, name, text string) {
 	t.Helper()
-	tmp := filepath.Join(dir, ".incoming-"+filepath.Base(name))
+	tmp := filepath.Join(dir, filepath.Dir(name), "."+filepath.Base(name)+".tmp")
 	if err := os.WriteFile(tmp, []byte(text), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -138,6 +138,36 @@ func TestFolderCreatedAfterStartIsWatched(t *testing.T) {
 	dropFile(t, dir, "events/2099-01-atelier.md",
 		"---\ntitle: Atelier de rentrée\nstart: 2099-01-15 18:00\nend: 2099-01-15 20:00\nlocation:\n  name: Local de l’association\n---\nVenez découvrir les outils libres.\n")
 	waitReceived(t, camille, "Create", contentHas("Atelier de rentrée"))
+}
+
+// TestReplacedPostFolderIsWatched: a deploy that moves tips/ aside and
+// renames a new one in is read, and the new folder is watched: a tip
+// dropped into it later is read without a poll.
+func TestReplacedPostFolderIsWatched(t *testing.T) {
+	data, dir := t.TempDir(), exampleContent(t)
+	cfg := eventsOnly(data, dir)
+	cfg.ContentSettle = time.Second // a replaced folder waits as a write in place does
+	in := startConfig(t, cfg, testWriter{t})
+	camille := follower(t, in)
+
+	tips, next := filepath.Join(dir, "tips"), filepath.Join(dir, "tips.next")
+	if err := os.CopyFS(next, os.DirFS(tips)); err != nil {
+		t.Fatal(err)
+	}
+	const deployed = "---\npublish_at: 2020-01-01 10:00\n---\nUn conseil arrivé avec le nouveau dossier.\n"
+	if err := os.WriteFile(filepath.Join(next, "94-deploiement.md"), []byte(deployed), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(tips, filepath.Join(dir, "tips.old")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(next, tips); err != nil {
+		t.Fatal(err)
+	}
+	waitReceived(t, camille, "Create", contentHas("arrivé avec le nouveau dossier"))
+
+	dropFile(t, dir, "tips/95-apres.md", "---\npublish_at: 2020-01-01 10:00\n---\nUn conseil déposé dans le dossier remplacé.\n")
+	waitReceived(t, camille, "Create", contentHas("dans le dossier remplacé"))
 }
 
 // TestWatcherFailureFallsBackToPolling: when file-system events cannot be
