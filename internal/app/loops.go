@@ -42,7 +42,7 @@ func (a *App) watchContent(ctx context.Context, bot *server.Bot) {
 	st := settler{loaded: a.loadedFP, settle: a.cfg.ContentSettle}
 	ev := eventSettler{quiet: contentQuiet, settle: a.cfg.ContentSettle}
 	fp := func() string { return fingerprint(bot.Content) }
-	l.rewatch(false)
+	opened := l.rewatch(false)
 	defer func() { l.w.close() }()
 	ticker := time.NewTicker(a.cfg.ContentPoll)
 	defer ticker.Stop()
@@ -58,7 +58,7 @@ func (a *App) watchContent(ctx context.Context, bot *server.Bot) {
 			check.Reset(ev.wait(time.Now()))
 		}
 	}
-	if l.w != nil {
+	if opened {
 		// What changed between New's reading and the watch is told by
 		// no event: check once (the window is a few milliseconds, so the
 		// quiet period rather than the settle of a write in place).
@@ -69,7 +69,9 @@ func (a *App) watchContent(ctx context.Context, bot *server.Bot) {
 		case <-ctx.Done():
 			return
 		case <-ticker.C:
-			l.rewatch(false)
+			if l.rewatch(false) {
+				changed(true) // what changed while unwatched is unknown
+			}
 			if f := fp(); st.ready(f, time.Now()) {
 				l.load(ctx)
 			}
@@ -129,31 +131,32 @@ type contentLoop struct {
 }
 
 // rewatch opens the watcher when there is none (at start, after a
-// failure) or when force or its watches no longer match the folders. A
-// failure is logged once, until watching works again: the bot goes on
-// polling.
-func (l *contentLoop) rewatch(force bool) {
+// failure) or when force or its watches no longer match the folders, and
+// reports whether it opened one. A failure is logged once, until
+// watching works again: the bot goes on polling.
+func (l *contentLoop) rewatch(force bool) bool {
 	if l.w != nil && !force && !l.w.stale() {
-		return
+		return false
 	}
 	l.w.close()
 	l.w = nil
 	newWatcher := l.a.cfg.newWatcher
 	if newWatcher == nil {
 		if !fileEvents {
-			return
+			return false
 		}
 		newWatcher = fsnotify.NewWatcher
 	}
 	w, err := openWatcher(l.a.cfg.ContentDir, newWatcher)
 	if err != nil {
 		l.unwatch(err)
-		return
+		return false
 	}
 	if l.failing {
 		l.a.log.Info("content folder: file-system events work again", "bot", l.bot.Username)
 	}
 	l.w, l.failing = w, false
+	return true
 }
 
 // unwatch drops the watcher after err; polling goes on.
