@@ -21,6 +21,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/fsnotify/fsnotify"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -72,13 +73,16 @@ type Config struct {
 	Now func() time.Time
 	// ShutdownTimeout bounds the graceful stop; default 20s.
 	ShutdownTimeout time.Duration
-	// ContentPoll is how often the content folder is checked for changes;
-	// default 2s, so an edit is picked up within seconds.
+	// ContentPoll is how often the content folder is checked for changes
+	// besides the file-system events that tell of most of them at once:
+	// the safety net for lost events and file systems that send none;
+	// default 2s.
 	ContentPoll time.Duration
 	// ContentSettle is how long a changed content folder must stay
-	// unchanged (names, sizes, times and post contents) before it is read
-	// again, so a file being written is not published half-way; default
-	// two polls.
+	// unchanged (names, sizes, times and post contents) before polling
+	// reads it again, and how long after its last write a file written in
+	// place waits, so a file being written is not published half-way;
+	// default two polls. A file renamed in is read after 400 ms without events.
 	ContentSettle time.Duration
 	// Offline prepares the app for a staff command while no daemon runs:
 	// no listener, no admin socket; Run must not be called.
@@ -100,6 +104,9 @@ type Config struct {
 	// StaffBatch is how often new replies are sent on to staff; default
 	// DefaultStaffBatch.
 	StaffBatch time.Duration
+	// newWatcher opens the content folder's file-system watcher; nil is
+	// fsnotify.NewWatcher (tests make it fail to check the fallback).
+	newWatcher func() (*fsnotify.Watcher, error)
 }
 
 // DBFile is the database's file name inside the data directory.

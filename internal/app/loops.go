@@ -4,12 +4,14 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"sort"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/fsnotify/fsnotify"
 	"github.com/gorilla/mux"
 
 	"github.com/zoomacom/crieur/content"
@@ -23,44 +25,169 @@ import (
 // whose time has come goes out within this delay.
 const publishInterval = time.Second
 
-// watchContent re-reads the content folder when it changes (polled every
-// ContentPoll) and then stays unchanged for ContentSettle, logging the problems of the new version; broken files are
-// skipped, the others keep their schedule.
+// watchContent re-reads the content folder when it changes, logging the
+// problems of the new version; broken files are skipped, the others keep
+// their schedule. File-system events tell of a change at once (see
+// eventSettler for when it is read); polling every ContentPoll, with a
+// change read once unchanged for ContentSettle, stays as the safety net
+// and is all there is when events are unavailable.
 func (a *App) watchContent(ctx context.Context, bot *server.Bot) {
 	if a.cfg.ContentDir == "" {
 		return // the embedded example never changes
 	}
-	st := settler{loaded: a.loadedFP, settle: a.cfg.ContentSettle}
-	reported := map[string]bool{}
+	l := contentLoop{a: a, bot: bot, reported: map[string]bool{}}
 	for _, p := range bot.Folder().Problems {
-		reported[p.Error()] = true
+		l.reported[p.Error()] = true
 	}
+	st := settler{loaded: a.loadedFP, settle: a.cfg.ContentSettle}
+	ev := eventSettler{quiet: contentQuiet, settle: a.cfg.ContentSettle}
+	fp := func() string { return fingerprint(bot.Content) }
+	opened := l.rewatch(false)
+	defer func() { l.w.close() }()
 	ticker := time.NewTicker(a.cfg.ContentPoll)
 	defer ticker.Stop()
+	check := time.NewTimer(time.Hour)
+	check.Stop()
+	defer check.Stop()
+	// changed notes an event (or lost events) and arms the check when
+	// this begins a wait; later events only push the wait back.
+	changed := func(inPlace bool) {
+		waiting := ev.active
+		ev.event(time.Now(), inPlace, fp)
+		if !waiting {
+			check.Reset(ev.wait(time.Now()))
+		}
+	}
+	if opened {
+		// What changed between New's reading and the watch is told by
+		// no event: check once (the window is a few milliseconds, so the
+		// quiet period rather than the settle of a write in place).
+		changed(false)
+	}
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-ticker.C:
-		}
-		if !st.ready(fingerprint(bot.Content), time.Now()) {
-			continue
-		}
-		folder := content.Load(bot.Content)
-		now := map[string]bool{}
-		for _, p := range folder.Problems {
-			now[p.Error()] = true
-			if !reported[p.Error()] {
-				a.log.Warn("content problem (file skipped until fixed)", "bot", bot.Username, "problem", p.Error())
+			if l.rewatch(false) {
+				changed(true) // what changed while unwatched is unknown
+			}
+			if f := fp(); st.ready(f, time.Now()) {
+				l.load(ctx)
+			}
+		case e, ok := <-l.w.events():
+			if !ok {
+				l.unwatch(errWatcherClosed)
+				continue
+			}
+			// A watched folder created, removed or replaced: watch
+			// anew, and wait as for a file written in place, since what
+			// lands in a new folder before its watch goes unseen.
+			folder := l.w.touchesWatch(e)
+			if folder {
+				l.rewatch(true)
+			}
+			changed(folder || writtenInPlace(e))
+		case err, ok := <-l.w.errs():
+			switch {
+			case ok && errors.Is(err, fsnotify.ErrEventOverflow):
+				changed(true) // what changed is unknown: the safe wait
+			case ok:
+				l.unwatch(err)
+			default:
+				l.unwatch(errWatcherClosed)
+			}
+		case <-check.C:
+			now := time.Now()
+			if d := ev.wait(now); d != 0 {
+				if d > 0 {
+					check.Reset(d)
+				}
+				continue
+			}
+			f := fp()
+			if !ev.settled(f, now) {
+				check.Reset(ev.wait(now))
+				continue
+			}
+			if f != st.loaded {
+				st.loaded, st.pending = f, ""
+				l.load(ctx)
 			}
 		}
-		reported = now
-		before, _ := federation.ActorDocument(a.urls, bot.Profile(), bot.PublicKeyPEM, bot.Published())
-		bot.SetFolder(folder)
-		a.announceProfile(ctx, bot, before)
-		a.log.Info("content reloaded", "bot", bot.Username, "posts", len(folder.Posts), "problems", len(folder.Problems))
-		a.publishNow()
 	}
+}
+
+// errWatcherClosed is why events stopped when the watcher closed itself.
+var errWatcherClosed = errors.New("file-system watcher closed")
+
+// contentLoop is the state watchContent keeps besides when to read.
+type contentLoop struct {
+	a        *App
+	bot      *server.Bot
+	reported map[string]bool // problems already logged
+	w        *dirWatcher     // nil: polling only
+	failing  bool            // watching failed and was logged
+}
+
+// rewatch opens the watcher when there is none (at start, after a
+// failure) or when force or its watches no longer match the folders, and
+// reports whether it opened one. A failure is logged once, until
+// watching works again: the bot goes on polling.
+func (l *contentLoop) rewatch(force bool) bool {
+	if l.w != nil && !force && !l.w.stale() {
+		return false
+	}
+	l.w.close()
+	l.w = nil
+	newWatcher := l.a.cfg.newWatcher
+	if newWatcher == nil {
+		if !fileEvents {
+			return false
+		}
+		newWatcher = fsnotify.NewWatcher
+	}
+	w, err := openWatcher(l.a.cfg.ContentDir, newWatcher)
+	if err != nil {
+		l.unwatch(err)
+		return false
+	}
+	if l.failing {
+		l.a.log.Info("content folder: file-system events work again", "bot", l.bot.Username)
+	}
+	l.w, l.failing = w, false
+	return true
+}
+
+// unwatch drops the watcher after err; polling goes on.
+func (l *contentLoop) unwatch(err error) {
+	l.w.close()
+	l.w = nil
+	if !l.failing {
+		l.failing = true
+		l.a.log.Warn("content folder: file-system events unavailable, changes are seen by polling only",
+			"bot", l.bot.Username, "poll", l.a.cfg.ContentPoll.String(), "err", err)
+	}
+}
+
+// load reads the content folder, logs its new problems, puts it in use
+// and asks for a publish pass at once.
+func (l *contentLoop) load(ctx context.Context) {
+	a, bot := l.a, l.bot
+	folder := content.Load(bot.Content)
+	now := map[string]bool{}
+	for _, p := range folder.Problems {
+		now[p.Error()] = true
+		if !l.reported[p.Error()] {
+			a.log.Warn("content problem (file skipped until fixed)", "bot", bot.Username, "problem", p.Error())
+		}
+	}
+	l.reported = now
+	before, _ := federation.ActorDocument(a.urls, bot.Profile(), bot.PublicKeyPEM, bot.Published())
+	bot.SetFolder(folder)
+	a.announceProfile(ctx, bot, before)
+	a.log.Info("content reloaded", "bot", bot.Username, "posts", len(folder.Posts), "problems", len(folder.Problems))
+	a.publishNow()
 }
 
 // announceProfile sends an Update of the actor to the followers when a
