@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // ErrNotAuthor means an actor tried to change or take back what another
@@ -128,14 +129,11 @@ func ReplyHTML(raw string) (safeHTML, text string) {
 		lines[i] = strings.TrimSpace(lines[i])
 	}
 	text = strings.TrimSpace(multiBlank.ReplaceAllString(strings.Join(lines, "\n"), "\n\n"))
-	if r := []rune(text); len(r) > MaxReplyRunes || len(safeHTML) > MaxReplyHTML {
-		if len(r) > MaxReplyRunes {
-			text = string(r[:MaxReplyRunes-1]) + "…"
-		}
+	if n := utf8.RuneCountInString(text); n > MaxReplyRunes || len(safeHTML) > MaxReplyHTML {
+		text = Shorten(text, MaxReplyRunes)
 		safeHTML = textHTML(text)
 		for len(safeHTML) > MaxReplyHTML {
-			r := []rune(text)
-			text = string(r[:len(r)*3/4]) + "…"
+			text = Shorten(text, utf8.RuneCountInString(text)*3/4)
 			safeHTML = textHTML(text)
 		}
 	}

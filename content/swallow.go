@@ -3,7 +3,6 @@ package content
 import (
 	"bytes"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/yuin/goldmark/ast"
 	"github.com/yuin/goldmark/text"
@@ -42,19 +41,11 @@ func findSwallowed(body []byte, firstLine int) []swallowed {
 		visible := strings.Join(strings.Fields(plainText(raw.String())), " ")
 		if visible != "" {
 			start := lines.At(0).Start
-			out = append(out, swallowed{line: firstLine + bytes.Count(body[:start], []byte("\n")), text: excerpt(visible, 60)})
+			out = append(out, swallowed{line: firstLine + bytes.Count(body[:start], []byte("\n")), text: Shorten(visible, 61)})
 		}
 		return ast.WalkSkipChildren, nil
 	})
 	return out
-}
-
-func excerpt(s string, n int) string {
-	if utf8.RuneCountInString(s) <= n {
-		return s
-	}
-	r := []rune(s)
-	return string(r[:n]) + "…"
 }
 
 // swallowedProblems reports the swallowed text of p for `crieur check`:

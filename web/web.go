@@ -21,8 +21,8 @@ import (
 	"time"
 	_ "time/tzdata" // Europe/Paris must load on hosts without /usr/share/zoneinfo
 	"unicode"
-	"unicode/utf8"
 
+	"github.com/zoomacom/crieur/content"
 	"golang.org/x/net/html"
 )
 
@@ -389,17 +389,8 @@ func FirstLine(fragment string) string {
 }
 
 // Excerpt shortens text to at most max characters (runes), cutting at a
-// word boundary and ending with "…" when it had to cut; new lines become
-// spaces.
+// word boundary and ending with "…" when it had to cut (see
+// content.ShortenWords); new lines become spaces.
 func Excerpt(text string, max int) string {
-	text = strings.Join(strings.FieldsFunc(text, breakingSpace), " ")
-	if max <= 0 || utf8.RuneCountInString(text) <= max {
-		return text
-	}
-	runes := []rune(text)
-	cut := string(runes[:max-1])
-	if i := strings.LastIndexByte(cut, ' '); i > len(cut)/2 {
-		cut = cut[:i]
-	}
-	return strings.TrimRightFunc(cut, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsPunct(r) && r != '?' && r != '!' }) + "…"
+	return content.ShortenWords(strings.Join(strings.FieldsFunc(text, breakingSpace), " "), max)
 }

@@ -96,10 +96,7 @@ func firstLine(s string) string {
 	}
 	s = strings.ReplaceAll(s, "**", "")
 	s = strings.Trim(s, "\\ ")
-	if r := []rune(s); len(r) > 70 {
-		s = string(r[:69]) + "…"
-	}
-	return s
+	return content.ShortenWords(s, 70)
 }
 
 // Followers lists the (first) bot's followers, pending ones included.

@@ -89,9 +89,7 @@ func (a *App) answerHTML(b *server.Bot, tip *content.Post, name, actor, handle s
 	s.WriteString("<p>" + mentionHTML(actor, handle) + " ")
 	s.WriteString(pr.Sprintf("Instead of %s, here is our tip:", html.EscapeString(name)) + "</p>")
 	_, text := content.ReplyHTML(tip.BodyHTML)
-	if r := []rune(text); len(r) > 400 {
-		text = string(r[:399]) + "…"
-	}
+	text = content.ShortenWords(text, 400)
 	fmt.Fprintf(&s, "<p>%s</p>", strings.ReplaceAll(html.EscapeString(text), "\n", "<br>"))
 	link := func(u string) string {
 		e := html.EscapeString(u)

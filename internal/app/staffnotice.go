@@ -198,10 +198,7 @@ func (a *App) staffHTML(b *server.Bot, staff []federation.Mention, items []conte
 		if r.InReplyTo != "" {
 			what = pr.Sprintf("reply to %s", cmp.Or(posts[r.InReplyTo].PostID, r.InReplyTo))
 		}
-		text := r.Text
-		if rs := []rune(text); len(rs) > 280 {
-			text = string(rs[:279]) + "…"
-		}
+		text := content.ShortenWords(r.Text, 280)
 		quote := "« " + text + " »"
 		if !french {
 			quote = "“" + text + "”"
