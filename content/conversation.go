@@ -3,7 +3,6 @@ package content
 import (
 	"errors"
 	"html"
-	"regexp"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -108,10 +107,6 @@ const (
 	MaxReplyRunes = 2000
 )
 
-// blockEnd matches where a paragraph or line ends in sanitised HTML, so the
-// plain text keeps its line breaks.
-var blockEnd = regexp.MustCompile(`(?i)<br\s*/?>|</p>|</li>|</blockquote>`)
-
 // ReplyHTML sanitises the HTML of a received post (the same small subset
 // crieur publishes, links forced to open safely) and returns it with its
 // plain text. Both are bounded: a longer text is cut, and its HTML is then
@@ -123,12 +118,7 @@ func ReplyHTML(raw string) (safeHTML, text string) {
 	p := sanitizer()
 	p.RequireNoFollowOnLinks(true)
 	safeHTML = strings.TrimSpace(p.Sanitize(raw))
-	text = plainText(blockEnd.ReplaceAllString(safeHTML, "$0\n"))
-	lines := strings.Split(text, "\n")
-	for i := range lines {
-		lines[i] = strings.TrimSpace(lines[i])
-	}
-	text = strings.TrimSpace(multiBlank.ReplaceAllString(strings.Join(lines, "\n"), "\n\n"))
+	text = HTMLText(safeHTML)
 	if n := utf8.RuneCountInString(text); n > MaxReplyRunes || len(safeHTML) > MaxReplyHTML {
 		text = Shorten(text, MaxReplyRunes)
 		safeHTML = textHTML(text)
@@ -139,8 +129,6 @@ func ReplyHTML(raw string) (safeHTML, text string) {
 	}
 	return safeHTML, text
 }
-
-var multiBlank = regexp.MustCompile(`\n{3,}`)
 
 // textHTML renders plain text as escaped paragraphs.
 func textHTML(text string) string {

@@ -38,7 +38,7 @@ func findSwallowed(body []byte, firstLine int) []swallowed {
 		if b, ok := n.(*ast.HTMLBlock); ok && b.HasClosure() {
 			raw.Write(b.ClosureLine.Value(body))
 		}
-		visible := strings.Join(strings.Fields(plainText(raw.String())), " ")
+		visible := strings.Join(strings.Fields(HTMLText(raw.String())), " ")
 		if visible != "" {
 			start := lines.At(0).Start
 			out = append(out, swallowed{line: firstLine + bytes.Count(body[:start], []byte("\n")), text: Shorten(visible, 61)})

@@ -23,7 +23,6 @@ import (
 	"unicode"
 
 	"github.com/zoomacom/crieur/content"
-	"golang.org/x/net/html"
 )
 
 //go:embed templates/*.html
@@ -339,38 +338,11 @@ func keepTimesHTML(h template.HTML) template.HTML {
 }
 
 // PlainText turns a post's HTML into text for titles and link previews:
-// tags dropped, entities decoded, paragraphs and <br> as new lines, runs
-// of spaces collapsed. The result is plain text, to be escaped again by
-// whatever writes it.
+// content.HTMLText, one line per paragraph, line break or list item, links
+// as their text. The result is plain text, to be escaped again by whatever
+// writes it.
 func PlainText(fragment string) string {
-	var b strings.Builder
-	z := html.NewTokenizer(strings.NewReader(fragment))
-	for {
-		switch z.Next() {
-		case html.ErrorToken:
-			return tidyLines(b.String())
-		case html.TextToken:
-			b.Write(z.Text())
-		case html.StartTagToken, html.EndTagToken, html.SelfClosingTagToken:
-			name, _ := z.TagName()
-			switch string(name) {
-			case "br", "p", "li", "div", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "pre":
-				b.WriteByte('\n')
-			}
-		}
-	}
-}
-
-// tidyLines collapses spaces inside lines and drops empty lines. No-break
-// spaces are kept: they hold French punctuation to its word.
-func tidyLines(s string) string {
-	var lines []string
-	for _, line := range strings.Split(s, "\n") {
-		if line = strings.Join(strings.FieldsFunc(line, breakingSpace), " "); line != "" {
-			lines = append(lines, line)
-		}
-	}
-	return strings.Join(lines, "\n")
+	return content.HTMLText(fragment)
 }
 
 // breakingSpace reports whether r is a space a line may break at.
