@@ -3,9 +3,9 @@ package content
 import (
 	"errors"
 	"html"
-	"regexp"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // ErrNotAuthor means an actor tried to change or take back what another
@@ -107,10 +107,6 @@ const (
 	MaxReplyRunes = 2000
 )
 
-// blockEnd matches where a paragraph or line ends in sanitised HTML, so the
-// plain text keeps its line breaks.
-var blockEnd = regexp.MustCompile(`(?i)<br\s*/?>|</p>|</li>|</blockquote>`)
-
 // ReplyHTML sanitises the HTML of a received post (the same small subset
 // crieur publishes, links forced to open safely) and returns it with its
 // plain text. Both are bounded: a longer text is cut, and its HTML is then
@@ -122,27 +118,17 @@ func ReplyHTML(raw string) (safeHTML, text string) {
 	p := sanitizer()
 	p.RequireNoFollowOnLinks(true)
 	safeHTML = strings.TrimSpace(p.Sanitize(raw))
-	text = plainText(blockEnd.ReplaceAllString(safeHTML, "$0\n"))
-	lines := strings.Split(text, "\n")
-	for i := range lines {
-		lines[i] = strings.TrimSpace(lines[i])
-	}
-	text = strings.TrimSpace(multiBlank.ReplaceAllString(strings.Join(lines, "\n"), "\n\n"))
-	if r := []rune(text); len(r) > MaxReplyRunes || len(safeHTML) > MaxReplyHTML {
-		if len(r) > MaxReplyRunes {
-			text = string(r[:MaxReplyRunes-1]) + "…"
-		}
+	text = HTMLText(safeHTML)
+	if n := utf8.RuneCountInString(text); n > MaxReplyRunes || len(safeHTML) > MaxReplyHTML {
+		text = Shorten(text, MaxReplyRunes)
 		safeHTML = textHTML(text)
 		for len(safeHTML) > MaxReplyHTML {
-			r := []rune(text)
-			text = string(r[:len(r)*3/4]) + "…"
+			text = Shorten(text, utf8.RuneCountInString(text)*3/4)
 			safeHTML = textHTML(text)
 		}
 	}
 	return safeHTML, text
 }
-
-var multiBlank = regexp.MustCompile(`\n{3,}`)
 
 // textHTML renders plain text as escaped paragraphs.
 func textHTML(text string) string {

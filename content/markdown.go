@@ -324,8 +324,3 @@ func scanMarkdown(src string) (tags, mentions []string) {
 	})
 	return tags, mentions
 }
-
-// plainText is what a reader sees of some HTML, used to count characters.
-func plainText(h string) string {
-	return html.UnescapeString(bluemonday.StrictPolicy().Sanitize(h))
-}

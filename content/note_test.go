@@ -56,7 +56,7 @@ func TestEventNoteReminders(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got := plainText(p.NoteHTML(tt.kind, tt.now, "", nil))
+			got := HTMLText(p.NoteHTML(tt.kind, tt.now, "", nil))
 			if !strings.Contains(got, tt.want) {
 				t.Errorf("note lacks %q:\n%s", tt.want, got)
 			}

@@ -15,19 +15,43 @@ import (
 // as "- item" or "1. item", and each link's address after its text, since
 // a calendar description is rarely clickable.
 func MarkdownText(src string) string {
-	return htmlText(RenderMarkdown(src))
+	return htmlText(RenderMarkdown(src), textOptions{paragraphs: true, addresses: true})
 }
 
-// htmlText is MarkdownText's second half: it reads the HTML subset that
-// RenderMarkdown emits.
-func htmlText(fragment string) string {
+// HTMLText is what a reader sees of some HTML, as plain text: the one
+// converter of posts, replies and pages into text (titles, previews, feed
+// descriptions, quoted replies, character counts). Tags are dropped and
+// entities decoded; each paragraph, line break, list item, heading or
+// quote starts a new line (list items as "- item" or "1. item"), with no
+// blank lines; runs of spaces are one space, no-break spaces kept; a link
+// is its text, so mentions read "@user" and hashtags "#tag". The result is
+// plain text, to be escaped again by whatever writes it.
+func HTMLText(fragment string) string {
+	return htmlText(fragment, textOptions{})
+}
+
+// textOptions are the two ways htmlText writes text.
+type textOptions struct {
+	// paragraphs keeps a blank line between blocks.
+	paragraphs bool
+	// addresses writes each link's address after its text.
+	addresses bool
+}
+
+// blockTags end a line where they close; p and friends also a paragraph.
+var blockTags = map[string]bool{"p": true, "blockquote": true, "div": true, "h1": true, "h2": true, "h3": true, "h4": true, "h5": true, "h6": true}
+
+// htmlText reads the HTML subset that RenderMarkdown emits and sanitised
+// received HTML.
+func htmlText(fragment string, opt textOptions) string {
 	var b strings.Builder
 	var lists []int // per open list: 0 for <ul>, else the next <ol> number
 	var href string // the open link's address, written after its text
 	var linkText strings.Builder
-	pre := 0
+	inLink := false
+	pre, hidden := 0, 0
 	write := func(s string) {
-		if href != "" {
+		if inLink {
 			linkText.WriteString(s)
 			return
 		}
@@ -42,9 +66,11 @@ func htmlText(fragment string) string {
 		tok := z.Token()
 		switch tt {
 		case html.TextToken:
-			if pre > 0 {
+			switch {
+			case hidden > 0:
+			case pre > 0:
 				write(tok.Data)
-			} else {
+			default:
 				write(collapseSpaces(tok.Data))
 			}
 		case html.StartTagToken, html.SelfClosingTagToken:
@@ -53,6 +79,10 @@ func htmlText(fragment string) string {
 				write("\n")
 			case "pre":
 				pre++
+			case "script", "style":
+				if tt == html.StartTagToken {
+					hidden++
+				}
 			case "ul":
 				lists = append(lists, 0)
 			case "ol":
@@ -72,6 +102,7 @@ func htmlText(fragment string) string {
 					b.WriteString("- ")
 				}
 			case "a":
+				href, inLink = "", true
 				for _, a := range tok.Attr {
 					if a.Key == "href" {
 						href = a.Val
@@ -81,11 +112,11 @@ func htmlText(fragment string) string {
 			}
 		case html.EndTagToken:
 			switch tok.Data {
-			case "p", "blockquote":
-				b.WriteString("\n\n")
 			case "pre":
 				pre--
 				b.WriteString("\n\n")
+			case "script", "style":
+				hidden = max(hidden-1, 0)
 			case "ul", "ol":
 				if len(lists) > 0 {
 					lists = lists[:len(lists)-1]
@@ -95,15 +126,22 @@ func htmlText(fragment string) string {
 				}
 			case "a":
 				text, target := linkText.String(), href
-				href = ""
+				inLink = false
 				b.WriteString(text)
-				if target != "" && !sameAddress(text, target) {
+				if opt.addresses && target != "" && !sameAddress(text, target) {
 					b.WriteString(" (" + target + ")")
+				}
+			default:
+				if blockTags[tok.Data] {
+					b.WriteString("\n\n")
 				}
 			}
 		}
 	}
-	return tidyText(b.String())
+	if inLink {
+		b.WriteString(linkText.String())
+	}
+	return tidyText(b.String(), opt.paragraphs)
 }
 
 // collapseSpaces makes runs of breaking white space (source line breaks
@@ -140,15 +178,15 @@ func sameAddress(text, target string) bool {
 }
 
 // tidyText trims every line's ends and keeps at most one blank line
-// between blocks.
-func tidyText(s string) string {
+// between blocks, or none without paragraphs.
+func tidyText(s string, paragraphs bool) string {
 	lines := strings.Split(s, "\n")
 	var out []string
 	blank := false
 	for _, l := range lines {
 		l = strings.TrimRightFunc(l, unicode.IsSpace)
 		if strings.TrimSpace(l) == "" {
-			blank = len(out) > 0
+			blank = paragraphs && len(out) > 0
 			continue
 		}
 		if !strings.HasPrefix(strings.TrimLeft(l, " "), "- ") && !startsNumbered(strings.TrimLeft(l, " ")) {

@@ -383,7 +383,7 @@ func ParsePost(fsys fs.FS, file string, src []byte, profile *Profile) (*Post, Pr
 	p.BodyHTML = RenderMarkdown(p.Body)
 	p.swallowed = findSwallowed(body, closeLine+1)
 	if len(r.probs) == 0 {
-		if n := utf8.RuneCountInString(plainText(p.RenderHTML("", nil))); n > MaxBodyChars {
+		if n := utf8.RuneCountInString(HTMLText(p.RenderHTML("", nil))); n > MaxBodyChars {
 			r.addAt(closeLine+1, "the post is %d characters once rendered; shorten it to %d", n, MaxBodyChars)
 		}
 	}

@@ -3,7 +3,6 @@ package content
 import (
 	"bytes"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/yuin/goldmark/ast"
 	"github.com/yuin/goldmark/text"
@@ -39,22 +38,14 @@ func findSwallowed(body []byte, firstLine int) []swallowed {
 		if b, ok := n.(*ast.HTMLBlock); ok && b.HasClosure() {
 			raw.Write(b.ClosureLine.Value(body))
 		}
-		visible := strings.Join(strings.Fields(plainText(raw.String())), " ")
+		visible := strings.Join(strings.Fields(HTMLText(raw.String())), " ")
 		if visible != "" {
 			start := lines.At(0).Start
-			out = append(out, swallowed{line: firstLine + bytes.Count(body[:start], []byte("\n")), text: excerpt(visible, 60)})
+			out = append(out, swallowed{line: firstLine + bytes.Count(body[:start], []byte("\n")), text: Shorten(visible, 61)})
 		}
 		return ast.WalkSkipChildren, nil
 	})
 	return out
-}
-
-func excerpt(s string, n int) string {
-	if utf8.RuneCountInString(s) <= n {
-		return s
-	}
-	r := []rune(s)
-	return string(r[:n]) + "…"
 }
 
 // swallowedProblems reports the swallowed text of p for `crieur check`:

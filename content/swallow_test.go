@@ -46,7 +46,7 @@ func TestCheckWarnsSwallowedText(t *testing.T) {
 				t.Fatalf("warning = %v, want line %d naming %q (all: %v)", got, tt.line, tt.lost, probs)
 			}
 			// The premise: the text really is missing from what is sent.
-			if last := strings.Fields(tt.lost); strings.Contains(plainText(p.BodyHTML), last[len(last)-1]) {
+			if last := strings.Fields(tt.lost); strings.Contains(HTMLText(p.BodyHTML), last[len(last)-1]) {
 				t.Fatalf("the text is published after all: %s", p.BodyHTML)
 			}
 		})

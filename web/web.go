@@ -21,9 +21,8 @@ import (
 	"time"
 	_ "time/tzdata" // Europe/Paris must load on hosts without /usr/share/zoneinfo
 	"unicode"
-	"unicode/utf8"
 
-	"golang.org/x/net/html"
+	"github.com/zoomacom/crieur/content"
 )
 
 //go:embed templates/*.html
@@ -339,38 +338,11 @@ func keepTimesHTML(h template.HTML) template.HTML {
 }
 
 // PlainText turns a post's HTML into text for titles and link previews:
-// tags dropped, entities decoded, paragraphs and <br> as new lines, runs
-// of spaces collapsed. The result is plain text, to be escaped again by
-// whatever writes it.
+// content.HTMLText, one line per paragraph, line break or list item, links
+// as their text. The result is plain text, to be escaped again by whatever
+// writes it.
 func PlainText(fragment string) string {
-	var b strings.Builder
-	z := html.NewTokenizer(strings.NewReader(fragment))
-	for {
-		switch z.Next() {
-		case html.ErrorToken:
-			return tidyLines(b.String())
-		case html.TextToken:
-			b.Write(z.Text())
-		case html.StartTagToken, html.EndTagToken, html.SelfClosingTagToken:
-			name, _ := z.TagName()
-			switch string(name) {
-			case "br", "p", "li", "div", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "pre":
-				b.WriteByte('\n')
-			}
-		}
-	}
-}
-
-// tidyLines collapses spaces inside lines and drops empty lines. No-break
-// spaces are kept: they hold French punctuation to its word.
-func tidyLines(s string) string {
-	var lines []string
-	for _, line := range strings.Split(s, "\n") {
-		if line = strings.Join(strings.FieldsFunc(line, breakingSpace), " "); line != "" {
-			lines = append(lines, line)
-		}
-	}
-	return strings.Join(lines, "\n")
+	return content.HTMLText(fragment)
 }
 
 // breakingSpace reports whether r is a space a line may break at.
@@ -389,17 +361,8 @@ func FirstLine(fragment string) string {
 }
 
 // Excerpt shortens text to at most max characters (runes), cutting at a
-// word boundary and ending with "…" when it had to cut; new lines become
-// spaces.
+// word boundary and ending with "…" when it had to cut (see
+// content.ShortenWords); new lines become spaces.
 func Excerpt(text string, max int) string {
-	text = strings.Join(strings.FieldsFunc(text, breakingSpace), " ")
-	if max <= 0 || utf8.RuneCountInString(text) <= max {
-		return text
-	}
-	runes := []rune(text)
-	cut := string(runes[:max-1])
-	if i := strings.LastIndexByte(cut, ' '); i > len(cut)/2 {
-		cut = cut[:i]
-	}
-	return strings.TrimRightFunc(cut, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsPunct(r) && r != '?' && r != '!' }) + "…"
+	return content.ShortenWords(strings.Join(strings.FieldsFunc(text, breakingSpace), " "), max)
 }

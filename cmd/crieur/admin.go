@@ -17,7 +17,6 @@ import (
 	"github.com/zoomacom/crieur/content"
 	"github.com/zoomacom/crieur/internal/app"
 	"github.com/zoomacom/crieur/internal/i18n"
-	"github.com/zoomacom/crieur/store"
 )
 
 // staffFlags are the flags shared by the commands that read the bot's state.
@@ -34,9 +33,23 @@ func (sf *staffFlags) register(fs *flagSet) {
 // errNoDaemon means no crieur serve answers on the admin socket.
 var errNoDaemon = errors.New("no running daemon")
 
-// callDaemon asks the running daemon through its admin socket.
+// errDaemonTooOld means the running daemon does not know the route a
+// staff command asked for: it is an older crieur than the command.
+var errDaemonTooOld = errors.New("the running crieur serve does not know this command")
+
+// callDaemon asks the running daemon through its admin socket, giving it
+// 30 seconds.
 func callDaemon(ctx context.Context, dataDir, method, path string, out any) error {
-	resp, err := askDaemon(ctx, dataDir, method, path, 30*time.Second)
+	return callDaemonWithin(ctx, dataDir, method, path, 30*time.Second, out)
+}
+
+// callDaemonWithin asks the running daemon through its admin socket and
+// decodes its JSON answer into out. Only the daemon's own not-a-follower
+// answer (its error code, not the status) becomes app.ErrNotFollower; a
+// 404 or 405 that is no admin error is a route the daemon lacks,
+// errDaemonTooOld.
+func callDaemonWithin(ctx context.Context, dataDir, method, path string, timeout time.Duration, out any) error {
+	resp, err := askDaemon(ctx, dataDir, method, path, timeout)
 	if err != nil {
 		return err
 	}
@@ -46,19 +59,29 @@ func callDaemon(ctx context.Context, dataDir, method, path string, out any) erro
 		return fmt.Errorf("read the daemon's answer: %w", err)
 	}
 	if resp.StatusCode != http.StatusOK {
-		var e struct{ Error string }
+		var e app.AdminError
 		_ = json.Unmarshal(body, &e)
-		if resp.StatusCode == http.StatusNotFound && e.Error != "" {
-			// The admin routes answer 404 with a JSON error only for it.
+		switch {
+		case e.Code == app.CodeNotFollower:
 			return fmt.Errorf("daemon: %s: %w", e.Error, app.ErrNotFollower)
+		case e.Error != "":
+			return fmt.Errorf("daemon: %s", e.Error)
+		case resp.StatusCode == http.StatusNotFound || resp.StatusCode == http.StatusMethodNotAllowed:
+			// Not an admin handler's answer: the router's, for a route
+			// this daemon does not have.
+			return fmt.Errorf("%s %s: %w", method, path, errDaemonTooOld)
 		}
-		return fmt.Errorf("daemon: %s", e.Error)
+		return fmt.Errorf("daemon answered %s", resp.Status)
 	}
-	return json.Unmarshal(body, out)
+	if err := json.Unmarshal(body, out); err != nil {
+		return fmt.Errorf("read the daemon's answer: %w", err)
+	}
+	return nil
 }
 
 // withOffline runs fn on an app opened directly on the data directory,
-// for when no daemon is running.
+// for when no daemon is running. Its errors are the store's as they are:
+// fail explains a locked or older database to staff, once.
 func withOffline(sf staffFlags, readOnly bool, fn func(a *app.App) error) error {
 	// A mistyped --data must not become a new bot: app.New would create
 	// the directory and a fresh signing key before finding no database.
@@ -68,13 +91,6 @@ func withOffline(sf staffFlags, readOnly bool, fn func(a *app.App) error) error 
 	}
 	a, err := app.New(app.Config{BaseURL: sf.baseURL, DataDir: sf.data, ContentDir: sf.content, Offline: true, ReadOnly: readOnly})
 	if err != nil {
-		if errors.Is(err, store.ErrLocked) {
-			return fmt.Errorf("the database is in use but the daemon does not answer on %s: %w", filepath.Join(sf.data, app.AdminSocket), err)
-		}
-		if errors.Is(err, store.ErrNeedsMigration) {
-			// A new crieur, an old file: only the daemon upgrades it.
-			return fmt.Errorf("%w; start `crieur serve` once with this version, it upgrades the file", err)
-		}
 		return err
 	}
 	defer a.Close()

@@ -40,7 +40,9 @@ func check(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if data != "" {
 		h, err := publicationHistory(ctx, data, dir)
 		if err != nil {
-			pr.Fprintln(stderr, "crieur check: read the publication history in %s: %v", data, err)
+			if !explain(pr, stderr, "check", err) {
+				pr.Fprintln(stderr, "crieur check: read the publication history in %s: %v", data, err)
+			}
 			return 2
 		}
 		problems = append(problems, content.CheckHistory(fsys, folder, h, now)...)

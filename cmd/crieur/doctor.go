@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -83,21 +82,11 @@ type socketDaemon struct{ dataDir string }
 
 func (s socketDaemon) Doctor(ctx context.Context) (app.DoctorReport, error) {
 	var rep app.DoctorReport
-	resp, err := askDaemon(ctx, s.dataDir, http.MethodPost, "/doctor", 60*time.Second)
+	err := callDaemonWithin(ctx, s.dataDir, http.MethodPost, "/doctor", 60*time.Second, &rep)
 	if errors.Is(err, errNoDaemon) {
 		return rep, doctor.ErrNoDaemon
 	}
-	if err != nil {
-		return rep, err
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return rep, fmt.Errorf("admin socket answered %s (a daemon older than this crieur?)", resp.Status)
-	}
-	if err := json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(&rep); err != nil {
-		return rep, fmt.Errorf("read the daemon's answer: %w", err)
-	}
-	return rep, nil
+	return rep, err
 }
 
 // resultText is r's message in pr's language, in the singular or plural

@@ -4,17 +4,19 @@ import (
 	"cmp"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/url"
-	"os"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/zoomacom/crieur/internal/app"
-	"github.com/zoomacom/crieur/internal/i18n"
 )
+
+// errBadSince means --since is none of the forms parseSince reads.
+var errBadSince = errors.New("bad --since")
 
 // parseSince reads --since: a duration back from now ("48h", "7d") or a
 // day ("2026-12-01", midnight local time) or an RFC 3339 instant.
@@ -36,22 +38,7 @@ func parseSince(s string, now time.Time) (time.Time, error) {
 	if t, err := time.Parse(time.RFC3339, s); err == nil {
 		return t, nil
 	}
-	return time.Time{}, fmt.Errorf("--since %q: want a duration (48h, 7d), a day (2026-12-01) or an RFC 3339 time", s)
-}
-
-// visibilityLabel is how staff read an audience.
-func visibilityLabel(pr *i18n.Printer, v string) string {
-	switch v {
-	case "public":
-		return pr.Sprintf("public")
-	case "unlisted":
-		return pr.Sprintf("unlisted")
-	case "followers":
-		return pr.Sprintf("followers only")
-	case "direct":
-		return pr.Sprintf("direct message")
-	}
-	return v
+	return time.Time{}, errBadSince
 }
 
 func mentions(ctx context.Context, args []string, stdout, stderr io.Writer) int {
@@ -65,9 +52,13 @@ func mentions(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	if err := fs.parse(args); err != nil {
 		return flagExit(err, stderr)
 	}
+	s, err := openSession(ctx, fs, sf, stderr)
+	if err != nil {
+		return fail(s, stderr, "mentions", err)
+	}
 	from, err := parseSince(since, time.Now())
 	if err != nil {
-		fmt.Fprintln(stderr, "crieur mentions:", err)
+		s.pr.Fprintln(stderr, "crieur mentions: --since %q: want a duration (48h, 7d), a day (2026-12-01) or an RFC 3339 time", since)
 		return 2
 	}
 	path := "/mentions"
@@ -76,19 +67,18 @@ func mentions(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	}
 	rep, err := readState(ctx, sf, path, func(a *app.App) (app.MentionsReport, error) { return a.Mentions(from) })
 	if err != nil {
-		fmt.Fprintln(stderr, "crieur mentions:", err)
-		return 1
+		return fail(s, stderr, "mentions", err)
 	}
 	if asJSON {
 		return printJSON(stdout, stderr, rep.Items)
 	}
-	pr := i18n.New(i18n.Lang(os.Getenv, rep.Language))
+	pr := s.pr
 	for _, m := range rep.Items {
 		what := pr.Sprintf("mention")
 		if m.InReplyTo != "" {
 			what = pr.Sprintf("reply to %s", cmp.Or(m.Post, m.InReplyTo))
 		}
-		fmt.Fprintf(stdout, "%s  %s  %s  (%s)\n", m.When, m.Author, what, visibilityLabel(pr, m.Visibility))
+		fmt.Fprintf(stdout, "%s  %s  %s  (%s)\n", m.When, m.Author, what, app.AudienceLabel(pr, m.Visibility))
 		for _, line := range strings.Split(m.Text, "\n") {
 			fmt.Fprintf(stdout, "    %s\n", line)
 		}

@@ -104,16 +104,27 @@ func sameDir(given, daemon string) bool {
 // fail prints err for the command and returns exit code 1; errOtherBot
 // was already explained.
 func fail(s *session, stderr io.Writer, cmd string, err error) int {
-	switch {
-	case errors.Is(err, errOtherBot):
-	case errors.Is(err, store.ErrLocked):
-		s.pr.Fprintln(stderr, "crieur %s: the database is in use by another crieur that does not answer on its admin socket; stop it or wait, then try again (%v)", cmd, err)
-	case errors.Is(err, store.ErrNeedsMigration):
-		s.pr.Fprintln(stderr, "crieur %s: the database was written by an older crieur; start `crieur serve` once with this version, it upgrades the file (%v)", cmd, err)
-	case errors.Is(err, fs.ErrNotExist):
-		s.pr.Fprintln(stderr, "crieur %s: no database in this data directory; give the --data of crieur serve (%v)", cmd, err)
-	default:
+	if !errors.Is(err, errOtherBot) && !explain(s.pr, stderr, cmd, err) {
 		fmt.Fprintf(stderr, "crieur %s: %v\n", cmd, err)
 	}
 	return 1
+}
+
+// explain tells staff what to do about err when it is a state of the data
+// directory or of the daemon they can fix, and reports whether it did:
+// the one place these explanations are written.
+func explain(pr *i18n.Printer, stderr io.Writer, cmd string, err error) bool {
+	switch {
+	case errors.Is(err, store.ErrLocked):
+		pr.Fprintln(stderr, "crieur %s: the database is in use by another crieur that does not answer on its admin socket; stop it or wait, then try again (%v)", cmd, err)
+	case errors.Is(err, store.ErrNeedsMigration):
+		pr.Fprintln(stderr, "crieur %s: the database was written by an older crieur; start `crieur serve` once with this version, it upgrades the file (%v)", cmd, err)
+	case errors.Is(err, fs.ErrNotExist):
+		pr.Fprintln(stderr, "crieur %s: no database in this data directory; give the --data of crieur serve (%v)", cmd, err)
+	case errors.Is(err, errDaemonTooOld):
+		pr.Fprintln(stderr, "crieur %s: the running crieur serve is older than this crieur and does not know this command; restart it with this version (%v)", cmd, err)
+	default:
+		return false
+	}
+	return true
 }

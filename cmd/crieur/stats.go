@@ -5,12 +5,10 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"os"
 	"slices"
 	"text/tabwriter"
 
 	"github.com/zoomacom/crieur/internal/app"
-	"github.com/zoomacom/crieur/internal/i18n"
 )
 
 // statsSorts are the --sort keys of `crieur stats`: each orders posts
@@ -44,29 +42,32 @@ func stats(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if err := fs.parse(args); err != nil {
 		return flagExit(err, stderr)
 	}
+	s, err := openSession(ctx, fs, sf, stderr)
+	if err != nil {
+		return fail(s, stderr, "stats", err)
+	}
 	order, ok := statsSorts()[sortBy]
 	if !ok {
-		fmt.Fprintf(stderr, "crieur stats: --sort %q: want date, boosts, favourites, reactions or replies\n", sortBy)
+		s.pr.Fprintln(stderr, "crieur stats: --sort %q: want date, boosts, favourites, reactions or replies", sortBy)
 		return 2
 	}
 	rep, err := readState(ctx, sf, "/stats", (*app.App).Stats)
 	if err != nil {
-		fmt.Fprintln(stderr, "crieur stats:", err)
-		return 1
+		return fail(s, stderr, "stats", err)
 	}
 	slices.SortStableFunc(rep.Items, order)
 	if asJSON {
 		return printJSON(stdout, stderr, rep.Items)
 	}
-	pr := i18n.New(i18n.Lang(os.Getenv, rep.Language))
+	pr := s.pr
 	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, pr.Sprintf("PUBLISHED\tPOST\tBOOSTS\tFAVOURITES\tREACTIONS\tREPLIES"))
-	for _, s := range rep.Items {
-		post := s.Post
-		if s.Deleted {
+	for _, it := range rep.Items {
+		post := it.Post
+		if it.Deleted {
 			post = pr.Sprintf("%s (deleted)", post)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%d\n", s.When, post, s.Boosts, s.Favs, s.Reactions, s.Replies)
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%d\n", it.When, post, it.Boosts, it.Favs, it.Reactions, it.Replies)
 	}
 	tw.Flush()
 	fmt.Fprintln(stdout, pr.Plural(len(rep.Items), "%d post published.", "%d posts published."))

@@ -50,6 +50,18 @@ type FollowerItem struct {
 // ErrNotFollower means the actor named is not a (pending) follower.
 var ErrNotFollower = errors.New("not a follower")
 
+// AdminError is the body of an admin socket answer that is not 200 OK.
+// Code names the errors a staff command must tell apart: a status alone
+// cannot say them, since 404 is also what a daemon answers for a route it
+// does not have (an older crieur than the command's).
+type AdminError struct {
+	Error string `json:"error"`
+	Code  string `json:"code,omitempty"`
+}
+
+// CodeNotFollower is the AdminError code of ErrNotFollower.
+const CodeNotFollower = "not-follower"
+
 // Queue lists the next n publications of the (first) bot.
 func (a *App) Queue(n int) ([]QueueItem, error) {
 	name := a.bots.Names()[0]
@@ -84,10 +96,7 @@ func firstLine(s string) string {
 	}
 	s = strings.ReplaceAll(s, "**", "")
 	s = strings.Trim(s, "\\ ")
-	if r := []rune(s); len(r) > 70 {
-		s = string(r[:69]) + "…"
-	}
-	return s
+	return content.ShortenWords(s, 70)
 }
 
 // Followers lists the (first) bot's followers, pending ones included.
@@ -156,12 +165,12 @@ func (a *App) adminHandler() http.Handler {
 	reply := func(w http.ResponseWriter, v any, err error) {
 		w.Header().Set("Content-Type", "application/json")
 		if err != nil {
-			status := http.StatusInternalServerError
+			status, body := http.StatusInternalServerError, AdminError{Error: err.Error()}
 			if errors.Is(err, ErrNotFollower) {
-				status = http.StatusNotFound
+				status, body.Code = http.StatusNotFound, CodeNotFollower
 			}
 			w.WriteHeader(status)
-			_ = json.NewEncoder(w).Encode(map[string]string{"error": err.Error()})
+			_ = json.NewEncoder(w).Encode(body)
 			return
 		}
 		_ = json.NewEncoder(w).Encode(v)

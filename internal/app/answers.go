@@ -11,11 +11,9 @@ import (
 
 	"github.com/zoomacom/crieur/content"
 	"github.com/zoomacom/crieur/federation"
-	"github.com/zoomacom/crieur/internal/i18n"
 	"github.com/zoomacom/crieur/internal/server"
 	"github.com/zoomacom/crieur/outbox"
 	"github.com/zoomacom/crieur/store"
-	"golang.org/x/text/language"
 )
 
 // AnswerEvery is how often at most the bot answers one account.
@@ -86,14 +84,12 @@ func (a *App) answer(ctx context.Context, r content.Reply, author *federation.Re
 // answerHTML is the answer: the asker mentioned, a short sentence in the
 // bot's language, the tip's text, the tool's link and the tip's page.
 func (a *App) answerHTML(b *server.Bot, tip *content.Post, name, actor, handle string) string {
-	pr := i18n.New(language.Make(b.Profile().Language)) // the bot's language, as its posts
+	pr := a.printers.For(b.Profile().Language) // the bot's language, as its posts
 	var s strings.Builder
 	s.WriteString("<p>" + mentionHTML(actor, handle) + " ")
 	s.WriteString(pr.Sprintf("Instead of %s, here is our tip:", html.EscapeString(name)) + "</p>")
 	_, text := content.ReplyHTML(tip.BodyHTML)
-	if r := []rune(text); len(r) > 400 {
-		text = string(r[:399]) + "…"
-	}
+	text = content.ShortenWords(text, 400)
 	fmt.Fprintf(&s, "<p>%s</p>", strings.ReplaceAll(html.EscapeString(text), "\n", "<br>"))
 	link := func(u string) string {
 		e := html.EscapeString(u)

@@ -139,6 +139,8 @@ type App struct {
 	fileBlocks atomic.Pointer[inbox.Blocklist]
 	// staff are the staff handles' actors, as resolved.
 	staff staffActors
+	// printers write the bot's own messages in its language.
+	printers printers
 }
 
 // New opens the store and prepares every component; it listens on

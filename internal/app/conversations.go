@@ -55,11 +55,9 @@ type MentionItem struct {
 	URL        string `json:"url"`
 }
 
-// MentionsReport is what `crieur mentions` prints: the items and the bot's
-// language (the staff command's default language).
+// MentionsReport is what `crieur mentions` prints.
 type MentionsReport struct {
-	Language string        `json:"language"`
-	Items    []MentionItem `json:"items"`
+	Items []MentionItem `json:"items"`
 }
 
 // StatItem is one published post as `crieur stats` lists it.
@@ -78,8 +76,7 @@ type StatItem struct {
 
 // StatsReport is what `crieur stats` prints.
 type StatsReport struct {
-	Language string     `json:"language"`
-	Items    []StatItem `json:"items"`
+	Items []StatItem `json:"items"`
 }
 
 // MaxMentions bounds one listing.
@@ -92,14 +89,6 @@ func (a *App) location() *time.Location {
 		return p.Location
 	}
 	return time.UTC
-}
-
-func (a *App) language() string {
-	b, _ := a.bots.Get(a.bots.Names()[0])
-	if p := b.Profile(); p != nil {
-		return p.Language
-	}
-	return ""
 }
 
 // postsByObject maps each published object id of bot to its publication.
@@ -142,7 +131,7 @@ func (a *App) Mentions(since time.Time) (MentionsReport, error) {
 		return MentionsReport{}, err
 	}
 	loc := a.location()
-	rep := MentionsReport{Language: a.language(), Items: make([]MentionItem, 0, len(list))}
+	rep := MentionsReport{Items: make([]MentionItem, 0, len(list))}
 	for _, r := range list {
 		rep.Items = append(rep.Items, MentionItem{
 			Received: r.Received, When: r.Received.In(loc).Format("2006-01-02 15:04 MST"),
@@ -163,7 +152,7 @@ func (a *App) Stats() (StatsReport, error) {
 		return StatsReport{}, err
 	}
 	loc := a.location()
-	rep := StatsReport{Language: a.language(), Items: make([]StatItem, 0, len(posts))}
+	rep := StatsReport{Items: make([]StatItem, 0, len(posts))}
 	for id, p := range posts {
 		c, err := a.db.Counts(id)
 		if err != nil {

@@ -11,10 +11,8 @@ import (
 
 	"github.com/zoomacom/crieur/content"
 	"github.com/zoomacom/crieur/federation"
-	"github.com/zoomacom/crieur/internal/i18n"
 	"github.com/zoomacom/crieur/internal/server"
 	"github.com/zoomacom/crieur/outbox"
-	"golang.org/x/text/language"
 )
 
 // DefaultStaffBatch is how long replies gather before staff are told: at
@@ -181,7 +179,7 @@ func (a *App) notifyStaff(ctx context.Context, name string, start time.Time, win
 // a shortened text and its link.
 func (a *App) staffHTML(b *server.Bot, staff []federation.Mention, items []content.Reply) string {
 	// The message is in the bot's language, as its posts are.
-	pr := i18n.New(language.Make(b.Profile().Language))
+	pr := a.printers.For(b.Profile().Language)
 	french := pr.French()
 	posts, _ := a.postsByObject(b.Username)
 	var s strings.Builder
@@ -200,17 +198,14 @@ func (a *App) staffHTML(b *server.Bot, staff []federation.Mention, items []conte
 		if r.InReplyTo != "" {
 			what = pr.Sprintf("reply to %s", cmp.Or(posts[r.InReplyTo].PostID, r.InReplyTo))
 		}
-		text := r.Text
-		if rs := []rune(text); len(rs) > 280 {
-			text = string(rs[:279]) + "…"
-		}
+		text := content.ShortenWords(r.Text, 280)
 		quote := "« " + text + " »"
 		if !french {
 			quote = "“" + text + "”"
 		}
 		link := html.EscapeString(r.URL)
 		fmt.Fprintf(&s, `<p>%s, %s (%s)<br>%s<br><a href="%s" rel="nofollow noopener noreferrer" target="_blank">%s</a></p>`,
-			html.EscapeString(r.Handle+orActor(r)), html.EscapeString(what), html.EscapeString(audienceLabel(r.Audience, french)),
+			html.EscapeString(r.Handle+orActor(r)), html.EscapeString(what), html.EscapeString(AudienceLabel(pr, string(r.Audience))),
 			strings.ReplaceAll(html.EscapeString(quote), "\n", "<br>"), link, link)
 	}
 	return s.String()
@@ -221,20 +216,4 @@ func orActor(r content.Reply) string {
 		return r.Actor
 	}
 	return ""
-}
-
-// audienceLabel is how staff read who could see a reply.
-func audienceLabel(a content.Audience, french bool) string {
-	if !french {
-		return string(a)
-	}
-	switch a {
-	case content.AudienceUnlisted:
-		return "non listé"
-	case content.AudienceFollowers:
-		return "abonnés seulement"
-	case content.AudienceDirect:
-		return "message direct"
-	}
-	return "public"
 }
