@@ -15,6 +15,7 @@ import (
 	"net/http"
 	"runtime"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/zoomacom/crieur/federation"
@@ -85,6 +86,9 @@ type Deliverer struct {
 	once  sync.Once
 
 	sched *scheduler // what may start: claims, per-host caps and health
+	// reads counts the dispatcher's reads of the due deliveries: each
+	// decodes up to a few hundred, so tests bound how often it happens.
+	reads atomic.Int64
 }
 
 // DefaultWorkers is the default of Deliverer.Workers.
@@ -247,10 +251,11 @@ func (d *Deliverer) Run(ctx context.Context) error {
 		}
 		var sent int
 		queue, sent = d.fill(queue, waiting, jobs, outcomes)
-		// Workers are free and the store may hold due work that queue
-		// lacks (it was beyond the last read, or behind a full host):
-		// read again, unless a read just now found nothing to send.
-		if d.sched.canStart() && more && (len(queue) == 0 || sent == 0) && !(fresh && sent == 0) {
+		// Workers are free that queue cannot use, and the store may
+		// hold due work that queue lacks (it was beyond the last read,
+		// or behind a full host): read again, unless a read just now
+		// found nothing to send.
+		if more && (len(queue) == 0 || sent == 0) && !(fresh && sent == 0) && d.sched.canUseMore(len(queue) == 0) {
 			dirty = true
 			continue
 		}
@@ -281,6 +286,7 @@ func (d *Deliverer) load() (ready []job, cut map[string]bool, more bool, err err
 	// their outcome is recorded): the read skips them without decoding
 	// them, from a snapshot so the store is never read under the
 	// scheduler's lock.
+	d.reads.Add(1)
 	busy := d.sched.beginRead(d.Now())
 	limit := 2 * d.sched.pools()
 	cut = map[string]bool{}

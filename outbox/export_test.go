@@ -49,3 +49,6 @@ func (d *Deliverer) Unavailable(host string) bool {
 	d.init()
 	return d.unavailable(host)
 }
+
+// Reads is how many times d's dispatcher read the due deliveries.
+func (d *Deliverer) Reads() int64 { return d.reads.Load() }

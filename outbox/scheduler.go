@@ -129,11 +129,22 @@ func (s *scheduler) readQuota(host string) int {
 	return 2 * s.perHost
 }
 
-// canStart reports whether either pool has a free worker.
-func (s *scheduler) canStart() bool {
+// canUseMore reports whether a read of the store could give a free worker
+// something the dispatcher's queue cannot: with an empty queue, a free
+// worker of either pool; otherwise (every queued delivery waits on its
+// host's cap or a full pool) a free worker for hosts in good standing.
+// The failing hosts' pool alone does not call for a read while deliveries
+// wait: it is free through most of a healthy fan-out, and reading the due
+// deliveries each time a batch of outcomes is written (every RecordDelay)
+// was the dispatcher's largest cost after signing; their retries wait
+// for the next poll instead.
+func (s *scheduler) canUseMore(queueEmpty bool) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.active < s.workers || s.failingBusy < s.failingBudget
+	if s.active < s.workers {
+		return true
+	}
+	return queueEmpty && s.failingBusy < s.failingBudget
 }
 
 // claimEach claims, under one lock, each of n deliveries (at(i)) that
