@@ -18,7 +18,7 @@
 // signing floor measured around each post (that many RSA-2048
 // signatures ÷ cores, the lesser of the measures just before and just
 // after it) and the ratio, the processor time crieur and the farm each
-// used from the drop to the post's last healthy delivery ÷ the processor
+// used from the post's first delivery to its last healthy one ÷ the processor
 // time of the floor's signatures (where the time goes beyond signing, per
 // process), and the deliveries still queued after it (crieur's
 // crieur_queue_depth: under faults, retries pile up). Last, a naive sender
@@ -228,8 +228,8 @@ func run(o options, out io.Writer) error {
 	}
 	fmt.Fprintf(out, "crieur daemon bench, %s, GOMAXPROCS=%d, %d servers, %d posts per scenario; crieur and the farm are separate processes\n",
 		time.Now().Format("2006-01-02"), runtime.GOMAXPROCS(0), o.servers, o.posts)
-	fmt.Fprintln(out, "cpu crieur, cpu farm: processor time (user+system, /proc/PID/stat) each process used from the drop to the")
-	fmt.Fprintln(out, "  post's last healthy delivery ÷ the processor time of the floor's signatures; queued: crieur_queue_depth after it")
+	fmt.Fprintln(out, "cpu crieur, cpu farm: processor time (user+system, /proc/PID/stat) each process used from the post's first delivery")
+	fmt.Fprintln(out, "  to its last healthy one (seen by 20 ms polls) ÷ the processor time of the floor's signatures; queued: crieur_queue_depth after it")
 	fmt.Fprintf(out, "%-46s %4s %12s %12s %10s %7s %11s %9s %7s\n", "scenario", "post", "drop→first", "first→last", "floor", "÷floor", "cpu crieur", "cpu farm", "queued")
 	if o.cpuProfile != "" {
 		if err := os.MkdirAll(o.cpuProfile, 0o755); err != nil {
@@ -378,12 +378,12 @@ func runScenario(o options, sc scenario, index int, crieur, dir string, out io.W
 		for _, sp := range spans {
 			seen[sp.Activity] = true
 		}
-		before := readCPU(daemon.Pid(), farmCmd.Process.Pid)
 		drop, err := dropTip(contentDir, n)
 		if err != nil {
 			return err
 		}
-		sp, err := waitPost(control, seen, len(healthy), o.postTimeout)
+		var before cpuReading
+		sp, err := waitPost(control, seen, len(healthy), o.postTimeout, func() { before = readCPU(daemon.Pid(), farmCmd.Process.Pid) })
 		if err != nil {
 			return fmt.Errorf("post %d: %w (log in %s)", n, err, daemon.Log)
 		}
@@ -449,8 +449,9 @@ func readSpans(control string) ([]inboxfarm.Span, error) {
 	return spans, nil
 }
 
-// waitPost waits for a new activity to reach n inboxes.
-func waitPost(control string, seen map[string]bool, n int, within time.Duration) (inboxfarm.Span, error) {
+// waitPost waits for a new activity to reach n inboxes, calling first
+// when it sees the activity's first delivery (it polls every 20 ms).
+func waitPost(control string, seen map[string]bool, n int, within time.Duration, first func()) (inboxfarm.Span, error) {
 	deadline := time.Now().Add(within)
 	var best inboxfarm.Span
 	for time.Now().Before(deadline) {
@@ -462,6 +463,10 @@ func waitPost(control string, seen map[string]bool, n int, within time.Duration)
 			if !seen[sp.Activity] && sp.Reached > best.Reached {
 				best = sp
 			}
+		}
+		if best.Reached > 0 && first != nil {
+			first()
+			first = nil
 		}
 		if best.Reached >= n {
 			return best, nil
