@@ -221,7 +221,12 @@ func run(o options, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	defer os.RemoveAll(tmp)
+	keep := false // a failed scenario's logs are kept for a look
+	defer func() {
+		if !keep {
+			os.RemoveAll(tmp)
+		}
+	}()
 	crieur, err := benchproc.Build(tmp)
 	if err != nil {
 		return err
@@ -230,7 +235,8 @@ func run(o options, out io.Writer) error {
 		time.Now().Format("2006-01-02"), runtime.GOMAXPROCS(0), o.servers, o.posts)
 	fmt.Fprintln(out, "cpu crieur, cpu farm: processor time (user+system, /proc/PID/stat) each process used from the post's first delivery")
 	fmt.Fprintln(out, "  to its last healthy one (seen by 20 ms polls) ÷ the processor time of the floor's signatures; queued: crieur_queue_depth after it")
-	fmt.Fprintf(out, "%-46s %4s %12s %12s %10s %7s %11s %9s %7s\n", "scenario", "post", "drop→first", "first→last", "floor", "÷floor", "cpu crieur", "cpu farm", "queued")
+	fmt.Fprintln(out, "  ÷cpu: first→last ÷ (crieur's and the farm's processor time ÷ cores), the least the two could take on these cores")
+	fmt.Fprintf(out, "%-46s %4s %12s %12s %10s %7s %11s %9s %6s %7s\n", "scenario", "post", "drop→first", "first→last", "floor", "÷floor", "cpu crieur", "cpu farm", "÷cpu", "queued")
 	if o.cpuProfile != "" {
 		if err := os.MkdirAll(o.cpuProfile, 0o755); err != nil {
 			return err
@@ -239,7 +245,8 @@ func run(o options, out io.Writer) error {
 	for i, sc := range scenarios {
 		dir := filepath.Join(tmp, strconv.Itoa(i))
 		if err := runScenario(o, sc, i, crieur, dir, out); err != nil {
-			return fmt.Errorf("%s: %w", sc.name, err)
+			keep = true
+			return fmt.Errorf("%s: %w (files kept in %s)", sc.name, err, dir)
 		}
 	}
 	return nil
@@ -393,9 +400,9 @@ func runScenario(o options, sc scenario, index int, crieur, dir string, out io.W
 			floor, sigCPU = again, cpu
 		}
 		took := sp.Last.Sub(sp.First)
-		fmt.Fprintf(out, "%-46s %4d %12s %12s %10s %6.2f× %10.2f× %8.2f× %7s\n", trim(sc.name, 46), n,
+		fmt.Fprintf(out, "%-46s %4d %12s %12s %10s %6.2f× %10.2f× %8.2f× %5.2f× %7s\n", trim(sc.name, 46), n,
 			sp.First.Sub(drop).Round(time.Millisecond), took.Round(time.Millisecond), floor.Round(time.Millisecond), float64(took)/float64(floor),
-			used.ratio(used.crieur, sigCPU), used.ratio(used.farm, sigCPU), queueDepth(base))
+			used.ratio(used.crieur, sigCPU), used.ratio(used.farm, sigCPU), used.wallRatio(took), queueDepth(base))
 	}
 	before := readCPU(os.Getpid(), farmCmd.Process.Pid)
 	naive, err := naiveSend(signer, actor, healthy, o.naiveWorkers)
@@ -408,9 +415,9 @@ func runScenario(o options, sc scenario, index int, crieur, dir string, out io.W
 	}
 	// The naive sender's "cpu crieur" column is this process's: the
 	// sender runs here.
-	fmt.Fprintf(out, "%-46s %4s %12s %12s %10s %6.2f× %10.2f× %8.2f×\n", "  naive sender, "+strconv.Itoa(o.naiveWorkers)+" goroutines", "-", "-",
+	fmt.Fprintf(out, "%-46s %4s %12s %12s %10s %6.2f× %10.2f× %8.2f× %5.2f×\n", "  naive sender, "+strconv.Itoa(o.naiveWorkers)+" goroutines", "-", "-",
 		naive.Round(time.Millisecond), floor.Round(time.Millisecond), float64(naive)/float64(floor),
-		used.ratio(used.crieur, sigCPU), used.ratio(used.farm, sigCPU))
+		used.ratio(used.crieur, sigCPU), used.ratio(used.farm, sigCPU), used.wallRatio(naive))
 	fmt.Fprintf(out, "  (%d healthy of %d servers; crieur up in %s, peak RSS %s)\n", len(healthy), len(hosts),
 		startup.Round(time.Millisecond), benchproc.MiB(benchproc.ReadMemory(daemon.Pid()).Peak))
 	return nil
@@ -544,6 +551,17 @@ func (cpuReading) ratio(d, base time.Duration) float64 {
 		return math.NaN()
 	}
 	return float64(d) / float64(base)
+}
+
+// wallRatio is took ÷ the least wall time both processes' processor time
+// allows on GOMAXPROCS cores: near 1, the post was bound by the CPU the
+// sender and the servers used; above, it waited for something else (or
+// for other work on the machine). NaN when unknown.
+func (r cpuReading) wallRatio(took time.Duration) float64 {
+	if r.crieur < 0 || r.farm < 0 || r.crieur+r.farm <= 0 {
+		return math.NaN()
+	}
+	return float64(took) / (float64(r.crieur+r.farm) / float64(runtime.GOMAXPROCS(0)))
 }
 
 // queueDepth reads crieur_queue_depth from crieur's /metrics: the
