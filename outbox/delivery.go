@@ -15,6 +15,7 @@ import (
 	"net/http"
 	"runtime"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/zoomacom/crieur/federation"
@@ -56,6 +57,13 @@ type Deliverer struct {
 	// PerHost caps concurrent deliveries to one host that answered in
 	// this process (default 4), so a slow host never takes every worker.
 	PerHost int
+	// SlowAfter is how long an attempt to a host that has not answered
+	// yet in this process holds one of Workers (default
+	// DefaultSlowAfter); past it, it counts against the failing hosts'
+	// budget instead while it waits for its answer or the request
+	// deadline. Servers never heard from that never answer would
+	// otherwise each hold a worker for the whole deadline.
+	SlowAfter time.Duration
 	// RecordDelay is how long a finished attempt's outcome may wait to
 	// be written with others (default 40 ms). One goroutine writes the
 	// outcomes in batches, one transaction and one disk sync each: a
@@ -85,10 +93,17 @@ type Deliverer struct {
 	once  sync.Once
 
 	sched *scheduler // what may start: claims, per-host caps and health
+	// reads counts the dispatcher's reads of the due deliveries: each
+	// decodes up to a few hundred, so tests bound how often it happens.
+	reads atomic.Int64
 }
 
 // DefaultWorkers is the default of Deliverer.Workers.
 const DefaultWorkers = 128
+
+// DefaultSlowAfter is the default of Deliverer.SlowAfter: a server in
+// working order acknowledges a delivery well within it.
+const DefaultSlowAfter = 2 * time.Second
 
 func (d *Deliverer) init() {
 	d.once.Do(func() {
@@ -102,6 +117,9 @@ func (d *Deliverer) init() {
 		}
 		if d.Signers <= 0 {
 			d.Signers = runtime.GOMAXPROCS(0)
+		}
+		if d.SlowAfter <= 0 {
+			d.SlowAfter = DefaultSlowAfter
 		}
 		if d.RecordDelay <= 0 {
 			d.RecordDelay = 40 * time.Millisecond
@@ -152,6 +170,9 @@ type job struct {
 	// lastForHost: no other delivery to this host was waiting when this
 	// one was handed out, so its connection is not kept for reuse.
 	lastForHost bool
+	// unproven: its host had not answered in this process when it was
+	// claimed: a slow attempt moves to the failing hosts' budget.
+	unproven bool
 }
 
 // signed is a job ready to go out: its request, signed a moment ago, or
@@ -199,7 +220,18 @@ func (d *Deliverer) Run(ctx context.Context) error {
 	for range pools {
 		senders.Go(func() {
 			for s := range ready {
+				var slow *time.Timer
+				if s.unproven && s.err == nil {
+					slow = time.AfterFunc(d.SlowAfter, func() {
+						if d.sched.demote(s.Delivery) {
+							signal(d.freed)
+						}
+					})
+				}
 				o := d.attempt(s)
+				if slow != nil {
+					slow.Stop()
+				}
 				d.attemptOver(s.Delivery)
 				outcomes <- o
 			}
@@ -247,10 +279,11 @@ func (d *Deliverer) Run(ctx context.Context) error {
 		}
 		var sent int
 		queue, sent = d.fill(queue, waiting, jobs, outcomes)
-		// Workers are free and the store may hold due work that queue
-		// lacks (it was beyond the last read, or behind a full host):
-		// read again, unless a read just now found nothing to send.
-		if d.sched.canStart() && more && (len(queue) == 0 || sent == 0) && !(fresh && sent == 0) {
+		// Workers are free that queue cannot use, and the store may
+		// hold due work that queue lacks (it was beyond the last read,
+		// or behind a full host): read again, unless a read just now
+		// found nothing to send.
+		if more && (len(queue) == 0 || sent == 0) && !(fresh && sent == 0) && d.sched.canUseMore(len(queue) == 0) {
 			dirty = true
 			continue
 		}
@@ -281,6 +314,7 @@ func (d *Deliverer) load() (ready []job, cut map[string]bool, more bool, err err
 	// their outcome is recorded): the read skips them without decoding
 	// them, from a snapshot so the store is never read under the
 	// scheduler's lock.
+	d.reads.Add(1)
 	busy := d.sched.beginRead(d.Now())
 	limit := 2 * d.sched.pools()
 	cut = map[string]bool{}
@@ -333,7 +367,10 @@ func (d *Deliverer) load() (ready []job, cut map[string]bool, more bool, err err
 // given up.
 func (d *Deliverer) fill(ready []job, waiting map[string]int, jobs chan<- job, outcomes chan<- outcome) (rest []job, sent int) {
 	claimed := make([]bool, len(ready))
-	looked := d.sched.claimEach(len(ready), func(i int) store.Delivery { return ready[i].Delivery }, func(i int) { claimed[i] = true })
+	health := make([]started, len(ready))
+	looked := d.sched.claimEach(len(ready), func(i int) store.Delivery { return ready[i].Delivery }, func(i int, st started) {
+		claimed[i], health[i] = true, st
+	})
 	rest = ready[:0]
 	for i, j := range ready[:looked] {
 		if !claimed[i] {
@@ -341,7 +378,13 @@ func (d *Deliverer) fill(ready []job, waiting map[string]int, jobs chan<- job, o
 			continue
 		}
 		waiting[j.Host]--
-		if d.unavailable(j.Host) {
+		// The health read with the batch came with the claim; a host
+		// whose read failed is asked again, on its own.
+		unavailable := health[i].unavailable
+		if !health[i].known {
+			unavailable = d.unavailable(j.Host)
+		}
+		if unavailable {
 			// Through the recorder like any outcome: a dead host's
 			// backlog costs a share of a batched write, not a disk
 			// sync per delivery with everything else waiting.
@@ -356,6 +399,7 @@ func (d *Deliverer) fill(ready []job, waiting map[string]int, jobs chan<- job, o
 		// saves both ends the idle bookkeeping. A host with more
 		// deliveries waiting keeps its connection.
 		j.lastForHost = waiting[j.Host] == 0
+		j.unproven = health[i].unproven
 		jobs <- j
 		sent++
 	}

@@ -49,3 +49,20 @@ func (d *Deliverer) Unavailable(host string) bool {
 	d.init()
 	return d.unavailable(host)
 }
+
+// Reads is how many times d's dispatcher read the due deliveries.
+func (d *Deliverer) Reads() int64 { return d.reads.Load() }
+
+// stillCountedExcept is stillCounted, the first busy claims left aside.
+func (s *scheduler) stillCountedExcept(claims int) []string {
+	s.mu.Lock()
+	active, inflight := s.active, len(s.inflight)
+	s.mu.Unlock()
+	if claims == 0 {
+		return s.stillCounted()
+	}
+	if active != claims || inflight != claims {
+		return []string{fmt.Sprintf("%d active, %d claimed, want %d", active, inflight, claims)}
+	}
+	return nil
+}

@@ -20,7 +20,15 @@ import (
 // worker from healthy servers. A host that has not answered yet in this
 // process gets one attempt at a time, like a failing one, until it
 // answers: a silent server that no failure record names yet holds one
-// worker, not PerHost, while it hangs.
+// worker, not PerHost, while it hangs; and once that attempt has waited
+// past Deliverer.SlowAfter it moves to the failing hosts' budget (demote),
+// so fifty silent new servers do not hold fifty of the workers healthy
+// servers need until the request deadline.
+//
+// The per-host map forgets idle hosts once it has grown (prune): what it
+// holds of them is a cache of the store's health records, read again
+// when they come back, so a bot that met 10,000 servers does not keep
+// 10,000 entries.
 type scheduler struct {
 	workers       int // attempts to hosts in good standing
 	perHost       int // cap per answering host
@@ -40,7 +48,14 @@ type scheduler struct {
 	// a peer is not sent the same activity every second meanwhile.
 	parked map[uint64]time.Time
 	hosts  map[string]*hostState
+	// pruneAt is the size of hosts beyond which the next read forgets
+	// the idle ones.
+	pruneAt int
 }
+
+// minPruneAt is the least size of the per-host map that is pruned: below
+// it, remembering hosts costs less than reading their health again.
+const minPruneAt = 1024
 
 // claim is a delivery in flight: signing, on the wire, or its outcome
 // waiting to be written.
@@ -81,6 +96,7 @@ func newScheduler(workers, perHost int) *scheduler {
 		failingBudget: max(1, workers/2),
 		inflight:      map[uint64]claim{},
 		hosts:         map[string]*hostState{},
+		pruneAt:       minPruneAt,
 	}
 }
 
@@ -129,31 +145,96 @@ func (s *scheduler) readQuota(host string) int {
 	return 2 * s.perHost
 }
 
-// canStart reports whether either pool has a free worker.
-func (s *scheduler) canStart() bool {
+// canUseMore reports whether a read of the store could give a free worker
+// something the dispatcher's queue cannot: with an empty queue, a free
+// worker of either pool; otherwise (every queued delivery waits on its
+// host's cap or a full pool) a free worker for hosts in good standing.
+// The failing hosts' pool alone does not call for a read while deliveries
+// wait: it is free through most of a healthy fan-out, and reading the due
+// deliveries each time a batch of outcomes is written (every RecordDelay)
+// was the dispatcher's largest cost after signing; their retries wait
+// for the next poll instead.
+func (s *scheduler) canUseMore(queueEmpty bool) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.active < s.workers || s.failingBusy < s.failingBudget
+	if s.active < s.workers {
+		return true
+	}
+	return queueEmpty && s.failingBusy < s.failingBudget
+}
+
+// started is what the dispatcher learns of a delivery it claimed, with
+// the claim, so it need not lock the scheduler again per delivery.
+type started struct {
+	// unproven: its host has not answered in this process and is not
+	// failing: the attempt may be demoted once slow (see demote).
+	unproven bool
+	// unavailable is the host's health as read from the store; known is
+	// false when it was not read yet.
+	unavailable, known bool
 }
 
 // claimEach claims, under one lock, each of n deliveries (at(i)) that
-// may start now, in order, telling took(i) of those claimed (took must
-// not call the scheduler). It stops once neither pool has a free worker
-// and returns how many it looked at. The dispatcher claims a whole read
-// at once: a fan-out frees a worker a thousand times, and a lock per
-// waiting delivery each time would cost more than the claims.
-func (s *scheduler) claimEach(n int, at func(int) store.Delivery, took func(int)) (looked int) {
+// may start now, in order, telling took(i, what it learned) of those
+// claimed (took must not call the scheduler). It stops once neither pool
+// has a free worker and returns how many it looked at. The dispatcher
+// claims a whole read at once: a fan-out frees a worker a thousand times,
+// and a lock per waiting delivery each time would cost more than the
+// claims.
+func (s *scheduler) claimEach(n int, at func(int) store.Delivery, took func(int, started)) (looked int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for i := range n {
 		if s.active >= s.workers && s.failingBusy >= s.failingBudget {
 			return i
 		}
-		if s.claimLocked(at(i)) {
-			took(i)
+		job := at(i)
+		if s.claimLocked(job) {
+			h := s.hosts[job.Host]
+			took(i, started{unproven: !h.answered && !h.failing, unavailable: h.unavailable, known: h.checked})
 		}
 	}
 	return n
+}
+
+// demote moves a slow attempt to a host that has not answered yet from
+// the workers to the failing hosts' budget, if that has room (the
+// network goroutines are both pools: an attempt moved beyond the budget
+// would leave a signed request waiting for one). It reports whether a
+// worker was freed. The host stays one attempt at a time; it is not
+// counted failing until its attempt fails.
+func (s *scheduler) demote(job store.Delivery) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c, ok := s.inflight[job.ID]
+	h := s.hosts[job.Host]
+	if !ok || !c.active || c.failing || h == nil || h.answered || s.failingBusy >= s.failingBudget {
+		return false
+	}
+	c.failing = true
+	s.inflight[job.ID] = c
+	s.active--
+	s.failingBusy++
+	return true
+}
+
+// pruneLocked forgets the hosts with nothing in flight once the map has
+// grown past pruneAt, and sets the next threshold to twice what is left
+// (at least minPruneAt), so the walk costs little per host met. What is
+// forgotten comes back from the store: its failure record makes a host
+// failing again when it is next read (learnHealthLocked), and a healthy
+// host starts again one attempt at a time until it answers. Call with
+// s.mu held, where no caller holds a *hostState.
+func (s *scheduler) pruneLocked() {
+	if len(s.hosts) <= s.pruneAt {
+		return
+	}
+	for name, h := range s.hosts {
+		if h.busy == 0 {
+			delete(s.hosts, name)
+		}
+	}
+	s.pruneAt = max(minPruneAt, 2*len(s.hosts))
 }
 
 // claimLocked marks a delivery in flight unless it already is or its
@@ -236,6 +317,7 @@ func (s *scheduler) park(id uint64, until time.Time) {
 func (s *scheduler) beginRead(now time.Time) (busy map[uint64]bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.pruneLocked()
 	busy = make(map[uint64]bool, len(s.inflight)+len(s.parked))
 	for id := range s.inflight {
 		busy[id] = true

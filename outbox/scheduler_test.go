@@ -1,6 +1,7 @@
 package outbox
 
 import (
+	"fmt"
 	"reflect"
 	"testing"
 	"time"
@@ -12,7 +13,7 @@ func dl(id uint64, host string) store.Delivery { return store.Delivery{ID: id, H
 
 // claim claims one delivery, as claimEach does each of a read's.
 func (s *scheduler) claim(d store.Delivery) (took bool) {
-	s.claimEach(1, func(int) store.Delivery { return d }, func(int) { took = true })
+	s.claimEach(1, func(int) store.Delivery { return d }, func(int, started) { took = true })
 	return took
 }
 
@@ -25,7 +26,7 @@ func TestClaimEachStopsWhenNoWorkerIsFree(t *testing.T) {
 	s.failed("dead.example", "2026-12-06")
 	read := []store.Delivery{dl(1, "a.example"), dl(2, "a.example"), dl(3, "b.example"), dl(4, "dead.example"), dl(5, "c.example"), dl(6, "d.example")}
 	var took []uint64
-	looked := s.claimEach(len(read), func(i int) store.Delivery { return read[i] }, func(i int) { took = append(took, read[i].ID) })
+	looked := s.claimEach(len(read), func(i int) store.Delivery { return read[i] }, func(i int, _ started) { took = append(took, read[i].ID) })
 	// a.example has not answered: one attempt; b.example takes the second
 	// worker; dead.example the failing budget; then nothing is free.
 	if want := []uint64{1, 3, 4}; !reflect.DeepEqual(took, want) {
@@ -172,5 +173,87 @@ func TestHostHealthState(t *testing.T) {
 	}
 	if !s.failed("x.example", "2026-12-07") {
 		t.Error("failure of a new day not written")
+	}
+}
+
+// TestHostMapStaysBounded: after deliveries to many hosts, one each, the
+// scheduler does not remember every host it ever met: idle hosts are
+// forgotten once the map has grown (their state comes back from the
+// store), while hosts with attempts in flight are kept.
+func TestHostMapStaysBounded(t *testing.T) {
+	s := newScheduler(8, 4)
+	s.succeeded("busy.example")
+	if !s.claim(dl(1, "busy.example")) {
+		t.Fatal("could not claim the busy host's delivery")
+	}
+	const hosts = 50_000
+	for i := range hosts {
+		job := dl(uint64(100+i), fmt.Sprintf("h%d.example", i))
+		if i%100 == 0 {
+			s.endRead(nil, nil)
+			s.beginRead(time.Now())
+		}
+		if !s.claim(job) {
+			t.Fatalf("delivery %d not claimed", i)
+		}
+		s.succeeded(job.Host)
+		s.attemptOver(job)
+		s.release(job)
+	}
+	s.endRead(nil, nil)
+	s.beginRead(time.Now())
+	s.endRead(nil, nil)
+	s.mu.Lock()
+	n, busy := len(s.hosts), s.hosts["busy.example"]
+	s.mu.Unlock()
+	if n > 2*minPruneAt {
+		t.Errorf("the scheduler remembers %d hosts after %d deliveries, want at most %d", n, hosts, 2*minPruneAt)
+	}
+	if busy == nil || busy.busy != 1 {
+		t.Errorf("the host with an attempt in flight was forgotten: %+v", busy)
+	}
+	if got := s.stillCountedExcept(1); len(got) != 0 {
+		t.Errorf("counters drifted: %v", got)
+	}
+}
+
+// TestDemoteMovesOnlyUnprovenAttempts: a slow attempt to a host that has
+// not answered moves from the workers to the failing hosts' budget while
+// that has room; attempts to answering hosts, attempts already over and
+// moves beyond the budget do not.
+func TestDemoteMovesOnlyUnprovenAttempts(t *testing.T) {
+	s := newScheduler(4, 2) // failing budget 2
+	s.succeeded("good.example")
+	jobs := []store.Delivery{dl(1, "good.example"), dl(2, "new1.example"), dl(3, "new2.example"), dl(4, "new3.example")}
+	for _, j := range jobs {
+		if !s.claim(j) {
+			t.Fatalf("could not claim %d", j.ID)
+		}
+	}
+	if s.claim(dl(5, "new4.example")) {
+		t.Fatal("a fifth attempt started with four workers busy")
+	}
+	if s.demote(jobs[0]) {
+		t.Error("an attempt to an answering host was demoted")
+	}
+	if !s.demote(jobs[1]) || !s.demote(jobs[2]) {
+		t.Fatal("slow attempts to unproven hosts not demoted while the budget has room")
+	}
+	if s.demote(jobs[1]) {
+		t.Error("an attempt demoted twice")
+	}
+	if s.demote(jobs[3]) {
+		t.Error("an attempt demoted beyond the failing hosts' budget")
+	}
+	// Two workers are free again for healthy hosts.
+	if !s.claim(dl(5, "new4.example")) || !s.claim(dl(6, "new5.example")) {
+		t.Error("the workers freed by demotion could not be used")
+	}
+	for _, j := range append(jobs, dl(5, "new4.example"), dl(6, "new5.example")) {
+		s.attemptOver(j)
+		s.release(j)
+	}
+	if got := s.stillCountedExcept(0); len(got) != 0 {
+		t.Errorf("counters drifted: %v", got)
 	}
 }

@@ -19,10 +19,25 @@
 // publication included), from the first to the last healthy server, the
 // signing floor measured around each post (that many RSA-2048
 // signatures ÷ cores, the lesser of the measures just before and just
-// after it) and the ratio. Last, a naive sender
+// after it) and the ratio, the processor time crieur and the farm each
+// used from the post's first delivery to its last healthy one ÷ the processor
+// time of the floor's signatures (where the time goes beyond signing, per
+// process), and the deliveries still queued after it (crieur's
+// crieur_queue_depth: under faults, retries pile up). Last, a naive sender
 // (-naive-workers goroutines that sign and POST, no queue) delivers one
 // activity to the same healthy servers, for comparison. Figures on a
 // machine shared with other work are noisy: compare ratios, not times.
+//
+// -cpuprofile DIR writes a CPU profile of each scenario's crieur (it sets
+// CRIEUR_CPUPROFILE, which `crieur serve` reads) and farm process:
+//
+//	go run ./bench/daemon -faults=false -one-address=false -cpuprofile /tmp/prof
+//	go tool pprof -top -cum -ignore=signPKCS1v15 /tmp/prof/crieur-0.prof
+//
+// One post's fan-out to 10,000 servers (all on one address, one port
+// each; it needs ulimit -n above 20,000 for both ends):
+//
+//	go run ./bench/daemon -servers 10000 -posts 1 -faults=false -distinct=false
 package main
 
 import (
@@ -34,16 +49,19 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math"
 	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/zoomacom/crieur/content"
@@ -69,8 +87,10 @@ func main() {
 	flag.BoolVar(&o.faults, "faults", true, "also run with 10% of servers answering 503 and 5% silent")
 	flag.BoolVar(&o.oneAddress, "one-address", true, "also run with every server on one address, one port each")
 	flag.IntVar(&o.backlog, "backlog", 30, "with -faults, also restart crieur on a queue holding this many overdue retries per failing or silent server (0: skip that scenario)")
+	flag.BoolVar(&o.distinct, "distinct", true, "run with every server on its own loopback address")
 	flag.IntVar(&o.naiveWorkers, "naive-workers", 8, "goroutines of the naive sender")
 	flag.DurationVar(&o.postTimeout, "post-timeout", 90*time.Second, "give up on a post after this long")
+	flag.StringVar(&o.cpuProfile, "cpuprofile", "", "write CPU profiles of crieur (crieur-N.prof, via "+cpuProfileEnv+") and of the farm (farm-N.prof) for scenario N into this directory")
 	// Farm-process flags.
 	flag.StringVar(&o.address, "address", "", "internal (farm): one address for every server; empty: distinct addresses")
 	flag.StringVar(&o.data, "data", "", "internal (farm): crieur's data directory, to read its public key")
@@ -92,11 +112,19 @@ type options struct {
 	farm                 bool
 	servers, posts       int
 	faults, oneAddress   bool
+	distinct             bool
 	naiveWorkers         int
 	backlog              int
 	postTimeout          time.Duration
 	address, data, keyID string
+	// cpuProfile: the directory for CPU profiles (the farm process gets
+	// its file's path).
+	cpuProfile string
 }
+
+// cpuProfileEnv is the variable `crieur serve` reads to write a CPU
+// profile (cmd/crieur/cpuprofile.go).
+const cpuProfileEnv = "CRIEUR_CPUPROFILE"
 
 // faultOf is the role of server i: 5% silent, 10% answering 503.
 func faultOf(i int, faults bool) string {
@@ -120,6 +148,17 @@ func runFarm(o options, out io.Writer) error {
 		return err
 	}
 	pub := &key.Private.PublicKey
+	if o.cpuProfile != "" {
+		f, err := os.Create(o.cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
+	}
 	var farm *inboxfarm.Farm
 	if o.address != "" {
 		farm, err = inboxfarm.NewOnOneAddress(o.servers, o.address, o.keyID, pub)
@@ -171,12 +210,15 @@ type scenario struct {
 }
 
 func run(o options, out io.Writer) error {
-	scenarios := []scenario{{name: "distinct addresses, all healthy"}}
-	if o.faults {
-		scenarios = append(scenarios, scenario{name: "distinct addresses, 10% 503 + 5% silent", faults: true})
-	}
-	if o.faults && o.backlog > 0 {
-		scenarios = append(scenarios, scenario{name: "restart, 3 days of retries to the 15% bad", faults: true, backlog: true})
+	var scenarios []scenario
+	if o.distinct {
+		scenarios = append(scenarios, scenario{name: "distinct addresses, all healthy"})
+		if o.faults {
+			scenarios = append(scenarios, scenario{name: "distinct addresses, 10% 503 + 5% silent", faults: true})
+		}
+		if o.faults && o.backlog > 0 {
+			scenarios = append(scenarios, scenario{name: "restart, 3 days of retries to the 15% bad", faults: true, backlog: true})
+		}
 	}
 	if o.oneAddress {
 		scenarios = append(scenarios, scenario{name: "one address, many ports, all healthy", oneAddress: true})
@@ -184,22 +226,39 @@ func run(o options, out io.Writer) error {
 			scenarios = append(scenarios, scenario{name: "one address, many ports, 10% 503 + 5% silent", oneAddress: true, faults: true})
 		}
 	}
+	if len(scenarios) == 0 {
+		return errors.New("no scenario: -distinct=false and -one-address=false")
+	}
 	tmp, err := os.MkdirTemp("", "crieur-daemon-bench-")
 	if err != nil {
 		return err
 	}
-	defer os.RemoveAll(tmp)
+	keep := false // a failed scenario's logs are kept for a look
+	defer func() {
+		if !keep {
+			os.RemoveAll(tmp)
+		}
+	}()
 	crieur, err := benchproc.Build(tmp)
 	if err != nil {
 		return err
 	}
 	fmt.Fprintf(out, "crieur daemon bench, %s, GOMAXPROCS=%d, %d servers, %d posts per scenario; crieur and the farm are separate processes\n",
 		time.Now().Format("2006-01-02"), runtime.GOMAXPROCS(0), o.servers, o.posts)
-	fmt.Fprintf(out, "%-46s %4s %12s %12s %10s %7s\n", "scenario", "post", "drop→first", "first→last", "floor", "÷floor")
+	fmt.Fprintln(out, "cpu crieur, cpu farm: processor time (user+system, /proc/PID/stat) each process used from the post's first delivery")
+	fmt.Fprintln(out, "  to its last healthy one (seen by 20 ms polls) ÷ the processor time of the floor's signatures; queued: crieur_queue_depth after it")
+	fmt.Fprintln(out, "  ÷cpu: first→last ÷ (crieur's and the farm's processor time ÷ cores), the least the two could take on these cores")
+	fmt.Fprintf(out, "%-46s %4s %12s %12s %10s %7s %11s %9s %6s %7s\n", "scenario", "post", "drop→first", "first→last", "floor", "÷floor", "cpu crieur", "cpu farm", "÷cpu", "queued")
+	if o.cpuProfile != "" {
+		if err := os.MkdirAll(o.cpuProfile, 0o755); err != nil {
+			return err
+		}
+	}
 	for i, sc := range scenarios {
 		dir := filepath.Join(tmp, strconv.Itoa(i))
-		if err := runScenario(o, sc, crieur, dir, out); err != nil {
-			return fmt.Errorf("%s: %w", sc.name, err)
+		if err := runScenario(o, sc, i, crieur, dir, out); err != nil {
+			keep = true
+			return fmt.Errorf("%s: %w (files kept in %s)", sc.name, err, dir)
 		}
 	}
 	return nil
@@ -218,7 +277,7 @@ followers:
 
 type farmHost struct{ url, role string }
 
-func runScenario(o options, sc scenario, crieur, dir string, out io.Writer) error {
+func runScenario(o options, sc scenario, index int, crieur, dir string, out io.Writer) error {
 	dataDir, contentDir := filepath.Join(dir, "data"), filepath.Join(dir, "content")
 	if err := os.MkdirAll(filepath.Join(contentDir, "tips"), 0o755); err != nil {
 		return err
@@ -246,6 +305,11 @@ func runScenario(o options, sc scenario, crieur, dir string, out io.Writer) erro
 	args := []string{"-farm", "-servers", strconv.Itoa(o.servers), "-data", dataDir, "-key-id", keyID, "-faults=" + strconv.FormatBool(sc.faults)}
 	if sc.oneAddress {
 		args = append(args, "-address", "127.0.0.2")
+	}
+	var env []string
+	if o.cpuProfile != "" {
+		args = append(args, "-cpuprofile", filepath.Join(o.cpuProfile, fmt.Sprintf("farm-%d.prof", index)))
+		env = []string{cpuProfileEnv + "=" + filepath.Join(o.cpuProfile, fmt.Sprintf("crieur-%d.prof", index))}
 	}
 	farmCmd := exec.Command(self, args...)
 	farmIn, err := farmCmd.StdinPipe()
@@ -309,7 +373,7 @@ func runScenario(o options, sc scenario, crieur, dir string, out io.Writer) erro
 	}
 
 	// crieur serve.
-	daemon, err := benchproc.Serve(crieur, filepath.Join(dir, "crieur.log"), actor,
+	daemon, err := benchproc.ServeEnv(env, crieur, filepath.Join(dir, "crieur.log"), actor,
 		"--listen", "127.0.0.1:"+strconv.Itoa(port), "--base-url", base,
 		"--data", dataDir, "--content", contentDir, "--allow-private-addresses", "--log-level", "warn")
 	if err != nil {
@@ -323,12 +387,12 @@ func runScenario(o options, sc scenario, crieur, dir string, out io.Writer) erro
 		return err
 	}
 	seen := map[string]bool{}
-	var floor time.Duration
+	var floor, sigCPU time.Duration
 	for n := 1; n <= o.posts; n++ {
 		// Each post's own floor: measured just before it and just after,
 		// the lesser kept, so a machine whose speed drifts compares
 		// each post with the minutes it ran in.
-		floor, err = signingFloor(signer, len(healthy))
+		floor, sigCPU, err = signingFloor(signer, len(healthy))
 		if err != nil {
 			return err
 		}
@@ -343,27 +407,35 @@ func runScenario(o options, sc scenario, crieur, dir string, out io.Writer) erro
 		if err != nil {
 			return err
 		}
-		sp, err := waitPost(control, seen, len(healthy), o.postTimeout)
+		var before cpuReading
+		sp, err := waitPost(control, seen, len(healthy), o.postTimeout, func() { before = readCPU(daemon.Pid(), farmCmd.Process.Pid) })
 		if err != nil {
 			return fmt.Errorf("post %d: %w (log in %s)", n, err, daemon.Log)
 		}
+		used := readCPU(daemon.Pid(), farmCmd.Process.Pid).minus(before)
 		seen[sp.Activity] = true
-		if again, err := signingFloor(signer, len(healthy)); err == nil && again < floor {
-			floor = again
+		if again, cpu, err := signingFloor(signer, len(healthy)); err == nil && again < floor {
+			floor, sigCPU = again, cpu
 		}
 		took := sp.Last.Sub(sp.First)
-		fmt.Fprintf(out, "%-46s %4d %12s %12s %10s %6.2f×\n", trim(sc.name, 46), n,
-			sp.First.Sub(drop).Round(time.Millisecond), took.Round(time.Millisecond), floor.Round(time.Millisecond), float64(took)/float64(floor))
+		fmt.Fprintf(out, "%-46s %4d %12s %12s %10s %6.2f× %10.2f× %8.2f× %5.2f× %7s\n", trim(sc.name, 46), n,
+			sp.First.Sub(drop).Round(time.Millisecond), took.Round(time.Millisecond), floor.Round(time.Millisecond), float64(took)/float64(floor),
+			used.ratio(used.crieur, sigCPU), used.ratio(used.farm, sigCPU), used.wallRatio(took), queueDepth(base))
 	}
+	before := readCPU(os.Getpid(), farmCmd.Process.Pid)
 	naive, err := naiveSend(signer, actor, healthy, o.naiveWorkers)
 	if err != nil {
 		return fmt.Errorf("naive sender: %w", err)
 	}
-	if again, err := signingFloor(signer, len(healthy)); err == nil && again < floor {
-		floor = again // the naive sender's floor: around it, like the posts'
+	used := readCPU(os.Getpid(), farmCmd.Process.Pid).minus(before)
+	if again, cpu, err := signingFloor(signer, len(healthy)); err == nil && again < floor {
+		floor, sigCPU = again, cpu // the naive sender's floor: around it, like the posts'
 	}
-	fmt.Fprintf(out, "%-46s %4s %12s %12s %10s %6.2f×\n", "  naive sender, "+strconv.Itoa(o.naiveWorkers)+" goroutines", "-", "-",
-		naive.Round(time.Millisecond), floor.Round(time.Millisecond), float64(naive)/float64(floor))
+	// The naive sender's "cpu crieur" column is this process's: the
+	// sender runs here.
+	fmt.Fprintf(out, "%-46s %4s %12s %12s %10s %6.2f× %10.2f× %8.2f× %5.2f×\n", "  naive sender, "+strconv.Itoa(o.naiveWorkers)+" goroutines", "-", "-",
+		naive.Round(time.Millisecond), floor.Round(time.Millisecond), float64(naive)/float64(floor),
+		used.ratio(used.crieur, sigCPU), used.ratio(used.farm, sigCPU), used.wallRatio(naive))
 	fmt.Fprintf(out, "  (%d healthy of %d servers; crieur up in %s, peak RSS %s)\n", len(healthy), len(hosts),
 		startup.Round(time.Millisecond), benchproc.MiB(benchproc.ReadMemory(daemon.Pid()).Peak))
 	return nil
@@ -447,8 +519,9 @@ func readSpans(control string) ([]inboxfarm.Span, error) {
 	return spans, nil
 }
 
-// waitPost waits for a new activity to reach n inboxes.
-func waitPost(control string, seen map[string]bool, n int, within time.Duration) (inboxfarm.Span, error) {
+// waitPost waits for a new activity to reach n inboxes, calling first
+// when it sees the activity's first delivery (it polls every 20 ms).
+func waitPost(control string, seen map[string]bool, n int, within time.Duration, first func()) (inboxfarm.Span, error) {
 	deadline := time.Now().Add(within)
 	var best inboxfarm.Span
 	for time.Now().Before(deadline) {
@@ -461,6 +534,10 @@ func waitPost(control string, seen map[string]bool, n int, within time.Duration)
 				best = sp
 			}
 		}
+		if best.Reached > 0 && first != nil {
+			first()
+			first = nil
+		}
 		if best.Reached >= n {
 			return best, nil
 		}
@@ -471,21 +548,100 @@ func waitPost(control string, seen map[string]bool, n int, within time.Duration)
 }
 
 // signingFloor is how long n signed deliveries take to build on every
-// core: n sequential signatures ÷ GOMAXPROCS.
-func signingFloor(s *signature.Signer, n int) (time.Duration, error) {
+// core: n sequential signatures ÷ GOMAXPROCS; cpu is the processor time
+// they took (this process's, which does nothing else meanwhile).
+func signingFloor(s *signature.Signer, n int) (floor, cpu time.Duration, err error) {
 	body := activity("http://127.0.0.1/floor", "http://127.0.0.1/floor/activity")
+	cpu0 := selfCPU()
 	start := time.Now()
 	for i := range n {
 		req, err := http.NewRequest(http.MethodPost, fmt.Sprintf("http://127.0.%d.%d:8080/inbox", 1+i/250, 1+i%250), bytes.NewReader(body))
 		if err != nil {
-			return 0, err
+			return 0, 0, err
 		}
 		req.Header.Set("Content-Type", federation.ContentType)
 		if err := s.Sign(req, body, time.Now()); err != nil {
-			return 0, err
+			return 0, 0, err
 		}
 	}
-	return time.Since(start) / time.Duration(runtime.GOMAXPROCS(0)), nil
+	return time.Since(start) / time.Duration(runtime.GOMAXPROCS(0)), selfCPU() - cpu0, nil
+}
+
+// selfCPU is the processor time this process used so far, to the
+// microsecond (getrusage; /proc's ticks are 10 ms).
+func selfCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// cpuReading is the processor time two processes used so far; -1 when
+// it could not be read.
+type cpuReading struct{ crieur, farm time.Duration }
+
+// readCPU reads the processor time of crieur (or the bench itself, for
+// the naive sender) and of the farm.
+func readCPU(crieur, farm int) cpuReading {
+	read := func(pid int) time.Duration {
+		if pid == os.Getpid() {
+			return selfCPU()
+		}
+		d, err := benchproc.CPUTime(pid)
+		if err != nil {
+			return -1
+		}
+		return d
+	}
+	return cpuReading{read(crieur), read(farm)}
+}
+
+// minus is the time used since before.
+func (r cpuReading) minus(before cpuReading) cpuReading {
+	sub := func(a, b time.Duration) time.Duration {
+		if a < 0 || b < 0 {
+			return -1
+		}
+		return a - b
+	}
+	return cpuReading{sub(r.crieur, before.crieur), sub(r.farm, before.farm)}
+}
+
+// ratio is d ÷ base, NaN when d is unknown.
+func (cpuReading) ratio(d, base time.Duration) float64 {
+	if d < 0 || base <= 0 {
+		return math.NaN()
+	}
+	return float64(d) / float64(base)
+}
+
+// wallRatio is took ÷ the least wall time both processes' processor time
+// allows on GOMAXPROCS cores: near 1, the post was bound by the CPU the
+// sender and the servers used; above, it waited for something else (or
+// for other work on the machine). NaN when unknown.
+func (r cpuReading) wallRatio(took time.Duration) float64 {
+	if r.crieur < 0 || r.farm < 0 || r.crieur+r.farm <= 0 {
+		return math.NaN()
+	}
+	return float64(took) / (float64(r.crieur+r.farm) / float64(runtime.GOMAXPROCS(0)))
+}
+
+// queueDepth reads crieur_queue_depth from crieur's /metrics: the
+// deliveries still queued (retries to failing servers pile up there).
+func queueDepth(base string) string {
+	resp, err := http.Get(base + "/metrics")
+	if err != nil {
+		return "?"
+	}
+	defer resp.Body.Close()
+	sc := bufio.NewScanner(resp.Body)
+	for sc.Scan() {
+		if v, ok := strings.CutPrefix(sc.Text(), "crieur_queue_depth "); ok {
+			return v
+		}
+	}
+	return "?"
 }
 
 func activity(actor, id string) []byte {

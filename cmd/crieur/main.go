@@ -169,6 +169,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	cfg.Log = logger
+	defer startCPUProfile(ctx, os.Getenv, stderr)()
 	gc := gctune.Apply(os.Getenv)
 	logger.Debug("garbage collector", "gogc_set", gc.Percent, "memory_limit_bytes", gc.MemoryLimit)
 	a, err := app.New(cfg)

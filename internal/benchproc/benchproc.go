@@ -61,6 +61,12 @@ type Daemon struct {
 // output in logFile, and waits until actor answers 200 (within 30 s).
 // Stop must be called on the result, whatever happens next.
 func Serve(bin, logFile, actor string, args ...string) (*Daemon, error) {
+	return ServeEnv(nil, bin, logFile, actor, args...)
+}
+
+// ServeEnv is Serve with env ("KEY=value") added to the environment the
+// child inherits, e.g. to ask it for a CPU profile.
+func ServeEnv(env []string, bin, logFile, actor string, args ...string) (*Daemon, error) {
 	log, err := os.Create(logFile)
 	if err != nil {
 		return nil, fmt.Errorf("daemon log: %w", err)
@@ -68,6 +74,9 @@ func Serve(bin, logFile, actor string, args ...string) (*Daemon, error) {
 	defer log.Close() // the child holds its own descriptor
 	cmd := exec.Command(bin, append([]string{"serve"}, args...)...)
 	cmd.Stdout, cmd.Stderr = log, log
+	if len(env) > 0 {
+		cmd.Env = append(os.Environ(), env...)
+	}
 	d := &Daemon{Cmd: cmd, Log: logFile, Started: time.Now()}
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("start crieur: %w", err)
