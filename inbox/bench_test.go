@@ -56,7 +56,7 @@ func (c cachedActors) Actor(_ context.Context, id string) (*federation.RemoteAct
 // benchInbox is the inbox of one bot on a real bbolt file, keeping
 // conversations, verifying with the sender's key already resolved (a key
 // cache hit), the way the daemon wires it.
-func benchInbox(b *testing.B, signedAt time.Time) *Inbox {
+func benchInbox(b testing.TB, signedAt time.Time) *Inbox {
 	b.Helper()
 	db, err := store.Open(filepath.Join(b.TempDir(), "crieur.db"), store.Options{})
 	if err != nil {
@@ -85,8 +85,8 @@ func benchInbox(b *testing.B, signedAt time.Time) *Inbox {
 			ID: actor, Type: "Person", Username: "alice",
 			Inbox: actor + "/inbox", SharedInbox: benchPeer + "/inbox",
 		}},
-		Verify: func(ctx context.Context, r *http.Request, body []byte) (signature.Verified, error) {
-			return signature.Verify(ctx, r, body, signedAt, resolve)
+		Verify: func(ctx context.Context, sig *signature.Parsed, body []byte) (signature.Verified, error) {
+			return signature.VerifyOptions{}.VerifyParsed(ctx, sig, body, signedAt, resolve)
 		},
 		Conversations: db,
 		Now:           time.Now,
@@ -95,7 +95,7 @@ func benchInbox(b *testing.B, signedAt time.Time) *Inbox {
 
 // signedPost is the request a sender's delivery worker makes: body POSTed
 // to our shared inbox, signed draft-cavage (as Mastodon does) or RFC 9421.
-func signedPost(b *testing.B, signer *signature.Signer, rfc9421 bool, body []byte, at time.Time) *http.Request {
+func signedPost(b testing.TB, signer *signature.Signer, rfc9421 bool, body []byte, at time.Time) *http.Request {
 	b.Helper()
 	r := httptest.NewRequest(http.MethodPost, benchBase+"/inbox", bytes.NewReader(body))
 	r.Header.Set("Content-Type", "application/activity+json")
