@@ -145,3 +145,56 @@ func TestReceiveSeenKeys(t *testing.T) {
 		t.Errorf("a replay queued %d more deliveries", n-q)
 	}
 }
+
+// TestReceiveCreateReadsItsObjectOnce: the post of a Create is read from
+// the object the activity was decoded with: a reply mentioning the bot is
+// kept, and an embedded post naming "id" twice (the host check reads the
+// first, a JSON reader of its own the last) is dropped rather than kept
+// under an id on another server.
+func TestReceiveCreateReadsItsObjectOnce(t *testing.T) {
+	at := time.Now()
+	actor := benchPeer + "/users/alice"
+	signer, err := signature.NewSigner(actor+"#main-key", benchKey())
+	if err != nil {
+		t.Fatal(err)
+	}
+	const other = "https://autre.example/statuses/9"
+	create := func(n int, idField string) []byte {
+		return []byte(fmt.Sprintf(`{"@context":"https://www.w3.org/ns/activitystreams","id":"%[1]s/statuses/%[2]d/activity","type":"Create","actor":"%[3]s",`+
+			`"object":{%[4]s,"type":"Note","attributedTo":"%[3]s","to":["%[5]s/users/bot"],"tag":[{"type":"Mention","href":"%[5]s/users/bot"}],"content":"\u003cp\u003eMerci\u003c/p\u003e"}}`,
+			benchPeer, n, actor, idField, benchBase))
+	}
+	tests := []struct {
+		name    string
+		body    []byte
+		keptID  string // "" when nothing is kept
+		notKept string
+	}{
+		{name: "reply mentioning the bot", body: create(1, `"id":"`+benchPeer+`/statuses/1"`), keptID: benchPeer + "/statuses/1"},
+		{name: "post naming id twice", body: create(2, `"id":"`+benchPeer+`/statuses/2","id":"`+other+`"`), notKept: other},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			in := benchInbox(t, at)
+			w := httptest.NewRecorder()
+			in.Handler(func(*http.Request) string { return "" }).ServeHTTP(w, signedPost(t, signer, false, tt.body, at))
+			if w.Code != http.StatusAccepted {
+				t.Fatalf("status %d %s, want 202", w.Code, w.Body)
+			}
+			if tt.keptID != "" {
+				r, found, err := in.Conversations.Reply(tt.keptID)
+				if err != nil || !found {
+					t.Fatalf("reply %s not kept (%v)", tt.keptID, err)
+				}
+				if r.Text != "Merci" || !r.Mention {
+					t.Errorf("kept %q (mention %t), want the text Merci, a mention", r.Text, r.Mention)
+				}
+			}
+			if tt.notKept != "" {
+				if _, found, err := in.Conversations.Reply(tt.notKept); err != nil || found {
+					t.Errorf("a reply kept under %s, an id on another server (%v)", tt.notKept, err)
+				}
+			}
+		})
+	}
+}
