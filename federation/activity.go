@@ -49,7 +49,37 @@ type Incoming struct {
 // (Incoming.Object) all come from that parse, so they agree on which of
 // duplicated keys counts.
 func DecodeActivity(body []byte) (*Incoming, error) {
-	var p fastjson.Parser
+	return decodeActivity(new(fastjson.Parser), body)
+}
+
+// Decoder decodes inbound activities as DecodeActivity does, reusing the
+// parser's memory from one body to the next: most of what reading a body
+// allocates is the parser's, and an inbox reads one per request. The zero
+// value is ready to use; it is safe for concurrent use.
+type Decoder struct {
+	parsers fastjson.ParserPool
+}
+
+// Decode is DecodeActivity with a pooled parser. Nothing it returns
+// refers to the parser's memory: every string is copied out of it before
+// the parser goes back to the pool.
+func (d *Decoder) Decode(body []byte) (*Incoming, error) {
+	p := d.parsers.Get()
+	// A parser keeps what its largest body needed (a copy of it, a value
+	// per JSON value): only those of everyday bodies are kept for the
+	// next, so a burst of large ones leaves nothing behind.
+	if len(body) <= maxPooledBody {
+		defer d.parsers.Put(p)
+	}
+	return decodeActivity(p, body)
+}
+
+// maxPooledBody is the largest body whose parser is reused: activities
+// are a few KiB, a long post with its HTML twice (content, contentMap) a
+// few tens.
+const maxPooledBody = 64 << 10
+
+func decodeActivity(p *fastjson.Parser, body []byte) (*Incoming, error) {
 	val, err := p.ParseBytes(body)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrMalformedActivity, err)

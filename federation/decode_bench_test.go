@@ -22,9 +22,10 @@ func BenchmarkDecodeCreate(b *testing.B) {
 	} {
 		b.Run(tt.name, func(b *testing.B) {
 			data := []byte(tt.body)
+			var d Decoder
 			b.ReportAllocs()
 			for b.Loop() {
-				in, err := DecodeActivity(data)
+				in, err := d.Decode(data)
 				if err != nil {
 					b.Fatal(err)
 				}

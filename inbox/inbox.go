@@ -98,6 +98,9 @@ type Inbox struct {
 	// OnReply, when set, is told of each new reply or mention kept, with
 	// its author's actor (nil when it could not be fetched).
 	OnReply func(ctx context.Context, r content.Reply, author *federation.RemoteActor)
+
+	// decoder reads each request's activity, reusing its parser's memory.
+	decoder federation.Decoder
 }
 
 // Error is a refusal with the HTTP status and the short public reason the
@@ -197,7 +200,7 @@ func (in *Inbox) Receive(ctx context.Context, r *http.Request, bot string) error
 	if len(body) > MaxBody {
 		return refuse(http.StatusRequestEntityTooLarge, "body over 1 MiB", nil)
 	}
-	act, err := federation.DecodeActivity(body)
+	act, err := in.decoder.Decode(body)
 	if err != nil {
 		return refuse(http.StatusBadRequest, "malformed activity", err)
 	}
