@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	ap "github.com/go-ap/activitypub"
+	"github.com/valyala/fastjson"
 
 	"github.com/zoomacom/crieur/internal/hostid"
 )
@@ -31,26 +32,72 @@ type Incoming struct {
 	ObjectActor  string
 	ObjectObject string
 	// Raw is the body as received, for the readers of what Incoming does
-	// not keep (a reply's text, a reaction's emoji). It shares the
-	// caller's buffer rather than copy up to MaxBody per request: the
-	// inbox's body budget counts that buffer once.
+	// not keep (a reaction's emoji). It shares the caller's buffer rather
+	// than copy up to MaxBody per request: the inbox's body budget counts
+	// that buffer once.
 	Raw json.RawMessage
+	// Object is the activity's object as sent (an IRI's JSON string, an
+	// embedded object, an array), nil when absent: the very value ObjectID
+	// and ObjectType were read from, kept so that its readers (DecodePost,
+	// UndoneID) decode it alone instead of reading the body again.
+	Object json.RawMessage
 }
 
 // DecodeActivity reads an inbound activity. It reads compact JSON with fixed
-// keys (no JSON-LD expansion, so context tricks change nothing).
+// keys (no JSON-LD expansion, so context tricks change nothing). The body
+// is parsed once: the extension types, go-ap's reading and the raw object
+// (Incoming.Object) all come from that parse, so they agree on which of
+// duplicated keys counts.
 func DecodeActivity(body []byte) (*Incoming, error) {
-	if in, ok, err := decodeExtension(body); ok {
-		return in, err
+	return decodeActivity(new(fastjson.Parser), body)
+}
+
+// Decoder decodes inbound activities as DecodeActivity does, reusing the
+// parser's memory from one body to the next: most of what reading a body
+// allocates is the parser's, and an inbox reads one per request. The zero
+// value is ready to use; it is safe for concurrent use.
+type Decoder struct {
+	parsers fastjson.ParserPool
+}
+
+// Decode is DecodeActivity with a pooled parser. Nothing it returns
+// refers to the parser's memory: every string is copied out of it before
+// the parser goes back to the pool.
+func (d *Decoder) Decode(body []byte) (*Incoming, error) {
+	p := d.parsers.Get()
+	// A parser keeps what its largest body needed (a copy of it, a value
+	// per JSON value): only those of everyday bodies are kept for the
+	// next, so a burst of large ones leaves nothing behind.
+	if len(body) <= maxPooledBody {
+		defer d.parsers.Put(p)
 	}
-	item, err := ap.UnmarshalJSON(body)
+	return decodeActivity(p, body)
+}
+
+// maxPooledBody is the largest body whose parser is reused: activities
+// are a few KiB, a long post with its HTML twice (content, contentMap) a
+// few tens.
+const maxPooledBody = 64 << 10
+
+func decodeActivity(p *fastjson.Parser, body []byte) (*Incoming, error) {
+	val, err := p.ParseBytes(body)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrMalformedActivity, err)
 	}
+	// Copied out before go-ap reads the value, which unescapes strings in
+	// place: the object keeps its bytes as sent.
+	var object json.RawMessage
+	if o := val.Get("object"); o != nil {
+		object = o.MarshalTo(nil)
+	}
+	if in, ok, err := decodeExtension(val, body, object); ok {
+		return in, err
+	}
+	item := ap.JSONUnmarshalToItem(val)
 	if item == nil || ap.IsNil(item) || ap.IsItemCollection(item) {
 		return nil, fmt.Errorf("%w: not an object", ErrMalformedActivity)
 	}
-	in := &Incoming{ID: string(item.GetID()), Type: string(item.GetType()), Raw: body}
+	in := &Incoming{ID: string(item.GetID()), Type: string(item.GetType()), Raw: body, Object: object}
 	if !isHTTPURL(in.ID) {
 		return nil, fmt.Errorf("%w: id must be an http(s) URL", ErrMalformedActivity)
 	}

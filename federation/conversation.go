@@ -1,11 +1,12 @@
 package federation
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/valyala/fastjson"
 
 	"github.com/zoomacom/crieur/content"
 )
@@ -42,26 +43,14 @@ func IsPostType(typ string) bool {
 	return false
 }
 
-// ActivityObject returns the raw object of an activity body, or nil.
-func ActivityObject(body []byte) json.RawMessage {
-	var act struct {
-		Object json.RawMessage `json:"object"`
-	}
-	if json.Unmarshal(body, &act) != nil {
-		return nil
-	}
-	return act.Object
-}
-
-// UndoneID returns the id and type of the object of an Undo as sent, for
-// the inner types go-ap does not read (EmojiReact).
-func UndoneID(body []byte) (id, typ string) {
+// UndoneID returns the id and type of the object of an Undo as sent
+// (Incoming.Object), for the inner types go-ap does not read (EmojiReact).
+func UndoneID(object json.RawMessage) (id, typ string) {
 	var inner struct {
 		ID   string          `json:"id"`
 		Type json.RawMessage `json:"type"`
 	}
-	obj := ActivityObject(body)
-	if one := ids(obj); len(one) == 1 && json.Unmarshal(obj, &inner) != nil {
+	if one := ids(object); len(one) == 1 && json.Unmarshal(object, &inner) != nil {
 		return one[0], "" // a bare IRI
 	}
 	if t := ids(inner.Type); len(t) > 0 {
@@ -93,33 +82,39 @@ func ReactionContent(body []byte) string {
 }
 
 // decodeExtension reads the activity types go-ap does not know (Misskey
-// and Pleroma's EmojiReact): ok is false for every other type.
-func decodeExtension(body []byte) (in *Incoming, ok bool, err error) {
-	// Every inbound activity passes here before go-ap reads it: skip the
-	// second parse when no "type" can be EmojiReact. A JSON string decodes
-	// to those letters only if the body spells them, or escapes some of
-	// them as \uXXXX (no other escape yields a letter).
-	if !bytes.Contains(body, []byte("EmojiReact")) && !bytes.Contains(body, []byte(`\u`)) {
+// and Pleroma's EmojiReact) from the parsed body val: ok is false for
+// every other type.
+func decodeExtension(val *fastjson.Value, body []byte, object json.RawMessage) (in *Incoming, ok bool, err error) {
+	typ := val.Get("type")
+	if typ == nil {
 		return nil, false, nil
 	}
-	var doc struct {
-		ID     string          `json:"id"`
-		Type   json.RawMessage `json:"type"`
-		Actor  json.RawMessage `json:"actor"`
-		Object json.RawMessage `json:"object"`
-	}
-	if json.Unmarshal(body, &doc) != nil {
+	// Almost every type is a plain string: compared without a copy.
+	if t, err := typ.StringBytes(); err == nil {
+		if string(t) != "EmojiReact" {
+			return nil, false, nil
+		}
+	} else if t := ids(typ.MarshalTo(nil)); len(t) != 1 || t[0] != "EmojiReact" {
 		return nil, false, nil
 	}
-	if t := ids(doc.Type); len(t) != 1 || t[0] != "EmojiReact" {
+	idVal := val.Get("id")
+	if idVal == nil {
 		return nil, false, nil
 	}
-	in = &Incoming{ID: doc.ID, Type: "EmojiReact", Raw: body}
-	actor, object := ids(doc.Actor), ids(doc.Object)
-	if len(actor) != 1 || len(object) != 1 {
+	id, err := idVal.StringBytes()
+	if err != nil {
+		return nil, false, nil
+	}
+	in = &Incoming{ID: string(id), Type: "EmojiReact", Raw: body, Object: object}
+	var actor []string
+	if a := val.Get("actor"); a != nil {
+		actor = ids(a.MarshalTo(nil))
+	}
+	objects := ids(object)
+	if len(actor) != 1 || len(objects) != 1 {
 		return nil, true, fmt.Errorf("%w: EmojiReact needs one actor and one object", ErrMalformedActivity)
 	}
-	in.Actor, in.ObjectID = actor[0], object[0]
+	in.Actor, in.ObjectID = actor[0], objects[0]
 	if !isHTTPURL(in.ID) || !isHTTPURL(in.Actor) || !isHTTPURL(in.ObjectID) {
 		return nil, true, fmt.Errorf("%w: EmojiReact ids must be http(s) URLs", ErrMalformedActivity)
 	}

@@ -70,7 +70,11 @@ func TestEmojiReact(t *testing.T) {
 		t.Errorf("reaction %q", got)
 	}
 	undo := `{"id":"https://k.example/u/1","type":"Undo","actor":"https://k.example/u/b","object":` + body + `}`
-	if id, typ := UndoneID([]byte(undo)); id != "https://k.example/r/1" || typ != "EmojiReact" {
+	u, err := DecodeActivity([]byte(undo))
+	if err != nil {
+		t.Fatalf("decode the Undo: %v", err)
+	}
+	if id, typ := UndoneID(u.Object); id != "https://k.example/r/1" || typ != "EmojiReact" {
 		t.Errorf("UndoneID = %q %q", id, typ)
 	}
 	// The type spelled with JSON escapes is still EmojiReact.

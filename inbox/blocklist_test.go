@@ -4,6 +4,8 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+
+	"github.com/zoomacom/crieur/federation/signature"
 )
 
 func TestBlocklist(t *testing.T) {
@@ -83,7 +85,8 @@ func TestClaimedKeyID(t *testing.T) {
 			for k, v := range tt.headers {
 				r.Header.Set(k, v)
 			}
-			if got := claimedKeyID(r); got != tt.want {
+			sig, _ := signature.Parse(r)
+			if got := claimedKeyID(sig); got != tt.want {
 				t.Errorf("claimedKeyID = %q, want %q", got, tt.want)
 			}
 		})

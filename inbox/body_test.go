@@ -188,7 +188,7 @@ func TestBodyDeadlineBoundsArrivalOnly(t *testing.T) {
 		Bots:    func(name string) (Bot, bool) { return Bot{Username: name}, name == "bot" },
 		AllBots: func() []string { return []string{"bot"} },
 		Bodies:  NewBodyGate(BodyLimits{ReadTimeout: deadline}, nil),
-		Verify: func(ctx context.Context, _ *http.Request, _ []byte) (signature.Verified, error) {
+		Verify: func(ctx context.Context, _ *signature.Parsed, _ []byte) (signature.Verified, error) {
 			// A key fetch slower than the body deadline.
 			time.Sleep(3 * deadline)
 			ctxErr <- ctx.Err()
@@ -203,7 +203,14 @@ func TestBodyDeadlineBoundsArrivalOnly(t *testing.T) {
 	}
 	in.URLs = urls
 	body := `{"@context":"https://www.w3.org/ns/activitystreams","id":"https://m.example/f/1","type":"Follow","actor":"https://m.example/users/a","object":"` + srv.URL + `/users/bot"}`
-	resp, err := http.Post(srv.URL+"/inbox", "application/activity+json", strings.NewReader(body))
+	req, err := http.NewRequest(http.MethodPost, srv.URL+"/inbox", strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/activity+json")
+	// A signature that parses, so that Verify is called.
+	req.Header.Set("Signature", `keyId="https://m.example/users/a#main-key",headers="(request-target) host date digest",signature="YQ=="`)
+	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -211,7 +218,12 @@ func TestBodyDeadlineBoundsArrivalOnly(t *testing.T) {
 	if resp.StatusCode != http.StatusUnauthorized {
 		t.Fatalf("status %d, want the 401 of the failed verification", resp.StatusCode)
 	}
-	if err := <-ctxErr; err != nil {
-		t.Errorf("the request's context ended during verification: %v", err)
+	select {
+	case err := <-ctxErr:
+		if err != nil {
+			t.Errorf("the request's context ended during verification: %v", err)
+		}
+	default:
+		t.Fatal("Verify was not called")
 	}
 }

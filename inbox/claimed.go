@@ -1,19 +1,16 @@
 package inbox
 
 import (
-	"net/http"
-
 	"github.com/zoomacom/crieur/federation/signature"
 )
 
-// claimedKeyID is the keyId the request's signature names, read by the
-// verifier's own parser without verifying anything: only to refuse a
-// blocked signer before its key is fetched. A header that parser refuses
-// names no key, and the verifier will refuse it without a fetch too.
-func claimedKeyID(r *http.Request) string {
-	keyID, err := signature.ClaimedKeyID(r)
-	if err != nil {
+// claimedKeyID is the keyId the request's signature names, as parsed once
+// for the verifier, without verifying anything: only to refuse a blocked
+// signer before its key is fetched. A signature that did not parse (sig
+// nil) names no key, and Receive refuses it without a fetch too.
+func claimedKeyID(sig *signature.Parsed) string {
+	if sig == nil {
 		return ""
 	}
-	return keyID
+	return sig.KeyID()
 }

@@ -71,8 +71,14 @@ func (in *Inbox) post(ctx context.Context, act *federation.Incoming) (*federatio
 	var p *federation.RemotePost
 	if act.ObjectType != "" && federation.SameHost(act.ObjectID, act.Actor) {
 		var err error
-		if p, err = federation.DecodePost(federation.ActivityObject(act.Raw)); err != nil {
+		if p, err = federation.DecodePost(act.Object); err != nil {
 			return nil, refuse(http.StatusBadRequest, "malformed object", err)
+		}
+		if p.ID != act.ObjectID {
+			// Only a body naming "id" twice reads two ways; the host
+			// checked above is ObjectID's.
+			in.log().Info("embedded post with two ids; dropped", "id", act.ID, "object", act.ObjectID, "post", p.ID)
+			return nil, nil
 		}
 	} else {
 		if in.FetchObject == nil || act.ObjectID == "" {
@@ -266,7 +272,7 @@ func (in *Inbox) processConversation(ctx context.Context, act *federation.Incomi
 	case "Undo":
 		if act.ObjectID == "" {
 			// go-ap drops inner types it does not know (EmojiReact).
-			act.ObjectID, act.ObjectType = federation.UndoneID(act.Raw)
+			act.ObjectID, act.ObjectType = federation.UndoneID(act.Object)
 		}
 		switch act.ObjectType {
 		case "Like", "Announce", "EmojiReact", "":

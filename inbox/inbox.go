@@ -33,8 +33,11 @@ type Store interface {
 	PutFollower(bot string, f content.Follower) (created bool, err error)
 	Follower(bot, actorID string) (content.Follower, bool, error)
 	RemoveFollower(bot, actorID string) (bool, error)
-	MarkSeen(activityID string, now time.Time) (first bool, err error)
-	ForgetSeen(activityID string) error
+	// MarkSeenAll records a request's replay-cache keys in one
+	// transaction and reports which of them were not there.
+	MarkSeenAll(keys []string, now time.Time) (first []bool, err error)
+	// ForgetSeenAll removes them again, in one transaction.
+	ForgetSeenAll(keys []string) error
 }
 
 // Outbox queues activities for delivery (the Accept of a Follow).
@@ -64,9 +67,10 @@ type Inbox struct {
 	Store   Store
 	Outbox  Outbox
 	Actors  Actors
-	// Verify checks the request's HTTP signature (signature.Verify bound
-	// to a key resolver and options).
-	Verify func(ctx context.Context, r *http.Request, body []byte) (signature.Verified, error)
+	// Verify checks the request's HTTP signature, parsed once by Receive
+	// (signature.VerifyOptions.VerifyParsed bound to a key resolver and
+	// options).
+	Verify func(ctx context.Context, sig *signature.Parsed, body []byte) (signature.Verified, error)
 	Log    *slog.Logger
 	Now    func() time.Time
 	// Guard, when set, rate-limits clients and servers (429 with
@@ -94,6 +98,9 @@ type Inbox struct {
 	// OnReply, when set, is told of each new reply or mention kept, with
 	// its author's actor (nil when it could not be fetched).
 	OnReply func(ctx context.Context, r content.Reply, author *federation.RemoteActor)
+
+	// decoder reads each request's activity, reusing its parser's memory.
+	decoder federation.Decoder
 }
 
 // Error is a refusal with the HTTP status and the short public reason the
@@ -193,13 +200,17 @@ func (in *Inbox) Receive(ctx context.Context, r *http.Request, bot string) error
 	if len(body) > MaxBody {
 		return refuse(http.StatusRequestEntityTooLarge, "body over 1 MiB", nil)
 	}
-	act, err := federation.DecodeActivity(body)
+	act, err := in.decoder.Decode(body)
 	if err != nil {
 		return refuse(http.StatusBadRequest, "malformed activity", err)
 	}
+	// The signature is parsed once: the keyId the block below reads is the
+	// one Verify checks. A signature that does not parse is refused below,
+	// where Verify would have refused it.
+	sig, sigErr := signature.Parse(r)
 	// Blocked actors and servers are refused before their key is fetched:
 	// a block must cost us nothing, not even a request to them.
-	keyID := claimedKeyID(r)
+	keyID := claimedKeyID(sig)
 	if in.blocked(bot, act.Actor) || (keyID != "" && in.blocked(bot, keyID)) {
 		return refuse(http.StatusForbidden, "blocked", fmt.Errorf("actor %s key %s is blocked", act.Actor, keyID))
 	}
@@ -221,7 +232,10 @@ func (in *Inbox) Receive(ctx context.Context, r *http.Request, bot string) error
 			return nil
 		}
 	}
-	verified, err := in.Verify(ctx, r, body)
+	if sigErr != nil {
+		return refuse(http.StatusUnauthorized, "signature verification failed", sigErr)
+	}
+	verified, err := in.Verify(ctx, sig, body)
 	if err != nil {
 		var le *LimitError
 		if errors.As(err, &le) {
@@ -242,26 +256,29 @@ func (in *Inbox) Receive(ctx context.Context, r *http.Request, bot string) error
 	if in.OnVerified != nil {
 		in.OnVerified(host)
 	}
-	// Every key is recorded; any one already there makes a duplicate.
-	var marked []string
-	forget := func() {
-		for _, k := range marked {
-			if ferr := in.Store.ForgetSeen(k); ferr != nil {
-				in.log().Error("forget seen", "id", act.ID, "err", ferr)
-			}
-		}
+	// Every key is recorded, in one transaction; any one already there
+	// makes a duplicate. The keys it added are forgotten if processing
+	// fails, so that the sender's retry gets through.
+	keys := seenKeys(act, verified)
+	first, err := in.Store.MarkSeenAll(keys, in.now())
+	if err != nil {
+		return fmt.Errorf("dedupe %s: %w", act.ID, err)
 	}
+	var marked []string
 	dup := false
-	for _, k := range seenKeys(act, verified) {
-		first, err := in.Store.MarkSeen(k, in.now())
-		if err != nil {
-			forget()
-			return fmt.Errorf("dedupe %s: %w", act.ID, err)
-		}
-		if first {
+	for i, k := range keys {
+		if first[i] {
 			marked = append(marked, k)
 		} else {
 			dup = true
+		}
+	}
+	forget := func() {
+		if len(marked) == 0 {
+			return
+		}
+		if ferr := in.Store.ForgetSeenAll(marked); ferr != nil {
+			in.log().Error("forget seen", "id", act.ID, "err", ferr)
 		}
 	}
 	if dup {

@@ -3,6 +3,7 @@ package store
 import (
 	"encoding/binary"
 	"fmt"
+	"strings"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -18,32 +19,32 @@ import (
 // otherwise it is a replay to drop. Beyond the cap the oldest ids are
 // forgotten first. Concurrent calls share one disk sync.
 func (db *DB) MarkSeen(activityID string, now time.Time) (first bool, err error) {
-	if activityID == "" {
-		return false, fmt.Errorf("%w: empty activity id", ErrInvalid)
+	firsts, err := db.MarkSeenAll([]string{activityID}, now)
+	if err != nil {
+		return false, err
 	}
-	id := []byte(activityID)
+	return firsts[0], nil
+}
+
+// MarkSeenAll records, in one transaction and one disk sync, that each of
+// ids arrived at now: the keys of one request are all recorded, or none
+// is. first[i] is what MarkSeen(ids[i], now) would have said, called for
+// each in turn: true when ids[i] was not seen within the TTL (an id given
+// twice is first once). Concurrent calls share one disk sync.
+func (db *DB) MarkSeenAll(ids []string, now time.Time) (first []bool, err error) {
+	for _, id := range ids {
+		if id == "" {
+			return nil, fmt.Errorf("%w: empty activity id", ErrInvalid)
+		}
+	}
+	first = make([]bool, len(ids))
 	err = db.bolt.Batch(func(tx *bolt.Tx) error {
-		first = false // Batch may run this function more than once.
-		seen := bucket(tx, bucketSeen)
-		byTime := bucket(tx, bucketSeenByTime)
-		if v := seen.Get(id); len(v) == 8 {
-			at := time.Unix(0, int64(binary.BigEndian.Uint64(v)))
-			if now.Sub(at) < db.seenTTL {
-				return nil
+		clear(first) // Batch may run this function more than once.
+		for i, id := range ids {
+			var err error
+			if first[i], err = db.markSeenTx(tx, []byte(id), now); err != nil {
+				return err
 			}
-			// Expired but not pruned yet: forget the old entry.
-			if err := byTime.Delete(append(clone(v), id...)); err != nil {
-				return fmt.Errorf("delete old index: %w", err)
-			}
-		} else if err := addCounter(tx, keySeenN, 1); err != nil {
-			return err
-		}
-		first = true
-		if err := seen.Put(id, u64(timeKey(now))); err != nil {
-			return fmt.Errorf("write: %w", err)
-		}
-		if err := byTime.Put(timeIDKey(now, id), nil); err != nil {
-			return fmt.Errorf("write index: %w", err)
 		}
 		if over := counter(tx, keySeenN) - db.seenCap; over > 0 {
 			if _, err := pruneSeenTx(tx, func(uint64) bool { return true }, over); err != nil {
@@ -53,9 +54,35 @@ func (db *DB) MarkSeen(activityID string, now time.Time) (first bool, err error)
 		return nil
 	})
 	if err != nil {
-		return false, fmt.Errorf("mark seen %s: %w", activityID, err)
+		return nil, fmt.Errorf("mark seen %s: %w", strings.Join(ids, ", "), err)
 	}
 	return first, nil
+}
+
+// markSeenTx records id at now unless it was seen within the TTL, and
+// reports whether it was not.
+func (db *DB) markSeenTx(tx *bolt.Tx, id []byte, now time.Time) (bool, error) {
+	seen := bucket(tx, bucketSeen)
+	byTime := bucket(tx, bucketSeenByTime)
+	if v := seen.Get(id); len(v) == 8 {
+		at := time.Unix(0, int64(binary.BigEndian.Uint64(v)))
+		if now.Sub(at) < db.seenTTL {
+			return false, nil
+		}
+		// Expired but not pruned yet: forget the old entry.
+		if err := byTime.Delete(append(clone(v), id...)); err != nil {
+			return false, fmt.Errorf("delete old index: %w", err)
+		}
+	} else if err := addCounter(tx, keySeenN, 1); err != nil {
+		return false, err
+	}
+	if err := seen.Put(id, u64(timeKey(now))); err != nil {
+		return false, fmt.Errorf("write: %w", err)
+	}
+	if err := byTime.Put(timeIDKey(now, id), nil); err != nil {
+		return false, fmt.Errorf("write index: %w", err)
+	}
+	return true, nil
 }
 
 // pruneSeenTx removes up to max of the oldest entries while expired(time)
@@ -120,23 +147,36 @@ func (db *DB) SeenCount() (int, error) {
 // ForgetSeen removes activityID from the replay cache, so that a sender's
 // retry of an activity we failed to process is not dropped as a replay.
 func (db *DB) ForgetSeen(activityID string) error {
-	id := []byte(activityID)
+	return db.ForgetSeenAll([]string{activityID})
+}
+
+// ForgetSeenAll removes ids from the replay cache in one transaction and
+// one disk sync: the keys MarkSeenAll recorded for a request that failed
+// are all forgotten, or none is. Ids not in the cache are skipped.
+func (db *DB) ForgetSeenAll(ids []string) error {
 	err := db.bolt.Batch(func(tx *bolt.Tx) error {
 		seen := bucket(tx, bucketSeen)
-		v := seen.Get(id)
-		if len(v) != 8 {
-			return nil
+		byTime := bucket(tx, bucketSeenByTime)
+		for _, activityID := range ids {
+			id := []byte(activityID)
+			v := seen.Get(id)
+			if len(v) != 8 {
+				continue
+			}
+			if err := byTime.Delete(append(clone(v), id...)); err != nil {
+				return fmt.Errorf("delete index: %w", err)
+			}
+			if err := seen.Delete(id); err != nil {
+				return fmt.Errorf("delete: %w", err)
+			}
+			if err := addCounter(tx, keySeenN, -1); err != nil {
+				return err
+			}
 		}
-		if err := bucket(tx, bucketSeenByTime).Delete(append(clone(v), id...)); err != nil {
-			return fmt.Errorf("delete index: %w", err)
-		}
-		if err := seen.Delete(id); err != nil {
-			return fmt.Errorf("delete: %w", err)
-		}
-		return addCounter(tx, keySeenN, -1)
+		return nil
 	})
 	if err != nil {
-		return fmt.Errorf("forget seen %s: %w", activityID, err)
+		return fmt.Errorf("forget seen %s: %w", strings.Join(ids, ", "), err)
 	}
 	return nil
 }

@@ -90,3 +90,37 @@ func BenchmarkVerify(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkInboxCheck is what the inbox does with each request's
+// signature: read the keyId it names (the blocklist pre-check), then
+// verify it with a cached key, from one parse.
+func BenchmarkInboxCheck(b *testing.B) {
+	signer := mustSigner(b, testKeyID, botKey)
+	for _, scheme := range []struct {
+		name string
+		sign func(*http.Request, []byte, time.Time) error
+	}{
+		{"draft-cavage", signer.Sign},
+		{"rfc9421", signer.SignRFC9421},
+	} {
+		b.Run(scheme.name, func(b *testing.B) {
+			r := newClientRequest(b, "POST", inboxURL, testBody)
+			if err := scheme.sign(r, testBody, signedAt); err != nil {
+				b.Fatal(err)
+			}
+			sr := toServer(b, r, testBody)
+			res := newResolver(&botKey.PublicKey)
+			ctx := context.Background()
+			b.ReportAllocs()
+			for b.Loop() {
+				p, err := Parse(sr)
+				if err != nil || p.KeyID() != testKeyID {
+					b.Fatalf("Parse: %v", err)
+				}
+				if _, err := (VerifyOptions{}).VerifyParsed(ctx, p, testBody, signedAt, res.resolve); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}

@@ -2,6 +2,7 @@ package signature
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"slices"
 	"strconv"
@@ -9,12 +10,12 @@ import (
 	"testing"
 )
 
-// TestClaimedKeyID checks that the keyId a caller reads before verifying
+// TestParsedKeyID checks that the keyId a caller reads before verifying
 // (to refuse a blocked signer without fetching its key) is exactly the one
-// Verify then asks the resolver for, decoy parameters included: a looser
-// reader shown `a-keyId="…"` named one key while the verifier fetched
-// another (issue 12).
-func TestClaimedKeyID(t *testing.T) {
+// VerifyParsed then asks the resolver for, decoy parameters included: a
+// looser reader shown `a-keyId="…"` named one key while the verifier
+// fetched another (issue 12).
+func TestParsedKeyID(t *testing.T) {
 	signer := mustSigner(t, testKeyID, botKey)
 	const decoy = "https://leurre.example/users/x#main-key"
 	created := strconv.FormatInt(signedAt.Unix(), 10)
@@ -78,32 +79,39 @@ func TestClaimedKeyID(t *testing.T) {
 			r := newClientRequest(t, http.MethodPost, inboxURL, testBody)
 			tt.sign(t, r, testBody)
 			sr := toServer(t, r, testBody)
-			got, err := ClaimedKeyID(sr)
+			p, err := Parse(sr)
 			wantErr(t, err, tt.err)
+			if tt.err != nil {
+				// Verify refuses it with the very same error, before
+				// any key is asked for.
+				_, verr := Verify(context.Background(), sr, testBody, signedAt, func(context.Context, string, bool) (PublicKey, error) {
+					t.Error("Verify asked for a key of a signature Parse refused")
+					return PublicKey{}, ErrKeyID
+				})
+				if !errors.Is(verr, tt.err) {
+					t.Errorf("Verify error %v, Parse error %v", verr, err)
+				}
+				return
+			}
+			got := p.KeyID()
 			if got != tt.want {
-				t.Fatalf("ClaimedKeyID = %q, want %q", got, tt.want)
+				t.Fatalf("KeyID = %q, want %q", got, tt.want)
 			}
 			// The verifier asks for the claimed key and no other.
 			var mu sync.Mutex
 			var asked []string
 			res := newResolver(&botKey.PublicKey)
-			_, verr := Verify(context.Background(), sr, testBody, signedAt, func(ctx context.Context, keyID string, refresh bool) (PublicKey, error) {
+			_, verr := VerifyOptions{}.VerifyParsed(context.Background(), p, testBody, signedAt, func(ctx context.Context, keyID string, refresh bool) (PublicKey, error) {
 				mu.Lock()
 				asked = append(asked, keyID)
 				mu.Unlock()
 				return res.resolve(ctx, keyID, refresh)
 			})
-			if tt.err != nil {
-				if len(asked) != 0 {
-					t.Errorf("Verify asked for %q, where ClaimedKeyID found none", asked)
-				}
-				return
-			}
 			if verr != nil {
-				t.Fatalf("Verify: %v", verr)
+				t.Fatalf("VerifyParsed: %v", verr)
 			}
 			if len(asked) == 0 || slices.ContainsFunc(asked, func(k string) bool { return k != got }) {
-				t.Errorf("Verify asked the resolver for %q, ClaimedKeyID said %q", asked, got)
+				t.Errorf("VerifyParsed asked the resolver for %q, KeyID said %q", asked, got)
 			}
 		})
 	}

@@ -309,11 +309,8 @@ func rfc9421Signature(r *http.Request) (in sigInput, sig []byte, others [][]byte
 	return in, sig, others, nil
 }
 
-func (o VerifyOptions) verifyRFC9421(ctx context.Context, r *http.Request, body []byte, now time.Time, resolve KeyResolver) (Verified, error) {
-	in, sig, others, err := rfc9421Signature(r)
-	if err != nil {
-		return Verified{}, err
-	}
+func (o VerifyOptions) verifyRFC9421(ctx context.Context, p *Parsed, body []byte, now time.Time, resolve KeyResolver) (Verified, error) {
+	r, in, sig, others := p.r, p.input, p.sig, p.others
 	if alg, ok := in.param("alg"); ok && alg.s != algRSAv15SHA256 {
 		return Verified{}, fmt.Errorf("%w: %q", ErrAlgorithm, alg.s)
 	}

@@ -88,51 +88,92 @@ func Verify(ctx context.Context, r *http.Request, body []byte, now time.Time, re
 	return VerifyOptions{}.Verify(ctx, r, body, now, resolve)
 }
 
-// Verify checks the signature of r, whose body has already been read (and
-// size-limited) into body, at time now. An RFC 9421 signature is preferred
-// when Signature-Input is present; otherwise the draft-cavage Signature
-// header is checked with Mastodon's rules. Everything that can be checked
-// without the key (syntax, algorithm, covered headers, keyId, time window,
-// body digest) is checked before resolve is called, so garbage never causes
-// a key fetch. If the cryptographic check fails with the key from resolve,
-// resolve is called once more with refresh true and the check repeated.
-//
-// Errors wrap one of the package's sentinel errors, or the resolver's error.
-// All of them mean 401.
+// Verify parses the signature of r and checks it: Parse, then
+// VerifyParsed. A caller that must read the keyId first (to refuse a
+// blocked signer) parses once with Parse and calls VerifyParsed.
 func (o VerifyOptions) Verify(ctx context.Context, r *http.Request, body []byte, now time.Time, resolve KeyResolver) (Verified, error) {
-	if resolve == nil {
-		return Verified{}, fmt.Errorf("verify signature: no key resolver")
+	p, err := Parse(r)
+	if err != nil {
+		return Verified{}, err
 	}
-	if len(r.Header.Values("Signature-Input")) > 0 {
-		return o.verifyRFC9421(ctx, r, body, now, resolve)
-	}
-	return o.verifyCavage(ctx, r, body, now, resolve)
+	return o.VerifyParsed(ctx, p, body, now, resolve)
 }
 
-// ClaimedKeyID returns the keyId the request's signature names, found by
-// the very parsing Verify does (the RFC 9421 signature Verify would check
-// when Signature-Input is present, else the draft-cavage Signature header),
-// without verifying anything. It lets a caller refuse a blocked signer
-// before its key is fetched: a second, looser parser could be shown a
-// decoy parameter the verifier ignores. Errors wrap ErrUnsigned or
-// ErrMalformed.
-func ClaimedKeyID(r *http.Request) (string, error) {
+// Parsed is a request's signature fields as parsed, not verified: the RFC
+// 9421 signature Verify checks when Signature-Input is present, else the
+// draft-cavage Signature header. It holds its request, so it can only be
+// verified against the request it was read from, and VerifyParsed never
+// reads the signature fields again: what the caller saw (KeyID) is what
+// is verified.
+type Parsed struct {
+	r      *http.Request
+	scheme string
+	// cavage is the draft-cavage Signature header (scheme SchemeCavage).
+	cavage SignatureParams
+	// input, sig and others are the RFC 9421 signature checked, its bytes
+	// and the other labels' bytes (scheme SchemeRFC9421).
+	input  sigInput
+	sig    []byte
+	others [][]byte
+}
+
+// Parse reads the signature fields of r once, without verifying
+// anything. Errors wrap ErrUnsigned or ErrMalformed; they are the errors
+// Verify returns for the request.
+func Parse(r *http.Request) (*Parsed, error) {
 	if len(r.Header.Values("Signature-Input")) > 0 {
-		in, _, _, err := rfc9421Signature(r)
+		in, sig, others, err := rfc9421Signature(r)
 		if err != nil {
-			return "", err
+			return nil, err
 		}
-		kid, ok := in.param("keyid")
-		if !ok {
-			return "", fmt.Errorf("%w: signature %q has no keyid", ErrMalformed, in.label)
-		}
-		return kid.s, nil
+		return &Parsed{r: r, scheme: SchemeRFC9421, input: in, sig: sig, others: others}, nil
 	}
 	sp, err := cavageParams(r)
 	if err != nil {
-		return "", err
+		return nil, err
 	}
-	return sp.KeyID, nil
+	return &Parsed{r: r, scheme: SchemeCavage, cavage: sp}, nil
+}
+
+// KeyID is the keyId the signature names, "" when an RFC 9421 signature
+// has none (VerifyParsed refuses it). It lets a caller refuse a blocked
+// signer before its key is fetched: it is the very key VerifyParsed asks
+// the resolver for, where a second, looser parser could be shown a decoy
+// parameter the verifier ignores.
+func (p *Parsed) KeyID() string {
+	if p.scheme == SchemeRFC9421 {
+		kid, _ := p.input.param("keyid")
+		return kid.s
+	}
+	return p.cavage.KeyID
+}
+
+// Scheme is SchemeCavage or SchemeRFC9421.
+func (p *Parsed) Scheme() string { return p.scheme }
+
+// VerifyParsed checks the signature p was parsed from, whose request's
+// body has already been read (and size-limited) into body, at time now.
+// An RFC 9421 signature is preferred when Signature-Input is present;
+// otherwise the draft-cavage Signature header is checked with Mastodon's
+// rules. Everything that can be checked without the key (syntax,
+// algorithm, covered headers, keyId, time window, body digest) is checked
+// before resolve is called, so garbage never causes a key fetch. If the
+// cryptographic check fails with the key from resolve, resolve is called
+// once more with refresh true and the check repeated.
+//
+// Errors wrap one of the package's sentinel errors, or the resolver's
+// error. All of them mean 401.
+func (o VerifyOptions) VerifyParsed(ctx context.Context, p *Parsed, body []byte, now time.Time, resolve KeyResolver) (Verified, error) {
+	if resolve == nil {
+		return Verified{}, fmt.Errorf("verify signature: no key resolver")
+	}
+	if p == nil || p.r == nil {
+		return Verified{}, fmt.Errorf("%w: no parsed signature", ErrUnsigned)
+	}
+	if p.scheme == SchemeRFC9421 {
+		return o.verifyRFC9421(ctx, p, body, now, resolve)
+	}
+	return o.verifyCavage(ctx, p.r, p.cavage, body, now, resolve)
 }
 
 func (o VerifyOptions) scheme() string {
@@ -154,11 +195,7 @@ func cavageParams(r *http.Request) (SignatureParams, error) {
 	return ParseSignatureHeader(values[0])
 }
 
-func (o VerifyOptions) verifyCavage(ctx context.Context, r *http.Request, body []byte, now time.Time, resolve KeyResolver) (Verified, error) {
-	sp, err := cavageParams(r)
-	if err != nil {
-		return Verified{}, err
-	}
+func (o VerifyOptions) verifyCavage(ctx context.Context, r *http.Request, sp SignatureParams, body []byte, now time.Time, resolve KeyResolver) (Verified, error) {
 	switch strings.ToLower(sp.Algorithm) {
 	case "", "rsa-sha256", "hs2019":
 	default:

@@ -322,8 +322,8 @@ func (a *App) wire() error {
 		Store:   a.db,
 		Outbox:  a.deliver,
 		Actors:  fetcher,
-		Verify: func(ctx context.Context, r *http.Request, body []byte) (signature.Verified, error) {
-			return verifyOpts.Verify(ctx, r, body, a.cfg.Now(), resolveKey)
+		Verify: func(ctx context.Context, sig *signature.Parsed, body []byte) (signature.Verified, error) {
+			return verifyOpts.VerifyParsed(ctx, sig, body, a.cfg.Now(), resolveKey)
 		},
 		Log:   a.log,
 		Now:   a.cfg.Now,
