@@ -28,7 +28,11 @@ func openData(cfg Config) (*store.DB, error) {
 	} else if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("create data directory: %w", err)
 	}
-	return store.Open(path, store.Options{ReadOnly: cfg.ReadOnly})
+	opt := store.Options{ReadOnly: cfg.ReadOnly}
+	if !cfg.Offline {
+		opt.CompactAbove = CompactFreeShare
+	}
+	return store.Open(path, opt)
 }
 
 // loadKey reads the bot's signing key, creating it only when the database

@@ -125,6 +125,7 @@ func (a *App) pruneSeen() {
 	} else if n > 0 {
 		a.log.Info("replay cache pruned", "removed", n)
 	}
+	a.pruneRemoteKeys()
 	for _, name := range a.bots.Names() {
 		n, err := a.db.PruneStats(name, a.cfg.Now().Add(-StatsRetention))
 		if err != nil {
