@@ -1,10 +1,13 @@
 package store
 
 import (
+	"cmp"
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"net/url"
+	"slices"
+	"strings"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -289,6 +292,41 @@ func (db *DB) ListFollowersIn(bot string, state content.FollowerState, offset, l
 	if err != nil {
 		return nil, fmt.Errorf("list followers of %s: %w", bot, err)
 	}
+	return out, nil
+}
+
+// AllFollowers returns every follower of bot, pending ones included, in
+// ListFollowers' order (newest follow first; for equal times, by actor id
+// as ListFollowers walks them). It reads the records in the order they
+// lie in the file and sorts them after, rather than looking each one up
+// from the time index: for `crieur followers` with 100,000 followers.
+func (db *DB) AllFollowers(bot string) ([]content.Follower, error) {
+	var out []content.Follower
+	err := db.bolt.View(func(tx *bolt.Tx) error {
+		b := botBucket(tx, bot, botFollowers)
+		if b == nil {
+			return nil
+		}
+		return b.ForEach(func(k, v []byte) error {
+			var f content.Follower
+			if err := json.Unmarshal(v, &f); err != nil {
+				return fmt.Errorf("decode follower %s: %w", k, err)
+			}
+			out = append(out, f)
+			return nil
+		})
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list followers of %s: %w", bot, err)
+	}
+	// The time index's order, walked from its end: time key, then actor
+	// id, both descending.
+	slices.SortFunc(out, func(a, b content.Follower) int {
+		if c := cmp.Compare(timeKey(b.FollowedAt), timeKey(a.FollowedAt)); c != 0 {
+			return c
+		}
+		return strings.Compare(b.ActorID, a.ActorID)
+	})
 	return out, nil
 }
 

@@ -147,12 +147,13 @@ func run(o options, out io.Writer) error {
 			return err
 		}
 		up := benchproc.ReadMemory(d.Pid())
-		fmt.Fprintf(out, "\nstart %d: actor answered %s after exec; resident %s at that moment (peak %s)\n",
-			run, ms(d.Up), benchproc.MiB(up.RSS), benchproc.MiB(up.Peak))
+		cpu, _ := benchproc.CPUTime(d.Pid())
+		fmt.Fprintf(out, "\nstart %d: actor answered %s after exec (%s of CPU); resident %s at that moment (%s; peak %s)\n",
+			run, ms(d.Up), ms(cpu), benchproc.MiB(up.RSS), residentParts(d.Pid()), benchproc.MiB(up.Peak))
 		time.Sleep(o.settle)
 		idle := benchproc.ReadMemory(d.Pid())
-		fmt.Fprintf(out, "start %d: resident %s after %s idle (peak %s); no GC is forced in the daemon\n",
-			run, benchproc.MiB(idle.RSS), o.settle, benchproc.MiB(idle.Peak))
+		fmt.Fprintf(out, "start %d: resident %s after %s idle (%s; peak %s); no GC is forced in the daemon\n",
+			run, benchproc.MiB(idle.RSS), o.settle, residentParts(d.Pid()), benchproc.MiB(idle.Peak))
 		if run == 1 {
 			err = measurePages(out, urls.Followers(bot), o)
 			if err == nil {
@@ -417,13 +418,31 @@ func measureCommands(out io.Writer, crieur string, staff []string, how string, f
 		}
 		err = cmd.Wait()
 		d := time.Since(start)
+		cpu := cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()
 		if err != nil {
 			return fmt.Errorf("crieur %s (%s): %w: %s", c.name, how, err, strings.TrimSpace(stderr.String()))
 		}
 		if err := c.want(lines, last); err != nil {
 			return fmt.Errorf("crieur %s (%s): %w", c.name, how, err)
 		}
-		fmt.Fprintf(out, "crieur %-10s %-18s %8s, %d lines\n", c.name, how, ms(d), lines)
+		fmt.Fprintf(out, "crieur %-10s %-18s %10s (%s of CPU), %d lines\n", c.name, how, ms(d), ms(cpu), lines)
 	}
 	return nil
+}
+
+// residentParts reads how much of pid's resident set is its own memory
+// (heap, stacks) and how much is mapped files (the database's pages).
+func residentParts(pid int) string {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
+	if err != nil {
+		return "?"
+	}
+	var parts []string
+	for _, line := range strings.Split(string(b), "\n") {
+		if name, v, ok := strings.Cut(line, ":"); ok && (name == "RssAnon" || name == "RssFile") {
+			kib, _ := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
+			parts = append(parts, fmt.Sprintf("%s %s", strings.TrimPrefix(name, "Rss"), benchproc.MiB(kib)))
+		}
+	}
+	return strings.Join(parts, ", ")
 }

@@ -93,7 +93,7 @@ func firstLine(s string) string {
 // Followers lists the (first) bot's followers, pending ones included.
 func (a *App) Followers() ([]FollowerItem, error) {
 	name := a.bots.Names()[0]
-	list, err := a.db.ListFollowers(name, 0, 1<<30)
+	list, err := a.db.AllFollowers(name)
 	if err != nil {
 		return nil, err
 	}
