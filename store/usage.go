@@ -82,3 +82,9 @@ func bucketUsage(name string, s bolt.BucketStats) BucketUsage {
 	}
 	return u
 }
+
+// ReleaseMemory drops the pages of the file that the process has read
+// from its resident memory (they stay in the system's page cache): for
+// after a sweep that read a whole bucket, so an idle daemon's resident
+// set is what it uses, not every page it once read.
+func (db *DB) ReleaseMemory() error { return release(db.bolt) }

@@ -125,7 +125,6 @@ func (a *App) pruneSeen() {
 	} else if n > 0 {
 		a.log.Info("replay cache pruned", "removed", n)
 	}
-	a.pruneRemoteKeys()
 	for _, name := range a.bots.Names() {
 		n, err := a.db.PruneStats(name, a.cfg.Now().Add(-StatsRetention))
 		if err != nil {
@@ -134,6 +133,7 @@ func (a *App) pruneSeen() {
 			a.log.Info("delivery statistics pruned", "bot", name, "removed", n)
 		}
 	}
+	a.afterSweeps()
 }
 
 // RemoveBlockedFollowers removes the followers of bot that the blocklists
