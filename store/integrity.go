@@ -554,7 +554,7 @@ func reconcile(tx *bolt.Tx) error {
 					broken = append(broken, clone(k))
 					return nil
 				}
-				return byTime.Put(timeIDKey(f.FollowedAt, []byte(f.ActorID)), nil)
+				return byTime.Put(timeIDKey(f.FollowedAt, []byte(f.ActorID)), stateMark(f))
 			})
 			if err != nil {
 				return err
@@ -568,6 +568,9 @@ func reconcile(tx *bolt.Tx) error {
 				}
 			}
 		}
+	}
+	if err := countAcceptedFollowers(tx); err != nil {
+		return err
 	}
 	return buildInboxIndexes(tx)
 }

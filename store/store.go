@@ -46,7 +46,7 @@ var (
 )
 
 // SchemaVersion is the schema this code reads and writes.
-const SchemaVersion = 5
+const SchemaVersion = 6
 
 // Defaults applied by Open when an Options field is zero.
 const (
@@ -164,6 +164,11 @@ func migration(v int) (func(tx *bolt.Tx) error, bool) {
 			}
 			return markFollowerStates(tx)
 		}, true
+	case 5:
+		// Version 6 counts each bot's accepted followers, so the
+		// followers collection need not count 100,000 index entries
+		// for every page it serves.
+		return countAcceptedFollowers, true
 	}
 	return nil, false
 }
