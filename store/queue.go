@@ -65,6 +65,10 @@ type ActivityStats struct {
 	// InOutbox is true while the activity is listed in the bot's outbox;
 	// its body is kept as long as it is.
 	InOutbox bool `json:"inOutbox,omitempty"`
+	// Activities, above one, says this line sums that many activities
+	// of one kind (the answers to a day's follows); ActivityID is then
+	// empty. The store never sets it.
+	Activities int `json:"activities,omitempty"`
 }
 
 // maxErrorLen bounds stored error texts: a remote server chooses them.

@@ -251,7 +251,11 @@ func deliveries(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	tw := tabwriter.NewWriter(bw, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, pr.Sprintf("SENT\tKIND\tPOST\tACKED\tPENDING\tGAVE UP\tLAST ERROR"))
 	for _, st := range stats {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%d\t%s\n", pr.DateTime(st.Created, s.loc), st.Kind, st.PostID, st.Acked, st.Pending, st.GivenUp, st.LastError)
+		kind := st.Kind
+		if st.Activities > 1 {
+			kind = pr.Sprintf("%s, %d activities", kind, st.Activities)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%d\t%s\n", pr.DateTime(st.Created, s.loc), kind, st.PostID, st.Acked, st.Pending, st.GivenUp, st.LastError)
 	}
 	tw.Flush()
 	return 0

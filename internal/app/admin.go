@@ -145,9 +145,11 @@ func (a *App) Decide(actor string, accept bool) error {
 	return a.deliver.Enqueue(context.Background(), name, id, activity, []string{f.Inbox})
 }
 
-// Deliveries summarises what became of each activity's deliveries.
+// Deliveries summarises what became of each activity's deliveries, the
+// answers to follows summed per day (sumFollowAnswers).
 func (a *App) Deliveries() ([]store.ActivityStats, error) {
-	return a.db.DeliveryStats(a.bots.Names()[0])
+	stats, err := a.db.DeliveryStats(a.bots.Names()[0])
+	return sumFollowAnswers(stats), err
 }
 
 // adminHandler serves the staff commands on the admin socket.
