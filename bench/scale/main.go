@@ -306,7 +306,9 @@ func publicKeyPEM() (string, error) {
 // report prints the database's bytes per follower and its largest
 // buckets.
 func report(out io.Writer, title, path string, followers int) error {
-	db, err := store.Open(path, store.Options{ReadOnly: true})
+	// Read-write: a directory kept from an older crieur is migrated
+	// first (a read-only open would refuse it); the daemon is stopped.
+	db, err := store.Open(path, store.Options{})
 	if err != nil {
 		return err
 	}
