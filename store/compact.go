@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"runtime/debug"
 
 	bolt "go.etcd.io/bbolt"
 )
@@ -13,8 +14,9 @@ import (
 const compactMinFree = 4 << 20
 
 // compactTxSize bounds each transaction of the copy, so compacting a large
-// file does not hold it all in memory.
-const compactTxSize = 16 << 20
+// file does not hold it all in memory (bbolt keeps a transaction's nodes
+// in memory until its commit, several times the bytes put).
+const compactTxSize = 4 << 20
 
 // wasteful reports whether bdb's free pages take at least share of its
 // file (and compactMinFree).
@@ -61,6 +63,10 @@ func compact(src *bolt.DB, path string, opt *bolt.Options) (*bolt.DB, error) {
 		_ = src.Close()
 		return nil, fmt.Errorf("compact %s: %w", path, err)
 	}
+	// The copy's nodes are garbage now, a few hundred MiB for a large
+	// file: give them back at once, or an idle daemon (whose heap grows
+	// slowly, so it rarely collects) would keep them resident for hours.
+	debug.FreeOSMemory()
 	// The old file is unlinked but still locked by src: open the new one
 	// before letting go of it, so no other crieur slips in between.
 	syncErr := syncDir(path)
