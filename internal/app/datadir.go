@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"log/slog"
 	"os"
 	"path/filepath"
 
@@ -29,10 +30,21 @@ func openData(cfg Config) (*store.DB, error) {
 		return nil, fmt.Errorf("create data directory: %w", err)
 	}
 	opt := store.Options{ReadOnly: cfg.ReadOnly}
-	if !cfg.Offline {
-		opt.CompactAbove = CompactFreeShare
+	if cfg.Offline {
+		return store.Open(path, opt)
 	}
-	return store.Open(path, opt)
+	opt.CompactAbove = CompactFreeShare
+	before, _ := os.Stat(path)
+	db, err := store.Open(path, opt)
+	if after, _ := os.Stat(path); err == nil && before != nil && after != nil && after.Size() < before.Size() {
+		// Said, because that start took longer: it copied the file.
+		log := cfg.Log
+		if log == nil {
+			log = slog.Default()
+		}
+		log.Info("database compacted", "file", path, "bytes_before", before.Size(), "bytes_after", after.Size())
+	}
+	return db, err
 }
 
 // loadKey reads the bot's signing key, creating it only when the database
