@@ -25,8 +25,11 @@ func wasteful(bdb *bolt.DB, path string, share float64) bool {
 	if err != nil || st.Size() == 0 {
 		return false
 	}
+	// Free pages only: the tail bbolt grows the file by ahead of need
+	// (up to as much again below 16 MiB, then 16 MiB) is as large right
+	// after a compaction, and counting it could compact at every start.
 	stats := bdb.Stats()
-	free := int64(stats.FreePageN+stats.PendingPageN)*int64(bdb.Info().PageSize) + max(0, st.Size()-fileHWM(bdb))
+	free := int64(stats.FreePageN+stats.PendingPageN) * int64(bdb.Info().PageSize)
 	return free >= compactMinFree && float64(free) >= share*float64(st.Size())
 }
 
@@ -80,12 +83,4 @@ func compact(src *bolt.DB, path string, opt *bolt.Options) (*bolt.DB, error) {
 		return nil, fmt.Errorf("compact %s: sync directory: %w", path, syncErr)
 	}
 	return bdb, nil
-}
-
-// fileHWM is the bytes of bdb's file below its high-water mark: bbolt
-// grows the file ahead of need, and the tail is as free as a free page.
-func fileHWM(bdb *bolt.DB) int64 {
-	var n int64
-	_ = bdb.View(func(tx *bolt.Tx) error { n = tx.Size(); return nil })
-	return n
 }

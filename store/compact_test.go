@@ -126,6 +126,18 @@ func TestCompactAtOpen(t *testing.T) {
 			if tt.opt.ReadOnly {
 				return
 			}
+			if tt.compacted {
+				// A compacted file is not compacted again at the next
+				// start (its pre-grown tail is not waste enough).
+				mustNoErr(t, db.Close())
+				db, err = Open(path, tt.opt)
+				mustNoErr(t, err)
+				again, err := os.Stat(path)
+				mustNoErr(t, err)
+				if !os.SameFile(st, again) {
+					t.Errorf("the compacted file (%d bytes) was compacted again at the next open", st.Size())
+				}
+			}
 			// The queue goes on where it was: new ids follow the old ones.
 			left, err := db.DueDeliveries(t0, 10, nil)
 			mustNoErr(t, err)
