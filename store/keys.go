@@ -1,6 +1,7 @@
 package store
 
 import (
+	"encoding/json"
 	"fmt"
 	"time"
 
@@ -58,4 +59,65 @@ func (db *DB) DeleteRemoteKey(keyID string) error {
 		return fmt.Errorf("delete remote key %s: %w", keyID, err)
 	}
 	return nil
+}
+
+// PruneRemoteKeys forgets the keys fetched before before and returns how
+// many it removed. A cached key is only trusted for a while after its
+// fetch (a day: federation.Fetcher.KeyTTL) and is fetched again after
+// that, so a key older than that is never read again and keeping it only
+// grows the file: one key per follower who ever wrote to us.
+func (db *DB) PruneRemoteKeys(before time.Time) (int, error) {
+	var doomed [][]byte
+	err := db.bolt.View(func(tx *bolt.Tx) error {
+		return bucket(tx, bucketRemoteKeys).ForEach(func(k, v []byte) error {
+			if keyFetchedBefore(v, before) {
+				doomed = append(doomed, clone(k))
+			}
+			return nil
+		})
+	})
+	if err != nil {
+		return 0, fmt.Errorf("prune remote keys: %w", err)
+	}
+	// Deleted in bounded transactions, each checking the key again: it
+	// may have been fetched anew since the scan.
+	n := 0
+	for len(doomed) > 0 {
+		chunk := doomed[:min(len(doomed), pruneChunk)]
+		doomed = doomed[len(chunk):]
+		err := db.bolt.Update(func(tx *bolt.Tx) error {
+			b := bucket(tx, bucketRemoteKeys)
+			for _, k := range chunk {
+				if v := b.Get(k); v == nil || !keyFetchedBefore(v, before) {
+					continue
+				}
+				if err := b.Delete(k); err != nil {
+					return err
+				}
+				n++
+			}
+			return nil
+		})
+		if err != nil {
+			return n, fmt.Errorf("prune remote keys: %w", err)
+		}
+	}
+	return n, nil
+}
+
+// pruneChunk bounds the deletions of one pruning transaction, so a large
+// backlog does not hold the write lock (and memory) for long.
+const pruneChunk = 10_000
+
+// keyFetchedBefore reads a stored key's fetch time; a record it cannot
+// read is kept (it does no harm, and the key is replaced on its next
+// fetch).
+func keyFetchedBefore(v []byte, before time.Time) bool {
+	var k struct {
+		FetchedAt time.Time `json:"fetchedAt"`
+	}
+	if json.Unmarshal(v, &k) != nil || k.FetchedAt.IsZero() {
+		return false
+	}
+	return k.FetchedAt.Before(before)
 }

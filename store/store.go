@@ -46,7 +46,7 @@ var (
 )
 
 // SchemaVersion is the schema this code reads and writes.
-const SchemaVersion = 5
+const SchemaVersion = 6
 
 // Defaults applied by Open when an Options field is zero.
 const (
@@ -84,6 +84,16 @@ type Options struct {
 	BatchDelay time.Duration
 	// Conversations bounds the replies and reactions kept.
 	Conversations ConversationLimits
+	// CompactAbove, when above zero, has a read-write Open compact the
+	// file first when its free pages take at least that share of it
+	// (and a few MiB): bbolt reuses freed pages but never gives them
+	// back, so a file that once held more (a year of delivery records,
+	// expired keys) keeps its size until copied. `crieur serve` sets it.
+	CompactAbove float64
+	// NoSync skips the disk sync of every commit: a crash may then lose
+	// or damage the file. Only for tools that build a file they would
+	// build again (benchmarks), never for a bot's database.
+	NoSync bool
 }
 
 // DB is an open crieur database. Its methods are safe for concurrent use.
@@ -154,6 +164,11 @@ func migration(v int) (func(tx *bolt.Tx) error, bool) {
 			}
 			return markFollowerStates(tx)
 		}, true
+	case 5:
+		// Version 6 counts each bot's accepted followers, so the
+		// followers collection need not count 100,000 index entries
+		// for every page it serves.
+		return countAcceptedFollowers, true
 	}
 	return nil, false
 }
@@ -186,7 +201,9 @@ func Open(path string, opt Options) (*DB, error) {
 			return nil, fmt.Errorf("create data directory for %s: %w", path, err)
 		}
 	}
-	bdb, err := openChecked(path, &bolt.Options{Timeout: opt.Timeout, ReadOnly: opt.ReadOnly})
+	// A read-only open loads the free list too, for Usage.
+	bopt := &bolt.Options{Timeout: opt.Timeout, ReadOnly: opt.ReadOnly, NoSync: opt.NoSync, PreLoadFreelist: opt.ReadOnly}
+	bdb, err := openChecked(path, bopt)
 	if errors.Is(err, ErrDamaged) {
 		return nil, err
 	}
@@ -195,6 +212,11 @@ func Open(path string, opt Options) (*DB, error) {
 			return nil, fmt.Errorf("%w: another crieur is using %s; stop it or use another --data directory", ErrLocked, path)
 		}
 		return nil, fmt.Errorf("open database %s: %w", path, err)
+	}
+	if !opt.ReadOnly && opt.CompactAbove > 0 && wasteful(bdb, path, opt.CompactAbove) {
+		if bdb, err = compact(bdb, path, bopt); err != nil {
+			return nil, err
+		}
 	}
 	bdb.MaxBatchDelay = opt.BatchDelay
 	db := &DB{bolt: bdb, path: path, seenTTL: opt.SeenTTL, seenCap: opt.SeenCap, conv: opt.Conversations.withDefaults()}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
@@ -37,6 +38,11 @@ var errNoDaemon = errors.New("no running daemon")
 // staff command asked for: it is an older crieur than the command.
 var errDaemonTooOld = errors.New("the running crieur serve does not know this command")
 
+// maxDaemonAnswer bounds what a staff command reads from the daemon: the
+// list of 100,000 followers, or the statistics of as many Accepts, is
+// about 20 MB of JSON.
+const maxDaemonAnswer = 256 << 20
+
 // callDaemon asks the running daemon through its admin socket, giving it
 // 30 seconds.
 func callDaemon(ctx context.Context, dataDir, method, path string, out any) error {
@@ -54,7 +60,7 @@ func callDaemonWithin(ctx context.Context, dataDir, method, path string, timeout
 		return err
 	}
 	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, 16<<20))
+	body, err := io.ReadAll(io.LimitReader(resp.Body, maxDaemonAnswer))
 	if err != nil {
 		return fmt.Errorf("read the daemon's answer: %w", err)
 	}
@@ -214,6 +220,11 @@ func followers(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	if err != nil {
 		return fail(s, stderr, "followers", err)
 	}
+	// Buffered: the tab writer writes each cell on its own, a system
+	// call each, 9 s for 100,000 followers.
+	bw := bufio.NewWriter(stdout)
+	defer bw.Flush()
+	stdout = bw
 	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, pr.Sprintf("ACTOR\tSTATE\tSINCE"))
 	for _, f := range items {
@@ -251,10 +262,16 @@ func deliveries(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		return fail(s, stderr, "deliveries", err)
 	}
 	pr := s.pr
-	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+	bw := bufio.NewWriter(stdout) // as in followers
+	defer bw.Flush()
+	tw := tabwriter.NewWriter(bw, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, pr.Sprintf("SENT\tKIND\tPOST\tACKED\tPENDING\tGAVE UP\tLAST ERROR"))
 	for _, st := range stats {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%d\t%s\n", pr.DateTime(st.Created, s.loc), st.Kind, st.PostID, st.Acked, st.Pending, st.GivenUp, st.LastError)
+		kind := st.Kind
+		if st.Activities > 1 {
+			kind = pr.Sprintf("%s, %d activities", kind, st.Activities)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%d\t%s\n", pr.DateTime(st.Created, s.loc), kind, st.PostID, st.Acked, st.Pending, st.GivenUp, st.LastError)
 	}
 	tw.Flush()
 	return 0

@@ -102,7 +102,7 @@ func firstLine(s string) string {
 // Followers lists the (first) bot's followers, pending ones included.
 func (a *App) Followers() ([]FollowerItem, error) {
 	name := a.bots.Names()[0]
-	list, err := a.db.ListFollowers(name, 0, 1<<30)
+	list, err := a.db.AllFollowers(name)
 	if err != nil {
 		return nil, err
 	}
@@ -154,9 +154,11 @@ func (a *App) Decide(actor string, accept bool) error {
 	return a.deliver.Enqueue(context.Background(), name, id, activity, []string{f.Inbox})
 }
 
-// Deliveries summarises what became of each activity's deliveries.
+// Deliveries summarises what became of each activity's deliveries, the
+// answers to follows summed per day (sumFollowAnswers).
 func (a *App) Deliveries() ([]store.ActivityStats, error) {
-	return a.db.DeliveryStats(a.bots.Names()[0])
+	stats, err := a.db.DeliveryStats(a.bots.Names()[0])
+	return sumFollowAnswers(stats), err
 }
 
 // adminHandler serves the staff commands on the admin socket.

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"log/slog"
 	"os"
 	"path/filepath"
 
@@ -28,7 +29,22 @@ func openData(cfg Config) (*store.DB, error) {
 	} else if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("create data directory: %w", err)
 	}
-	return store.Open(path, store.Options{ReadOnly: cfg.ReadOnly})
+	opt := store.Options{ReadOnly: cfg.ReadOnly}
+	if cfg.Offline {
+		return store.Open(path, opt)
+	}
+	opt.CompactAbove = CompactFreeShare
+	before, _ := os.Stat(path)
+	db, err := store.Open(path, opt)
+	if after, _ := os.Stat(path); err == nil && before != nil && after != nil && after.Size() < before.Size() {
+		// Said, because that start took longer: it copied the file.
+		log := cfg.Log
+		if log == nil {
+			log = slog.Default()
+		}
+		log.Info("database compacted", "file", path, "bytes_before", before.Size(), "bytes_after", after.Size())
+	}
+	return db, err
 }
 
 // loadKey reads the bot's signing key, creating it only when the database

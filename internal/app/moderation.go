@@ -133,6 +133,7 @@ func (a *App) pruneSeen() {
 			a.log.Info("delivery statistics pruned", "bot", name, "removed", n)
 		}
 	}
+	a.afterSweeps()
 }
 
 // RemoveBlockedFollowers removes the followers of bot that the blocklists
@@ -143,7 +144,12 @@ func (a *App) RemoveBlockedFollowers(ctx context.Context, name string) (int, err
 	if !ok {
 		return 0, fmt.Errorf("no bot %q", name)
 	}
-	list, err := a.db.ListFollowers(name, 0, 1<<30)
+	if len(b.Profile().Blocklist) == 0 && a.fileBlocks.Load().Len() == 0 {
+		// Nothing to apply: not worth reading every follower, which
+		// this does at each start (100,000 of them held at once).
+		return 0, nil
+	}
+	list, err := a.db.AllFollowers(name)
 	if err != nil {
 		return 0, err
 	}

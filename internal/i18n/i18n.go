@@ -46,6 +46,7 @@ func frenchEntries() [][]Entry {
 		frServe(),
 		frStaffNotice(),
 		frTidy(),
+		frScale(),
 	}
 }
 
