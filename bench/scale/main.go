@@ -21,6 +21,7 @@
 //	go run ./bench/scale                                  # 100,000 followers, 10,000 servers
 //	go run ./bench/scale -followers 10000 -servers 1000   # a quicker run
 //	go run ./bench/scale -keep /tmp/scale                 # keep (and reuse) the prepared data
+//	go run ./bench/scale -keep /tmp/pristine -prepare-only # prepare only: copy it aside, measure the copy
 //
 // Figures on a machine shared with other work are noisy.
 package main
@@ -76,6 +77,7 @@ type options struct {
 	spread, settle            time.Duration
 	failing                   float64
 	keep                      string
+	prepareOnly               bool
 }
 
 func main() {
@@ -87,6 +89,7 @@ func main() {
 	flag.IntVar(&o.pages, "pages", 200, "followers collection pages read, spread over the collection")
 	flag.DurationVar(&o.settle, "settle", 5*time.Second, "how long after start the idle resident set is read again")
 	flag.StringVar(&o.keep, "keep", "", "directory to keep the prepared data in; reused when it holds a database (delete it to prepare anew)")
+	flag.BoolVar(&o.prepareOnly, "prepare-only", false, "with -keep: prepare the data and stop, so a copy of it can be measured later, untouched by any run")
 	flag.Parse()
 	if err := run(o, os.Stdout); err != nil {
 		fmt.Fprintln(os.Stderr, "scale:", err)
@@ -126,6 +129,9 @@ func run(o options, out io.Writer) error {
 	}
 	if err := report(out, "database as prepared", dbPath, o.followers); err != nil {
 		return err
+	}
+	if o.prepareOnly {
+		return nil
 	}
 
 	port, err := benchproc.FreePort()
