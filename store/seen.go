@@ -22,7 +22,7 @@ func (db *DB) MarkSeen(activityID string, now time.Time) (first bool, err error)
 		return false, fmt.Errorf("%w: empty activity id", ErrInvalid)
 	}
 	id := []byte(activityID)
-	err = db.bolt.Batch(func(tx *bolt.Tx) error {
+	err = db.batch(func(tx *bolt.Tx) error {
 		first = false // Batch may run this function more than once.
 		seen := bucket(tx, bucketSeen)
 		byTime := bucket(tx, bucketSeenByTime)
@@ -121,7 +121,7 @@ func (db *DB) SeenCount() (int, error) {
 // retry of an activity we failed to process is not dropped as a replay.
 func (db *DB) ForgetSeen(activityID string) error {
 	id := []byte(activityID)
-	err := db.bolt.Batch(func(tx *bolt.Tx) error {
+	err := db.batch(func(tx *bolt.Tx) error {
 		seen := bucket(tx, bucketSeen)
 		v := seen.Get(id)
 		if len(v) != 8 {

@@ -108,6 +108,7 @@ type result struct {
 	AcceptsIn     int     `json:"accepts_in"`     // distinct Follows whose Accept arrived, verified
 	BadDeliveries int     `json:"bad_deliveries"` // POSTs to the farm refused (bad signature, unknown follow)
 	Refusals      int     `json:"refusals"`       // 429 and 503 answers, retried
+	Refused429    int     `json:"refused_429"`
 	Statuses      string  `json:"statuses"`       // other statuses and errors, for the report
 	AllAccepted   float64 `json:"all_accepted_s"` // from the start of the surge
 	AllDelivered  float64 `json:"all_delivered_s"`
@@ -220,8 +221,8 @@ func run(o options, out io.Writer) error {
 
 	fmt.Fprintf(out, "crieur follow surge, %s, GOMAXPROCS=%d, %d servers × %d accounts = %d Follows, %d in flight per server; crieur and the farm are separate processes\n",
 		time.Now().Format("2006-01-02"), runtime.GOMAXPROCS(0), o.servers, o.perServer, res.Follows, o.concurrency)
-	fmt.Fprintf(out, "accepted (2xx): %d/%d, all within %.1f s; given up: %d; 429/503 answers retried: %d%s\n",
-		res.Accepted, res.Follows, res.AllAccepted, res.Failed, res.Refusals, res.Statuses)
+	fmt.Fprintf(out, "accepted (2xx): %d/%d, all within %.1f s; given up: %d; answers retried: %d 429, %d 503%s\n",
+		res.Accepted, res.Follows, res.AllAccepted, res.Failed, res.Refused429, res.Refusals-res.Refused429, res.Statuses)
 	fmt.Fprintf(out, "Accepts delivered and verified: %d/%d, all within %.1f s; deliveries refused by the farm: %d\n",
 		res.AcceptsIn, res.Follows, res.AllDelivered, res.BadDeliveries)
 	span := res.LastFetch - res.FirstFetch
@@ -341,7 +342,7 @@ func runFarm(o options, in io.Reader, out io.Writer) error {
 	var (
 		wg               sync.WaitGroup
 		accepted, failed atomic.Int64
-		refusals         atomic.Int64
+		refusals, r429   atomic.Int64
 		lastAccepted     atomic.Int64
 		statusMu         sync.Mutex
 		statuses         = map[string]int{}
@@ -373,6 +374,9 @@ func runFarm(o options, in io.Reader, out io.Writer) error {
 							}
 						case err == nil && (st == http.StatusTooManyRequests || st == http.StatusServiceUnavailable):
 							refusals.Add(1)
+							if st == http.StatusTooManyRequests {
+								r429.Add(1)
+							}
 							sleep(ctx, retry)
 							continue
 						default:
@@ -402,7 +406,7 @@ func runFarm(o options, in io.Reader, out io.Writer) error {
 	case <-ctx.Done():
 	}
 	res := result{
-		Follows: int(f.want), Accepted: int(accepted.Load()), Failed: int(failed.Load()), Refusals: int(refusals.Load()),
+		Follows: int(f.want), Accepted: int(accepted.Load()), Failed: int(failed.Load()), Refusals: int(refusals.Load()), Refused429: int(r429.Load()),
 		AcceptsIn: int(f.accepts.Load()), BadDeliveries: int(f.bad.Load()), AllAccepted: seconds(lastAccepted.Load()),
 	}
 	for what, n := range statuses {
