@@ -73,6 +73,7 @@ type options struct {
 	concurrency              int
 	timeout                  time.Duration
 	data, keyID, inbox       string
+	logLevel, keepLog        string
 }
 
 func main() {
@@ -83,6 +84,8 @@ func main() {
 	flag.IntVar(&o.keys, "keys", 50, "distinct RSA keys generated and shared round-robin by the accounts (generation would dominate otherwise)")
 	flag.IntVar(&o.concurrency, "concurrency", 4, "Follows in flight per server (a real server's delivery workers)")
 	flag.DurationVar(&o.timeout, "timeout", 10*time.Minute, "give up after this long")
+	flag.StringVar(&o.logLevel, "log-level", "warn", "crieur's --log-level (debug logs every refusal)")
+	flag.StringVar(&o.keepLog, "keep-log", "", "copy crieur's log to this file at the end")
 	flag.StringVar(&o.data, "data", "", "internal (farm): crieur's data directory, to read its public key")
 	flag.StringVar(&o.keyID, "key-id", "", "internal (farm): crieur's key id")
 	flag.StringVar(&o.inbox, "inbox", "", "internal (farm): crieur's inbox the Follows go to")
@@ -182,7 +185,7 @@ func run(o options, out io.Writer) error {
 
 	daemon, err := benchproc.Serve(crieur, filepath.Join(tmp, "crieur.log"), actor,
 		"--listen", "127.0.0.1:"+strconv.Itoa(port), "--base-url", base,
-		"--data", dataDir, "--content", contentDir, "--allow-private-addresses", "--log-level", "warn")
+		"--data", dataDir, "--content", contentDir, "--allow-private-addresses", "--log-level", o.logLevel)
 	if err != nil {
 		return err
 	}
@@ -214,6 +217,11 @@ func run(o options, out io.Writer) error {
 	mem := benchproc.ReadMemory(daemon.Pid())
 	daemon.Stop()
 	stopped = true
+	if o.keepLog != "" {
+		if b, err := os.ReadFile(daemon.Log); err == nil {
+			_ = os.WriteFile(o.keepLog, b, 0o644)
+		}
+	}
 	var dbSize int64 = -1
 	if st, err := os.Stat(filepath.Join(dataDir, dbFile)); err == nil {
 		dbSize = st.Size()
