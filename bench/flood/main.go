@@ -305,8 +305,6 @@ func run(rate, cycles int, duration time.Duration, perClient bool, workers int, 
 	rssStart, dbStart := rssKiB(), fileSize(dbPath)
 	seenStart, _ := a.DB().SeenCount()
 
-	attackCtx, stopAttack := context.WithTimeout(ctx, duration)
-	defer stopAttack()
 	var (
 		statusMu sync.Mutex
 		statuses = map[int]int{}
@@ -342,6 +340,10 @@ func run(rate, cycles int, duration time.Duration, perClient bool, workers int, 
 		}
 		pool[i] = signed{body: b, header: req.Header}
 	}
+	// The attack's time starts once its requests are signed (2,048 of
+	// them with -wildcard: seconds on a loaded machine).
+	attackCtx, stopAttack := context.WithTimeout(ctx, duration)
+	defer stopAttack()
 	jobs := make(chan int, workers)
 	for range workers {
 		wg.Add(1)
@@ -411,6 +413,9 @@ func run(rate, cycles int, duration time.Duration, perClient bool, workers int, 
 	rssEnd, dbEnd := rssKiB(), fileSize(dbPath)
 	seenEnd, _ := a.DB().SeenCount()
 
+	if len(lat) == 0 {
+		return errors.New("no honest request was sent")
+	}
 	slices.Sort(lat)
 	elapsed := duration.Seconds()
 	fmt.Printf("crieur inbox flood, %s, GOMAXPROCS=%d, per-client limit %t, wildcard names %t, honest %d follow+unfollow/s\n", time.Now().Format("2006-01-02"), runtime.GOMAXPROCS(0), perClient, wildcard, cycles)
