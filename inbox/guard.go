@@ -205,14 +205,28 @@ func (g *Guard) chargeHost(host string) {
 // KeyFailureHold; a forced refresh (signature failed with the cached key)
 // happens at most once per KeyRefreshEvery for one keyId, and not within
 // KeyRefreshEvery of a fetch.
-func (g *Guard) Keys(resolve signature.KeyResolver, fresh func(keyID string) bool) signature.KeyResolver {
+//
+// forget, when set, drops a key from the cache: one fetched for a request
+// whose signature then failed with it. Kept, it would cost a disk write
+// and its room in the cache for nothing (an attacker's made-up key ids
+// would fill the disk), while an honest signer's key is fetched again
+// when its next request comes, as it would have been.
+func (g *Guard) Keys(resolve signature.KeyResolver, fresh func(keyID string) bool, forget func(keyID string) error) signature.KeyResolver {
 	return func(ctx context.Context, keyID string, refresh bool) (signature.PublicKey, error) {
 		if on, left := g.failed.Active(keyID); on {
 			return signature.PublicKey{}, fmt.Errorf("key %s: last fetch failed, next try in %s: %w", keyID, left.Round(time.Second), ErrKeyUnavailable)
 		}
+		req, _ := ctx.Value(requestKey{}).(*request)
 		fetch := refresh || fresh == nil || !fresh(keyID)
 		if fetch {
 			if refresh {
+				if req != nil && req.fetched == keyID && forget != nil {
+					// Fetched for this very request, and its signature
+					// failed with it.
+					if err := forget(keyID); err != nil {
+						return signature.PublicKey{}, fmt.Errorf("key %s: forget it: %w", keyID, err)
+					}
+				}
 				if on, _ := g.refreshed.Active(keyID); on {
 					return signature.PublicKey{}, fmt.Errorf("key %s: refreshed moments ago: %w", keyID, ErrKeyUnavailable)
 				}
@@ -234,6 +248,9 @@ func (g *Guard) Keys(resolve signature.KeyResolver, fresh func(keyID string) boo
 		pk, err := resolve(ctx, keyID, refresh)
 		if err != nil && fetch && ctx.Err() == nil {
 			g.failed.Mark(keyID, g.limits.KeyFailureHold)
+		}
+		if err == nil && fetch && req != nil {
+			req.fetched = keyID
 		}
 		return pk, err
 	}

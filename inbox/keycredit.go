@@ -64,12 +64,16 @@ func systemLookup(ctx context.Context, host string) ([]netip.Addr, error) {
 	return net.DefaultResolver.LookupNetIP(ctx, "ip", host)
 }
 
-type sourceKey struct{}
+type requestKey struct{}
 
-// source is where an inbox request came from, as the key resolver sees it.
-type source struct {
-	addr netip.Addr
-	key  string // its rate-limit key (an IPv6 address's /64)
+// request is what the key resolver knows of the inbox request it
+// resolves keys for.
+type request struct {
+	addr netip.Addr // where it came from; invalid when unknown
+	key  string     // addr's rate-limit key (an IPv6 address's /64)
+	// fetched is the key id fetched for this request, if any: when the
+	// signature then fails with it, it is not worth keeping.
+	fetched string
 }
 
 // withSource tells the key resolver, through ctx, where r came from.
@@ -77,11 +81,11 @@ func (g *Guard) withSource(ctx context.Context, r *http.Request) context.Context
 	if g == nil {
 		return ctx
 	}
-	addr := ratelimit.ClientAddr(r, g.limits.TrustedProxies)
-	if !addr.IsValid() {
-		return ctx
+	req := &request{addr: ratelimit.ClientAddr(r, g.limits.TrustedProxies)}
+	if req.addr.IsValid() {
+		req.key = ratelimit.ClientKey(r, g.limits.TrustedProxies)
 	}
-	return context.WithValue(ctx, sourceKey{}, source{addr: addr, key: ratelimit.ClientKey(r, g.limits.TrustedProxies)})
+	return context.WithValue(ctx, requestKey{}, req)
 }
 
 // proved records that a request signed by a key of host verified.
@@ -96,8 +100,8 @@ func (g *Guard) proved(host string) {
 // The context returned is the one to fetch with: pinned to the sender's
 // address when the fetch is charged to the sender.
 func (g *Guard) chargeKeyFetch(ctx context.Context, host, keyHost string) (context.Context, *LimitError) {
-	if src, ok := ctx.Value(sourceKey{}).(source); ok && keyHost != "" && g.fromKeyHost(ctx, src, keyHost) {
-		return safehttp.Pinned(ctx, src.addr), nil
+	if req, ok := ctx.Value(requestKey{}).(*request); ok && req.addr.IsValid() && keyHost != "" && g.fromKeyHost(ctx, req, keyHost) {
+		return safehttp.Pinned(ctx, req.addr), nil
 	}
 	pool, what := g.keyTotal, "key fetches"
 	if on, _ := g.proven.Active(host); on {
@@ -118,7 +122,7 @@ func (g *Guard) chargeKeyFetch(ctx context.Context, host, keyHost string) (conte
 // fromKeyHost reports whether src is one of the addresses keyHost
 // resolves to, charging the source's budgets for finding out; false when
 // they are spent, and the fetch goes the other way.
-func (g *Guard) fromKeyHost(ctx context.Context, src source, keyHost string) bool {
+func (g *Guard) fromKeyHost(ctx context.Context, src *request, keyHost string) bool {
 	if g.limits.KeyFetchSelf.Rate == 0 || g.limits.KeyFetchPerSource.Rate == 0 {
 		return false // disabled
 	}

@@ -44,7 +44,7 @@ func TestKeyFetchCreditForProvenServers(t *testing.T) {
 	keys := g.Keys(func(context.Context, string, bool) (signature.PublicKey, error) {
 		fetched++
 		return signature.PublicKey{}, nil
-	}, nil)
+	}, nil, nil)
 	fetch := func(server string, n int) error {
 		_, err := keys(context.Background(), fmt.Sprintf("https://%s/users/u%d#main-key", server, n), false)
 		return err
@@ -180,7 +180,7 @@ func TestKeyFetchBackToSender(t *testing.T) {
 		LookupHost:        lookup,
 	}, nil)
 	fetcher := &federation.Fetcher{Client: safehttp.New(safehttp.Options{AllowPrivate: true})}
-	resolve := g.Keys(fetcher.ResolveKey, nil) // no cache: every request fetches
+	resolve := g.Keys(fetcher.ResolveKey, nil, nil) // no cache: every request fetches
 	db, err := store.Open(filepath.Join(t.TempDir(), "crieur.db"), store.Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -287,5 +287,90 @@ func TestKeyFetchBackToSender(t *testing.T) {
 	lookupMu.Unlock()
 	if evil != 3 {
 		t.Errorf("%d look-ups for the attacker's requests, want 3 (his source's budget)", evil)
+	}
+}
+
+// storeKeys is the key cache crieur uses (the store), in the fetcher's
+// terms.
+type storeKeys struct{ db *store.DB }
+
+func (s storeKeys) CachedKey(keyID string) (federation.CachedKey, bool, error) {
+	k, ok, err := s.db.RemoteKey(keyID)
+	return federation.CachedKey{KeyID: k.KeyID, Owner: k.Owner, PublicKeyPEM: k.PublicKeyPEM, FetchedAt: k.FetchedAt}, ok, err
+}
+
+func (s storeKeys) PutCachedKey(k federation.CachedKey) error {
+	return s.db.PutRemoteKey(store.RemoteKey{KeyID: k.KeyID, Owner: k.Owner, PublicKeyPEM: k.PublicKeyPEM, FetchedAt: k.FetchedAt})
+}
+
+// TestKeyFetchedForAFailedSignatureIsForgotten: a key fetched for a
+// request whose signature then fails with it is not kept in the store
+// (made-up key ids, each fetched once, would otherwise fill the disk),
+// while a key that verified stays cached, even when a forged request
+// naming it fails later.
+func TestKeyFetchedForAFailedSignatureIsForgotten(t *testing.T) {
+	published, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	peer := newKeyServer(t, "127.0.0.5", published)
+	db, err := store.Open(filepath.Join(t.TempDir(), "crieur.db"), store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	g := NewGuard(Limits{}, nil)
+	fetcher := &federation.Fetcher{Client: safehttp.New(safehttp.Options{AllowPrivate: true}), Cache: storeKeys{db}}
+	resolve := g.Keys(fetcher.ResolveKey, fetcher.HasFreshKey, db.DeleteRemoteKey)
+	verify := func(from, actor string, key *rsa.PrivateKey) error {
+		t.Helper()
+		body := []byte(`{"type":"Follow"}`)
+		r := httptest.NewRequest(http.MethodPost, "http://crieur.test/inbox", bytes.NewReader(body))
+		r.RemoteAddr = from + ":4242"
+		r.Header.Set("Content-Type", federation.ContentType)
+		s, err := signature.NewSigner(actor+"#main-key", key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Sign(r, body, time.Now()); err != nil {
+			t.Fatal(err)
+		}
+		ctx := g.withSource(context.Background(), r)
+		_, err = signature.VerifyOptions{Scheme: "http", AllowHTTPKeyID: true}.Verify(ctx, r, body, time.Now(), resolve)
+		return err
+	}
+	cached := func(actor string) bool {
+		_, ok, err := db.RemoteKey(actor + "#main-key")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ok
+	}
+	tests := []struct {
+		name   string
+		actor  string
+		key    *rsa.PrivateKey
+		ok     bool
+		cached bool
+	}{
+		{"forged, key fetched for it: forgotten", peer.url + "/users/a", other, false, false},
+		{"honest: kept", peer.url + "/users/b", published, true, true},
+		{"forged, naming a key already cached: still kept", peer.url + "/users/b", other, false, true},
+		{"honest after a forgotten fetch: fetched and kept", peer.url + "/users/a", published, true, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := verify("127.0.0.5", tt.actor, tt.key)
+			if (err == nil) != tt.ok {
+				t.Fatalf("verify: %v, want success %t", err, tt.ok)
+			}
+			if got := cached(tt.actor); got != tt.cached {
+				t.Errorf("key cached: %t, want %t", got, tt.cached)
+			}
+		})
 	}
 }
