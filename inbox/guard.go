@@ -37,7 +37,8 @@ type Limits struct {
 	// /64), the key fetches that go back to the address the request came
 	// from, the DNS look-ups deciding it included; KeyFetchSelf bounds
 	// them across all clients. They draw on no other key-fetch budget
-	// (see keycredit.go).
+	// (see keycredit.go). A negative Rate in either sends every fetch the
+	// other way.
 	KeyFetchPerSource ratelimit.Limit
 	KeyFetchSelf      ratelimit.Limit
 	// LookupHost resolves a key's host to compare it with the request's
@@ -206,17 +207,20 @@ func (g *Guard) chargeHost(host string) {
 // happens at most once per KeyRefreshEvery for one keyId, and not within
 // KeyRefreshEvery of a fetch.
 //
-// forget, when set, drops a key from the cache: one fetched for a request
-// whose signature then failed with it. Kept, it would cost a disk write
-// and its room in the cache for nothing (an attacker's made-up key ids
-// would fill the disk), while an honest signer's key is fetched again
-// when its next request comes, as it would have been.
+// forget, when set, drops a key from the cache: one fetched back from the
+// sender for a request whose signature then failed with it. Kept, it
+// would cost a disk write and its room in the cache for nothing (an
+// attacker's made-up key ids, all resolving to him, would fill the disk);
+// fetched again, it costs only the sender. A third party's key stays
+// cached, as before: refetching it for each forged request would cost its
+// host.
 func (g *Guard) Keys(resolve signature.KeyResolver, fresh func(keyID string) bool, forget func(keyID string) error) signature.KeyResolver {
 	return func(ctx context.Context, keyID string, refresh bool) (signature.PublicKey, error) {
 		if on, left := g.failed.Active(keyID); on {
 			return signature.PublicKey{}, fmt.Errorf("key %s: last fetch failed, next try in %s: %w", keyID, left.Round(time.Second), ErrKeyUnavailable)
 		}
 		req, _ := ctx.Value(requestKey{}).(*request)
+		back := false // fetched back from the sender
 		fetch := refresh || fresh == nil || !fresh(keyID)
 		if fetch {
 			if refresh {
@@ -236,7 +240,7 @@ func (g *Guard) Keys(resolve signature.KeyResolver, fresh func(keyID string) boo
 				return signature.PublicKey{}, fmt.Errorf("key %s: %w", keyID, signature.ErrKeyID)
 			}
 			var le *LimitError
-			if ctx, le = g.chargeKeyFetch(ctx, host, keyHostOf(keyID)); le != nil {
+			if ctx, back, le = g.chargeKeyFetch(ctx, host, keyHostOf(keyID)); le != nil {
 				return signature.PublicKey{}, le
 			}
 			// A key fetched now is the current one, refresh or not: a
@@ -249,7 +253,7 @@ func (g *Guard) Keys(resolve signature.KeyResolver, fresh func(keyID string) boo
 		if err != nil && fetch && ctx.Err() == nil {
 			g.failed.Mark(keyID, g.limits.KeyFailureHold)
 		}
-		if err == nil && fetch && req != nil {
+		if err == nil && back && req != nil {
 			req.fetched = keyID
 		}
 		return pk, err

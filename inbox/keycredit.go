@@ -71,8 +71,10 @@ type requestKey struct{}
 type request struct {
 	addr netip.Addr // where it came from; invalid when unknown
 	key  string     // addr's rate-limit key (an IPv6 address's /64)
-	// fetched is the key id fetched for this request, if any: when the
-	// signature then fails with it, it is not worth keeping.
+	// fetched is the key id fetched back from the sender for this
+	// request, if any: when the signature then fails with it, it is not
+	// worth keeping (a third party's key stays cached: refetching it for
+	// every forged request would cost its host).
 	fetched string
 }
 
@@ -99,9 +101,9 @@ func (g *Guard) proved(host string) {
 // port, brackets: what DNS resolves), or spends nothing and says when to come back.
 // The context returned is the one to fetch with: pinned to the sender's
 // address when the fetch is charged to the sender.
-func (g *Guard) chargeKeyFetch(ctx context.Context, host, keyHost string) (context.Context, *LimitError) {
+func (g *Guard) chargeKeyFetch(ctx context.Context, host, keyHost string) (context.Context, bool, *LimitError) {
 	if req, ok := ctx.Value(requestKey{}).(*request); ok && req.addr.IsValid() && keyHost != "" && g.fromKeyHost(ctx, req, keyHost) {
-		return safehttp.Pinned(ctx, req.addr), nil
+		return safehttp.Pinned(ctx, req.addr), true, nil
 	}
 	pool, what := g.keyTotal, "key fetches"
 	if on, _ := g.proven.Active(host); on {
@@ -110,13 +112,13 @@ func (g *Guard) chargeKeyFetch(ctx context.Context, host, keyHost string) (conte
 	// Checked before anything is spent: a refusal by one budget must
 	// not use up the other.
 	if ok, wait := g.keyHosts.Check(host); !ok {
-		return ctx, &LimitError{What: "key fetches from " + host, RetryAfter: wait}
+		return ctx, false, &LimitError{What: "key fetches from " + host, RetryAfter: wait}
 	}
 	if ok, wait := pool.Allow("*"); !ok {
-		return ctx, &LimitError{What: what, RetryAfter: wait}
+		return ctx, false, &LimitError{What: what, RetryAfter: wait}
 	}
 	g.keyHosts.Allow(host)
-	return ctx, nil
+	return ctx, false, nil
 }
 
 // fromKeyHost reports whether src is one of the addresses keyHost
