@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/zoomacom/crieur/federation/safehttp"
@@ -57,11 +58,24 @@ type Fetcher struct {
 	// test sets http.
 	WebFingerScheme string
 	Now             func() time.Time
+
+	recent recentActors
 }
 
 // Actor fetches and parses the actor at id. The document's id must equal
 // id exactly (checked by the client) and its inbox must be on its host.
+// An actor fetched in the last recentFor (resolving its key: the Follow
+// whose key we just fetched needs its inbox next) is not fetched again.
 func (f *Fetcher) Actor(ctx context.Context, id string) (*RemoteActor, error) {
+	if a, ok := f.recent.get(id, f.now()); ok {
+		return a, nil
+	}
+	return f.fetchActor(ctx, id)
+}
+
+// fetchActor is Actor without the recent ones: key resolution always
+// reads the current document (a rotated key must be seen at once).
+func (f *Fetcher) fetchActor(ctx context.Context, id string) (*RemoteActor, error) {
 	body, err := f.Client.FetchActivityJSON(ctx, id, f.Sign)
 	if err != nil {
 		return nil, fmt.Errorf("fetch actor %s: %w", id, err)
@@ -73,6 +87,7 @@ func (f *Fetcher) Actor(ctx context.Context, id string) (*RemoteActor, error) {
 	if a.ID != id {
 		return nil, fmt.Errorf("actor %s: document id is %s", id, a.ID)
 	}
+	f.recent.put(a, f.now())
 	return a, nil
 }
 
@@ -248,7 +263,7 @@ func (f *Fetcher) fetchKey(ctx context.Context, keyID string) (CachedKey, error)
 		if !isHTTPURL(elsewhere.ID) || !SameHost(elsewhere.ID, keyID) {
 			return CachedKey{}, fmt.Errorf("key %s: the document names %q, not on the key's host: %w", keyID, elsewhere.ID, ErrKeyMismatch)
 		}
-		actor, err := f.Actor(ctx, elsewhere.ID)
+		actor, err := f.fetchActor(ctx, elsewhere.ID)
 		if err != nil {
 			return CachedKey{}, fmt.Errorf("key %s: %w", keyID, err)
 		}
@@ -271,7 +286,7 @@ func (f *Fetcher) fetchKey(ctx context.Context, keyID string) (CachedKey, error)
 		if probe.ID != keyID || !isHTTPURL(probe.Owner) || !SameHost(probe.Owner, keyID) {
 			return CachedKey{}, fmt.Errorf("key %s: %w", keyID, ErrKeyMismatch)
 		}
-		owner, err := f.Actor(ctx, probe.Owner)
+		owner, err := f.fetchActor(ctx, probe.Owner)
 		if err != nil {
 			return CachedKey{}, fmt.Errorf("key %s: owner: %w", keyID, err)
 		}
@@ -283,6 +298,9 @@ func (f *Fetcher) fetchKey(ctx context.Context, keyID string) (CachedKey, error)
 	actor, err := ParseActor(body)
 	if err != nil {
 		return CachedKey{}, fmt.Errorf("key %s: %w", keyID, err)
+	}
+	if actor.ID == docURL { // served at its own id (checked by the client): the real document
+		f.recent.put(actor, f.now())
 	}
 	return publishedKey(keyID, actor, false)
 }
@@ -316,4 +334,55 @@ func toPublicKey(k CachedKey) (signature.PublicKey, error) {
 		return signature.PublicKey{}, fmt.Errorf("key %s: %w", k.KeyID, err)
 	}
 	return signature.PublicKey{ID: k.KeyID, Owner: k.Owner, Key: pub}, nil
+}
+
+// recentFor is how long an actor fetched while resolving a key stands
+// for a fetch of it; recentMax bounds how many are kept.
+const (
+	recentFor = 10 * time.Second
+	recentMax = 2048
+)
+
+// recentActors are the actors fetched in the last recentFor. A follow
+// surge fetches every follower's key, then its actor for the inbox: the
+// same document twice within milliseconds, without this.
+type recentActors struct {
+	mu sync.Mutex
+	m  map[string]recentActor
+}
+
+type recentActor struct {
+	actor *RemoteActor
+	at    time.Time
+}
+
+func (r *recentActors) get(id string, now time.Time) (*RemoteActor, bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	e, ok := r.m[id]
+	if !ok || now.Sub(e.at) >= recentFor || now.Before(e.at) {
+		return nil, false
+	}
+	cp := *e.actor // callers may change their copy
+	return &cp, true
+}
+
+func (r *recentActors) put(a *RemoteActor, now time.Time) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.m == nil {
+		r.m = map[string]recentActor{}
+	}
+	if len(r.m) >= recentMax {
+		for id, e := range r.m {
+			if now.Sub(e.at) >= recentFor {
+				delete(r.m, id)
+			}
+		}
+		if len(r.m) >= recentMax {
+			clear(r.m) // all fresh: a burst; they are only a saving
+		}
+	}
+	cp := *a
+	r.m[a.ID] = recentActor{actor: &cp, at: now}
 }

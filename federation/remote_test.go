@@ -368,3 +368,54 @@ func TestResolveKeyCachesPathKeys(t *testing.T) {
 		})
 	}
 }
+
+// TestActorReusesKeyFetch: the actor whose key was just resolved is not
+// fetched again for its inbox (a follow surge fetched every document
+// twice), but only for recentFor; key resolution itself always reads the
+// current document, so a rotated key is seen at once.
+func TestActorReusesKeyFetch(t *testing.T) {
+	_, pem := testRSAKey(t)
+	a := newDocServer(t)
+	a.expand = strings.NewReplacer("{A}", a.srv.URL, "{PEM}", strings.ReplaceAll(pem, "\n", `\n`)).Replace
+	a.docs = map[string]string{"/users/alice": actorJSON("{A}/users/alice", keyJSON("{A}/users/alice#main-key", "{A}/users/alice", "{PEM}"), "")}
+	now := time.Date(2026, 12, 6, 8, 0, 0, 0, time.UTC)
+	f := &Fetcher{Client: safehttp.New(safehttp.Options{AllowPrivate: true}), Now: func() time.Time { return now }}
+	actor, keyID := a.srv.URL+"/users/alice", a.srv.URL+"/users/alice#main-key"
+	steps := []struct {
+		name     string
+		advance  time.Duration
+		key      bool  // resolve the key (no cache: always fetched), else the actor
+		requests int64 // total after the step
+	}{
+		{"key fetched", 0, true, 1},
+		{"actor right after: not fetched again", time.Second, false, 1},
+		{"key again: the current document", 0, true, 2},
+		{"actor after recentFor: fetched", recentFor, false, 3},
+		{"actor moments later: that fetch serves", time.Second, false, 3},
+	}
+	for _, s := range steps {
+		t.Run(s.name, func(t *testing.T) {
+			now = now.Add(s.advance)
+			if s.key {
+				if _, err := f.ResolveKey(context.Background(), keyID, false); err != nil {
+					t.Fatal(err)
+				}
+			} else {
+				got, err := f.Actor(context.Background(), actor)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if got.ID != actor || got.Inbox != actor+"/inbox" {
+					t.Fatalf("actor %q inbox %q", got.ID, got.Inbox)
+				}
+				got.Inbox = "changed by the caller"
+			}
+			if n := a.requests.Load(); n != s.requests {
+				t.Fatalf("%d requests, want %d", n, s.requests)
+			}
+		})
+	}
+	if got, _ := f.Actor(context.Background(), actor); got.Inbox != actor+"/inbox" {
+		t.Errorf("a caller's change leaked into the kept actor: inbox %q", got.Inbox)
+	}
+}

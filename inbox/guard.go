@@ -33,6 +33,17 @@ type Limits struct {
 	// servers that recently proved a valid key (see keycredit.go); they
 	// do not draw on KeyFetchTotal.
 	KeyFetchProven ratelimit.Limit
+	// KeyFetchPerSource bounds, per client address (an IPv6 client by its
+	// /64), the key fetches that go back to the address the request came
+	// from, the DNS look-ups deciding it included; KeyFetchSelf bounds
+	// them across all clients. They draw on no other key-fetch budget
+	// (see keycredit.go). A negative Rate in either sends every fetch the
+	// other way.
+	KeyFetchPerSource ratelimit.Limit
+	KeyFetchSelf      ratelimit.Limit
+	// LookupHost resolves a key's host to compare it with the request's
+	// source; nil uses the system resolver, as outbound requests do.
+	LookupHost LookupFunc
 	// KeyRefreshEvery is how often one keyId may be refetched because a
 	// signature failed with the cached key (a rotated key); more often is a
 	// flood of bad signatures.
@@ -53,14 +64,16 @@ type Limits struct {
 // send (follows, unfollows, account deletions), far below a flood.
 func DefaultLimits() Limits {
 	return Limits{
-		PerClient:       ratelimit.Limit{Rate: 30, Burst: 300},
-		PerHost:         ratelimit.Limit{Rate: 30, Burst: 300},
-		KeyFetchPerHost: ratelimit.Limit{Rate: 2, Burst: 10},
-		KeyFetchTotal:   ratelimit.Limit{Rate: 20, Burst: 100},
-		KeyFetchProven:  defaultKeyFetchProven,
-		KeyRefreshEvery: time.Minute,
-		KeyFailureHold:  2 * time.Minute,
-		Capacity:        50_000,
+		PerClient:         ratelimit.Limit{Rate: 30, Burst: 300},
+		PerHost:           ratelimit.Limit{Rate: 30, Burst: 300},
+		KeyFetchPerHost:   ratelimit.Limit{Rate: 2, Burst: 10},
+		KeyFetchTotal:     ratelimit.Limit{Rate: 20, Burst: 100},
+		KeyFetchProven:    defaultKeyFetchProven,
+		KeyFetchPerSource: defaultKeyFetchPerSource,
+		KeyFetchSelf:      defaultKeyFetchSelf,
+		KeyRefreshEvery:   time.Minute,
+		KeyFailureHold:    2 * time.Minute,
+		Capacity:          50_000,
 	}
 }
 
@@ -80,6 +93,11 @@ func (l Limits) withDefaults() Limits {
 	l.KeyFetchPerHost = pick(l.KeyFetchPerHost, d.KeyFetchPerHost)
 	l.KeyFetchTotal = pick(l.KeyFetchTotal, d.KeyFetchTotal)
 	l.KeyFetchProven = pick(l.KeyFetchProven, d.KeyFetchProven)
+	l.KeyFetchPerSource = pick(l.KeyFetchPerSource, d.KeyFetchPerSource)
+	l.KeyFetchSelf = pick(l.KeyFetchSelf, d.KeyFetchSelf)
+	if l.LookupHost == nil {
+		l.LookupHost = systemLookup
+	}
 	if l.KeyRefreshEvery == 0 {
 		l.KeyRefreshEvery = d.KeyRefreshEvery
 	}
@@ -121,10 +139,14 @@ type Guard struct {
 	hosts     *ratelimit.Limiter
 	keyHosts  *ratelimit.Limiter
 	keyTotal  *ratelimit.Limiter
-	keyProven *ratelimit.Limiter  // key fetches towards proven servers
-	proven    *ratelimit.Cooldown // servers whose key verified lately
-	refreshed *ratelimit.Cooldown
-	failed    *ratelimit.Cooldown
+	keyProven *ratelimit.Limiter // key fetches towards proven servers
+	// Key fetches back to the request's source: per source, and in all.
+	keySources *ratelimit.Limiter
+	keySelf    *ratelimit.Limiter
+	lookup     LookupFunc
+	proven     *ratelimit.Cooldown // servers whose key verified lately
+	refreshed  *ratelimit.Cooldown
+	failed     *ratelimit.Cooldown
 }
 
 // NewGuard prepares the limiters for l (defaults filled in). now may be
@@ -132,15 +154,18 @@ type Guard struct {
 func NewGuard(l Limits, now func() time.Time) *Guard {
 	l = l.withDefaults()
 	return &Guard{
-		limits:    l,
-		clients:   ratelimit.NewLimiter(l.PerClient, l.Capacity, now),
-		hosts:     ratelimit.NewLimiter(l.PerHost, l.Capacity, now),
-		keyHosts:  ratelimit.NewLimiter(l.KeyFetchPerHost, l.Capacity, now),
-		keyTotal:  ratelimit.NewLimiter(l.KeyFetchTotal, 1, now),
-		keyProven: ratelimit.NewLimiter(l.KeyFetchProven, 1, now),
-		proven:    ratelimit.NewCooldown(l.Capacity, now),
-		refreshed: ratelimit.NewCooldown(l.Capacity, now),
-		failed:    ratelimit.NewCooldown(l.Capacity, now),
+		limits:     l,
+		clients:    ratelimit.NewLimiter(l.PerClient, l.Capacity, now),
+		hosts:      ratelimit.NewLimiter(l.PerHost, l.Capacity, now),
+		keyHosts:   ratelimit.NewLimiter(l.KeyFetchPerHost, l.Capacity, now),
+		keyTotal:   ratelimit.NewLimiter(l.KeyFetchTotal, 1, now),
+		keyProven:  ratelimit.NewLimiter(l.KeyFetchProven, 1, now),
+		keySources: ratelimit.NewLimiter(l.KeyFetchPerSource, l.Capacity, now),
+		keySelf:    ratelimit.NewLimiter(l.KeyFetchSelf, 1, now),
+		lookup:     l.LookupHost,
+		proven:     ratelimit.NewCooldown(l.Capacity, now),
+		refreshed:  ratelimit.NewCooldown(l.Capacity, now),
+		failed:     ratelimit.NewCooldown(l.Capacity, now),
 	}
 }
 
@@ -175,19 +200,37 @@ func (g *Guard) chargeHost(host string) {
 
 // Keys wraps a key resolver so that unverified requests cannot make us
 // fetch keys without bound: fresh reports whether keyID is answered from
-// the cache (no fetch, no charge). A fetch is charged to the key's host
-// and to the global budget; a failed one is not retried for
+// the cache (no fetch, no charge). A fetch is charged to the request's
+// source when it goes back to it, else to the key's host and a pool (see
+// keycredit.go); a failed one is not retried for
 // KeyFailureHold; a forced refresh (signature failed with the cached key)
 // happens at most once per KeyRefreshEvery for one keyId, and not within
 // KeyRefreshEvery of a fetch.
-func (g *Guard) Keys(resolve signature.KeyResolver, fresh func(keyID string) bool) signature.KeyResolver {
+//
+// forget, when set, drops a key from the cache: one fetched back from the
+// sender for a request whose signature then failed with it. Kept, it
+// would cost a disk write and its room in the cache for nothing (an
+// attacker's made-up key ids, all resolving to him, would fill the disk);
+// fetched again, it costs only the sender. A third party's key stays
+// cached, as before: refetching it for each forged request would cost its
+// host.
+func (g *Guard) Keys(resolve signature.KeyResolver, fresh func(keyID string) bool, forget func(keyID string) error) signature.KeyResolver {
 	return func(ctx context.Context, keyID string, refresh bool) (signature.PublicKey, error) {
 		if on, left := g.failed.Active(keyID); on {
 			return signature.PublicKey{}, fmt.Errorf("key %s: last fetch failed, next try in %s: %w", keyID, left.Round(time.Second), ErrKeyUnavailable)
 		}
+		req, _ := ctx.Value(requestKey{}).(*request)
+		back := false // fetched back from the sender
 		fetch := refresh || fresh == nil || !fresh(keyID)
 		if fetch {
 			if refresh {
+				if req != nil && req.fetched == keyID && forget != nil {
+					// Fetched for this very request, and its signature
+					// failed with it.
+					if err := forget(keyID); err != nil {
+						return signature.PublicKey{}, fmt.Errorf("key %s: forget it: %w", keyID, err)
+					}
+				}
 				if on, _ := g.refreshed.Active(keyID); on {
 					return signature.PublicKey{}, fmt.Errorf("key %s: refreshed moments ago: %w", keyID, ErrKeyUnavailable)
 				}
@@ -196,7 +239,8 @@ func (g *Guard) Keys(resolve signature.KeyResolver, fresh func(keyID string) boo
 			if !ok {
 				return signature.PublicKey{}, fmt.Errorf("key %s: %w", keyID, signature.ErrKeyID)
 			}
-			if le := g.chargeKeyFetch(host); le != nil {
+			var le *LimitError
+			if ctx, back, le = g.chargeKeyFetch(ctx, host, keyHostOf(keyID)); le != nil {
 				return signature.PublicKey{}, le
 			}
 			// A key fetched now is the current one, refresh or not: a
@@ -208,6 +252,9 @@ func (g *Guard) Keys(resolve signature.KeyResolver, fresh func(keyID string) boo
 		pk, err := resolve(ctx, keyID, refresh)
 		if err != nil && fetch && ctx.Err() == nil {
 			g.failed.Mark(keyID, g.limits.KeyFailureHold)
+		}
+		if err == nil && back && req != nil {
+			req.fetched = keyID
 		}
 		return pk, err
 	}

@@ -179,6 +179,7 @@ func (in *Inbox) Receive(ctx context.Context, r *http.Request, bot string) error
 	if le := in.Guard.client(r); le != nil {
 		return limited(le)
 	}
+	ctx = in.Guard.withSource(ctx, r) // key fetches back to the sender are charged to it
 	if err := in.checkAddressedHost(r); err != nil {
 		return refuse(http.StatusUnauthorized, "not addressed to this server", err)
 	}

@@ -142,7 +142,7 @@ func (db *DB) PutReply(r content.Reply) (created bool, err error) {
 	lim := db.conv
 	// Batch: a flood of mentions shares disk syncs instead of queueing
 	// one fsync each behind the others.
-	err = db.bolt.Batch(func(tx *bolt.Tx) error {
+	err = db.batch(func(tx *bolt.Tx) error {
 		created = false // Batch may run this function more than once.
 		replies := bucket(tx, bucketReplies)
 		var old content.Reply

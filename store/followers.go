@@ -47,7 +47,9 @@ func (db *DB) PutFollower(bot string, f content.Follower) (created bool, err err
 	if err := validateFollower(f); err != nil {
 		return false, err
 	}
-	err = db.bolt.Update(func(tx *bolt.Tx) error {
+	// Batch: the follows of a surge share disk syncs (putFollowerTx
+	// sets created on every run, so a rerun by Batch is harmless).
+	err = db.batch(func(tx *bolt.Tx) error {
 		created, err = putFollowerTx(tx, bot, f)
 		return err
 	})

@@ -111,7 +111,7 @@ func (db *DB) RecordHostFailure(host string, now time.Time) (unavailable bool, e
 		return false, fmt.Errorf("%w: empty host", ErrInvalid)
 	}
 	day := now.UTC().Format(time.DateOnly)
-	err = db.bolt.Batch(func(tx *bolt.Tx) error {
+	err = db.batch(func(tx *bolt.Tx) error {
 		b := bucket(tx, bucketHosts)
 		var h hostHealth
 		if _, err := getJSON(b, []byte(host), &h); err != nil {
@@ -148,7 +148,7 @@ func (db *DB) RecordHostSuccess(host string) error {
 	}); err != nil || !present {
 		return err
 	}
-	err := db.bolt.Batch(func(tx *bolt.Tx) error {
+	err := db.batch(func(tx *bolt.Tx) error {
 		return bucket(tx, bucketHosts).Delete([]byte(host))
 	})
 	if err != nil {

@@ -27,7 +27,9 @@ func (db *DB) PutRemoteKey(k RemoteKey) error {
 	if k.KeyID == "" {
 		return fmt.Errorf("%w: remote key without id", ErrInvalid)
 	}
-	err := db.bolt.Update(func(tx *bolt.Tx) error {
+	// Batch: a follow surge fetches many keys at once; they share disk
+	// syncs instead of queueing for one each.
+	err := db.batch(func(tx *bolt.Tx) error {
 		return putJSON(bucket(tx, bucketRemoteKeys), []byte(k.KeyID), k)
 	})
 	if err != nil {

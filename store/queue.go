@@ -190,7 +190,8 @@ func (db *DB) Enqueue(bot, activityID string, activity []byte, inboxes []string,
 	if len(inboxes) == 0 {
 		return nil
 	}
-	err := db.bolt.Update(func(tx *bolt.Tx) error {
+	// Batch: the Accepts of a follow surge share disk syncs.
+	err := db.batch(func(tx *bolt.Tx) error {
 		return enqueueTx(tx, bot, activityID, activity, inboxes, now, "", false)
 	})
 	if err != nil {

@@ -38,7 +38,7 @@ func (db *DB) MarkSeenAll(ids []string, now time.Time) (first []bool, err error)
 		}
 	}
 	first = make([]bool, len(ids))
-	err = db.bolt.Batch(func(tx *bolt.Tx) error {
+	err = db.batch(func(tx *bolt.Tx) error {
 		clear(first) // Batch may run this function more than once.
 		for i, id := range ids {
 			var err error
@@ -154,7 +154,7 @@ func (db *DB) ForgetSeen(activityID string) error {
 // one disk sync: the keys MarkSeenAll recorded for a request that failed
 // are all forgotten, or none is. Ids not in the cache are skipped.
 func (db *DB) ForgetSeenAll(ids []string) error {
-	err := db.bolt.Batch(func(tx *bolt.Tx) error {
+	err := db.batch(func(tx *bolt.Tx) error {
 		seen := bucket(tx, bucketSeen)
 		byTime := bucket(tx, bucketSeenByTime)
 		for _, activityID := range ids {

@@ -56,12 +56,6 @@ const (
 	DefaultSeenTTL = 48 * time.Hour
 	// DefaultSeenCap bounds the replay cache.
 	DefaultSeenCap = 200_000
-	// DefaultBatchDelay is much shorter than bbolt's 10ms: a lone caller
-	// (one inbox POST) waits at most this long, while concurrent callers
-	// still share one commit. Measured with 50 workers acking: 1ms gives
-	// ~10x the throughput of one Update per Ack, 2ms only ~5x (the timer,
-	// not the fsync, bounds each batch).
-	DefaultBatchDelay = time.Millisecond
 )
 
 // Options tune Open. The zero value is valid.
@@ -78,10 +72,6 @@ type Options struct {
 	// it so a flood of activities cannot grow the file without limit.
 	// Default 200,000.
 	SeenCap int
-	// BatchDelay is how long a batched write (MarkSeen,
-	// RecordHostFailure) waits for others to share its disk sync;
-	// default DefaultBatchDelay.
-	BatchDelay time.Duration
 	// Conversations bounds the replies and reactions kept.
 	Conversations ConversationLimits
 	// CompactAbove, when above zero, has a read-write Open compact the
@@ -103,6 +93,7 @@ type DB struct {
 	seenTTL time.Duration
 	seenCap int
 	conv    ConversationLimits
+	group   groupCommit // see batch
 }
 
 // Top-level bucket names (constants, not []byte variables, so nothing at
@@ -193,9 +184,6 @@ func Open(path string, opt Options) (*DB, error) {
 	if opt.SeenCap <= 0 {
 		opt.SeenCap = DefaultSeenCap
 	}
-	if opt.BatchDelay <= 0 {
-		opt.BatchDelay = DefaultBatchDelay
-	}
 	if !opt.ReadOnly {
 		if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 			return nil, fmt.Errorf("create data directory for %s: %w", path, err)
@@ -218,7 +206,6 @@ func Open(path string, opt Options) (*DB, error) {
 			return nil, err
 		}
 	}
-	bdb.MaxBatchDelay = opt.BatchDelay
 	db := &DB{bolt: bdb, path: path, seenTTL: opt.SeenTTL, seenCap: opt.SeenCap, conv: opt.Conversations.withDefaults()}
 	if opt.ReadOnly {
 		err = db.checkSchema()

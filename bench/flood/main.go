@@ -10,6 +10,12 @@
 // Everything stays on the loopback interface: the attacker sends from
 // 127.0.0.2, the honest peer from 127.0.0.1, and both peers' servers listen
 // on 127.0.0.1. The run ends by itself after -duration.
+//
+// With -wildcard the attacker's server listens on 127.0.0.2, the address
+// it sends from, and every attack request names a key on a host name of
+// its own under evil.test, all resolving to 127.0.0.2: the key fetches
+// go back to the sender, the path charged to the source address (see
+// inbox/keycredit.go), which made-up names must not open wide.
 package main
 
 import (
@@ -26,6 +32,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -56,9 +63,10 @@ func main() {
 	duration := flag.Duration("duration", 20*time.Second, "length of the attack")
 	perClient := flag.Bool("per-client-limit", true, "keep the per-client rate limit on (false: every attack request reaches signature verification)")
 	workers := flag.Int("workers", 64, "concurrent attacker connections")
+	wildcard := flag.Bool("wildcard", false, "attack requests each name a key on another host name resolving to the attacker's own address")
 	flag.Parse()
 	gctune.Apply(os.Getenv) // the same collector settings as crieur serve
-	if err := run(*rate, *cycles, *duration, *perClient, *workers); err != nil {
+	if err := run(*rate, *cycles, *duration, *perClient, *workers, *wildcard); err != nil {
 		fmt.Fprintln(os.Stderr, "flood:", err)
 		os.Exit(1)
 	}
@@ -75,7 +83,7 @@ type peer struct {
 	gets     atomic.Int64
 }
 
-func newPeer(name string, publish *rsa.PrivateKey) (*peer, error) {
+func newPeer(name string, publish *rsa.PrivateKey, addr string) (*peer, error) {
 	key, err := rsa.GenerateKey(rand.Reader, 2048)
 	if err != nil {
 		return nil, err
@@ -83,7 +91,7 @@ func newPeer(name string, publish *rsa.PrivateKey) (*peer, error) {
 	if publish == nil {
 		publish = key
 	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	l, err := net.Listen("tcp", addr+":0")
 	if err != nil {
 		return nil, err
 	}
@@ -97,17 +105,19 @@ func newPeer(name string, publish *rsa.PrivateKey) (*peer, error) {
 	if err != nil {
 		return nil, err
 	}
-	doc, _ := json.Marshal(map[string]any{
-		"@context": []string{"https://www.w3.org/ns/activitystreams", "https://w3id.org/security/v1"},
-		"id":       actor, "type": "Person", "preferredUsername": name,
-		"inbox": actor + "/inbox",
-		"publicKey": map[string]string{
-			"id": actor + "#main-key", "owner": actor, "publicKeyPem": pemText,
-		},
-	})
 	mux := http.NewServeMux()
-	mux.HandleFunc("GET /users/"+name, func(w http.ResponseWriter, _ *http.Request) {
+	mux.HandleFunc("GET /users/"+name, func(w http.ResponseWriter, r *http.Request) {
 		p.gets.Add(1)
+		// The actor of whatever host name led here (-wildcard).
+		actor := "http://" + r.Host + "/users/" + name
+		doc, _ := json.Marshal(map[string]any{
+			"@context": []string{"https://www.w3.org/ns/activitystreams", "https://w3id.org/security/v1"},
+			"id":       actor, "type": "Person", "preferredUsername": name,
+			"inbox": actor + "/inbox",
+			"publicKey": map[string]string{
+				"id": actor + "#main-key", "owner": actor, "publicKeyPem": pemText,
+			},
+		})
 		w.Header().Set("Content-Type", federation.ContentType)
 		_, _ = w.Write(doc)
 	})
@@ -210,7 +220,7 @@ func percentile(sorted []time.Duration, p float64) time.Duration {
 	return sorted[i]
 }
 
-func run(rate, cycles int, duration time.Duration, perClient bool, workers int) error {
+func run(rate, cycles int, duration time.Duration, perClient bool, workers int, wildcard bool) error {
 	if rate < 0 || cycles <= 0 || duration <= 0 || duration > 10*time.Minute || workers <= 0 {
 		return errors.New("want rate >= 0, honest-cycles > 0, 0 < duration <= 10m, workers > 0")
 	}
@@ -220,6 +230,16 @@ func run(rate, cycles int, duration time.Duration, perClient bool, workers int) 
 	}
 	defer os.RemoveAll(dataDir)
 	limits := inbox.Limits{}
+	if wildcard {
+		// Every name under evil.test resolves to the attacker's address,
+		// as a wildcard DNS record would.
+		limits.LookupHost = func(ctx context.Context, host string) ([]netip.Addr, error) {
+			if strings.HasSuffix(host, ".evil.test") {
+				return []netip.Addr{netip.MustParseAddr("127.0.0.2")}, nil
+			}
+			return net.DefaultResolver.LookupNetIP(ctx, "ip", host)
+		}
+	}
 	if !perClient {
 		limits.PerClient = ratelimit.Limit{Rate: -1}
 	}
@@ -240,7 +260,7 @@ func run(rate, cycles int, duration time.Duration, perClient bool, workers int) 
 		<-done
 	}()
 
-	honest, err := newPeer("honnete", nil)
+	honest, err := newPeer("honnete", nil, "127.0.0.1")
 	if err != nil {
 		return err
 	}
@@ -251,7 +271,11 @@ func run(rate, cycles int, duration time.Duration, perClient bool, workers int) 
 	if err != nil {
 		return err
 	}
-	attacker, err := newPeer("pirate", other)
+	attackerAddr := "127.0.0.1"
+	if wildcard {
+		attackerAddr = "127.0.0.2"
+	}
+	attacker, err := newPeer("pirate", other, attackerAddr)
 	if err != nil {
 		return err
 	}
@@ -281,8 +305,6 @@ func run(rate, cycles int, duration time.Duration, perClient bool, workers int) 
 	rssStart, dbStart := rssKiB(), fileSize(dbPath)
 	seenStart, _ := a.DB().SeenCount()
 
-	attackCtx, stopAttack := context.WithTimeout(ctx, duration)
-	defer stopAttack()
 	var (
 		statusMu sync.Mutex
 		statuses = map[int]int{}
@@ -298,15 +320,30 @@ func run(rate, cycles int, duration time.Duration, perClient bool, workers int) 
 		header http.Header
 	}
 	pool := make([]signed, 256)
+	if wildcard {
+		pool = make([]signed, 2048) // more names than the attack can get fetched
+	}
+	_, attackerPort, _ := net.SplitHostPort(strings.TrimPrefix(attacker.url, "http://"))
 	for i := range pool {
-		b, _ := follow(attacker.actor("pirate"))
+		actor, signer := attacker.actor("pirate"), attacker.signer
+		if wildcard {
+			actor = fmt.Sprintf("http://w%d.evil.test:%s/users/pirate", i, attackerPort)
+			if signer, err = signature.NewSigner(actor+"#main-key", attacker.key); err != nil {
+				return err
+			}
+		}
+		b, _ := follow(actor)
 		req, _ := http.NewRequest(http.MethodPost, botInbox, nil)
 		req.Header.Set("Content-Type", federation.ContentType)
-		if err := attacker.signer.Sign(req, b, time.Now()); err != nil {
+		if err := signer.Sign(req, b, time.Now()); err != nil {
 			return err
 		}
 		pool[i] = signed{body: b, header: req.Header}
 	}
+	// The attack's time starts once its requests are signed (2,048 of
+	// them with -wildcard: seconds on a loaded machine).
+	attackCtx, stopAttack := context.WithTimeout(ctx, duration)
+	defer stopAttack()
 	jobs := make(chan int, workers)
 	for range workers {
 		wg.Add(1)
@@ -376,9 +413,12 @@ func run(rate, cycles int, duration time.Duration, perClient bool, workers int) 
 	rssEnd, dbEnd := rssKiB(), fileSize(dbPath)
 	seenEnd, _ := a.DB().SeenCount()
 
+	if len(lat) == 0 {
+		return errors.New("no honest request was sent")
+	}
 	slices.Sort(lat)
 	elapsed := duration.Seconds()
-	fmt.Printf("crieur inbox flood, %s, GOMAXPROCS=%d, per-client limit %t, honest %d follow+unfollow/s\n", time.Now().Format("2006-01-02"), runtime.GOMAXPROCS(0), perClient, cycles)
+	fmt.Printf("crieur inbox flood, %s, GOMAXPROCS=%d, per-client limit %t, wildcard names %t, honest %d follow+unfollow/s\n", time.Now().Format("2006-01-02"), runtime.GOMAXPROCS(0), perClient, wildcard, cycles)
 	fmt.Printf("attack: %d requests sent in %.0f s (%.0f/s; %d ticks dropped, workers saturated)\n", sent.Load(), elapsed, float64(sent.Load())/elapsed, dropped.Load())
 	var codes []int
 	for c := range statuses {

@@ -87,8 +87,12 @@ type Options struct {
 type Client struct {
 	opt       Options
 	transport *http.Transport
-	rt        http.RoundTripper
-	now       func() time.Time
+	// pinned carries the requests made with Pinned: no pooling, so a
+	// connection made to whatever the host resolved to earlier is never
+	// reused for them.
+	pinned *http.Transport
+	rt     http.RoundTripper
+	now    func() time.Time
 }
 
 // New returns a Client with opt, defaults filled in.
@@ -137,8 +141,36 @@ func New(opt Options) *Client {
 		// the transport's own gunzip has no limit.
 		DisableCompression: true,
 	}
+	c.pinned = c.transport.Clone()
+	c.pinned.DisableKeepAlives = true
+	c.pinned.DialContext = func(ctx context.Context, network, address string) (net.Conn, error) {
+		pin, ok := ctx.Value(pinKey{}).(netip.Addr)
+		if !ok {
+			return nil, fmt.Errorf("%w: pinned request without an address", ErrForbiddenAddress)
+		}
+		_, port, err := net.SplitHostPort(address)
+		if err != nil {
+			return nil, fmt.Errorf("dial %s: %w", address, err)
+		}
+		// The host name is not resolved again: the address was checked
+		// by the caller, and a second answer (DNS rebinding) could send
+		// the request elsewhere.
+		return dialer.DialContext(ctx, network, net.JoinHostPort(pin.String(), port))
+	}
 	c.rt = &roundTripper{c: c}
 	return c
+}
+
+type pinKey struct{}
+
+// Pinned returns a context whose requests through the client connect to
+// addr only, whatever their host names resolve to by then, and each on a
+// fresh connection (a pooled one may lead elsewhere). Redirects stay
+// pinned too. The address checks still apply. The inbox uses it when a
+// key is fetched from the address the request came from: it must go back
+// to that sender and nowhere else.
+func Pinned(ctx context.Context, addr netip.Addr) context.Context {
+	return context.WithValue(ctx, pinKey{}, addr.Unmap())
 }
 
 // control runs for every connection attempt, after DNS, with the exact
@@ -335,7 +367,11 @@ func (t *roundTripper) RoundTrip(req *http.Request) (*http.Response, error) {
 			req.Header.Set("Accept-Encoding", "gzip")
 		}
 	}
-	resp, err := t.c.transport.RoundTrip(req)
+	tr := t.c.transport
+	if _, ok := req.Context().Value(pinKey{}).(netip.Addr); ok {
+		tr = t.c.pinned
+	}
+	resp, err := tr.RoundTrip(req)
 	if err != nil {
 		return nil, err
 	}

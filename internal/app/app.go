@@ -305,7 +305,7 @@ func (a *App) wire() error {
 	limits := a.cfg.InboxLimits
 	limits.TrustedProxies = append(limits.TrustedProxies, a.cfg.TrustedProxies...)
 	guard := inbox.NewGuard(limits, a.cfg.Now)
-	resolveKey := guard.Keys(fetcher.ResolveKey, fetcher.HasFreshKey)
+	resolveKey := guard.Keys(fetcher.ResolveKey, fetcher.HasFreshKey, a.db.DeleteRemoteKey)
 	if err := a.loadBlocklistFile(); err != nil {
 		return err
 	}

@@ -109,8 +109,11 @@ func TestRateLimits(t *testing.T) {
 			want: []int{401, 401, 429, 429},
 		},
 		{
-			name:   "key fetches per host: distinct unknown keyIds stop costing fetches",
-			limits: inbox.Limits{KeyFetchPerHost: ratelimit.Limit{Rate: 0.01, Burst: 3}},
+			name: "key fetches per host: distinct unknown keyIds stop costing fetches",
+			// Every peer here sends from its key host's address (loopback),
+			// which would send its fetches back to the sender, charged to it
+			// (inbox.TestKeyFetchBackToSender): off, to test the host's budget.
+			limits: inbox.Limits{KeyFetchPerHost: ratelimit.Limit{Rate: 0.01, Burst: 3}, KeyFetchSelf: ratelimit.Limit{Rate: -1}},
 			send: func(t *testing.T, in *instance, p *testpeer.Peer) []testpeer.Response {
 				var out []testpeer.Response
 				for i := range 8 {
@@ -162,8 +165,10 @@ func TestRateLimits(t *testing.T) {
 			maxFetches: 3, // key, follower actor, one refresh
 		},
 		{
-			name:   "per server: verified requests over the budget get 429, forged ones never spend it",
-			limits: inbox.Limits{PerHost: ratelimit.Limit{Rate: 0.01, Burst: 2}},
+			name: "per server: verified requests over the budget get 429, forged ones never spend it",
+			// The forger sends from the peer's own address here (loopback):
+			// fetches back to the sender off, as for a forger elsewhere.
+			limits: inbox.Limits{PerHost: ratelimit.Limit{Rate: 0.01, Burst: 2}, KeyFetchSelf: ratelimit.Limit{Rate: -1}},
 			send: func(t *testing.T, in *instance, p *testpeer.Peer) []testpeer.Response {
 				// Forgeries naming the peer (signed by someone else) first:
 				// they must not use its budget.

@@ -16,6 +16,21 @@ import (
 // that is not itself a trusted proxy is the client. Anyone else could write
 // any address in that header and so pick their own bucket.
 func ClientKey(r *http.Request, trusted []netip.Prefix) string {
+	addr := ClientAddr(r, trusted)
+	if !addr.IsValid() {
+		return r.RemoteAddr
+	}
+	if addr.Is6() {
+		p, _ := addr.Prefix(64)
+		return p.String()
+	}
+	return addr.String()
+}
+
+// ClientAddr is the address of the client that sent r, believing
+// X-Forwarded-For only from trusted proxies as ClientKey does; the zero
+// Addr when RemoteAddr is not an address.
+func ClientAddr(r *http.Request, trusted []netip.Prefix) netip.Addr {
 	addr := remoteAddr(r.RemoteAddr)
 	if addr.IsValid() && contains(trusted, addr) {
 		hops := r.Header.Values("X-Forwarded-For")
@@ -37,14 +52,7 @@ func ClientKey(r *http.Request, trusted []netip.Prefix) string {
 			}
 		}
 	}
-	if !addr.IsValid() {
-		return r.RemoteAddr
-	}
-	if addr.Is6() {
-		p, _ := addr.Prefix(64)
-		return p.String()
-	}
-	return addr.String()
+	return addr
 }
 
 func remoteAddr(s string) netip.Addr {

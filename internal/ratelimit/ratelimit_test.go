@@ -131,6 +131,7 @@ func TestClientKey(t *testing.T) {
 		xff     []string
 		trusted bool
 		want    string
+		addr    string // ClientAddr, when it differs from want
 	}{
 		{name: "direct client", remote: "203.0.113.9:5555", want: "203.0.113.9"},
 		{name: "XFF from an untrusted peer is ignored", remote: "203.0.113.9:5555", xff: []string{"198.51.100.1"}, trusted: true, want: "203.0.113.9"},
@@ -139,7 +140,7 @@ func TestClientKey(t *testing.T) {
 		{name: "right-most untrusted hop wins over a forged left entry", remote: "127.0.0.1:5555", xff: []string{"1.2.3.4, 198.51.100.1, 10.1.2.3"}, trusted: true, want: "198.51.100.1"},
 		{name: "several headers", remote: "127.0.0.1:5555", xff: []string{"1.2.3.4", "198.51.100.7"}, trusted: true, want: "198.51.100.7"},
 		{name: "garbage XFF keeps the proxy", remote: "127.0.0.1:5555", xff: []string{"pas-une-adresse"}, trusted: true, want: "127.0.0.1"},
-		{name: "IPv6 client keyed by /64", remote: "[2001:db8:1:2:3:4:5:6]:443", want: "2001:db8:1:2::/64"},
+		{name: "IPv6 client keyed by /64", remote: "[2001:db8:1:2:3:4:5:6]:443", want: "2001:db8:1:2::/64", addr: "2001:db8:1:2:3:4:5:6"},
 		{name: "IPv4-mapped IPv6 is IPv4", remote: "[::ffff:203.0.113.9]:1", want: "203.0.113.9"},
 	}
 	for _, tt := range tests {
@@ -155,6 +156,14 @@ func TestClientKey(t *testing.T) {
 			}
 			if got := ClientKey(r, tr); got != tt.want {
 				t.Errorf("ClientKey = %q, want %q", got, tt.want)
+			}
+			// ClientAddr is the same client's whole address.
+			want := tt.addr
+			if want == "" {
+				want = tt.want
+			}
+			if got := ClientAddr(r, tr); got.String() != want {
+				t.Errorf("ClientAddr = %s, want %s", got, want)
 			}
 		})
 	}
