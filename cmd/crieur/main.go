@@ -164,7 +164,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	if err := a.Run(ctx); err != nil {
-		fmt.Fprintln(stderr, "crieur serve:", err)
+		fmt.Fprintln(stderr, serveError(staffPrinter(botLanguage(contentFS(cfg.ContentDir))), err))
 		return 1
 	}
 	return 0

@@ -45,6 +45,7 @@ func frenchEntries() [][]Entry {
 		frRestoreData(),
 		frServe(),
 		frStaffNotice(),
+		frServeRun(),
 	}
 }
 
