@@ -3,6 +3,7 @@ package store
 import (
 	"bytes"
 	"encoding/binary"
+	"encoding/json"
 	"fmt"
 	"time"
 
@@ -21,7 +22,10 @@ const (
 	bucketRepliesByPost     = "replies_by_post"
 	bucketReactions         = "reactions"
 	bucketReactionsByActvty = "reactions_by_activity"
-	bucketPostCounts        = "post_counts"
+	// bucketReactionsByActor indexes reaction keys by actor, so the Delete
+	// of an account finds that account's reactions without a scan.
+	bucketReactionsByActor = "reactions_by_actor"
+	bucketPostCounts       = "post_counts"
 
 	keyRepliesN   = "replies_count"
 	keyReactionsN = "reactions_count"
@@ -275,8 +279,9 @@ func (db *DB) DeleteReply(id, actor string) (removed bool, err error) {
 	return removed, nil
 }
 
-// DeleteRepliesBy removes every reply of an actor whose account was
-// deleted, and returns how many.
+// DeleteRepliesBy removes every reply and every reaction (like, boost,
+// emoji) of an actor whose account was deleted, taking them out of the
+// posts' counts as Mastodon does, and returns how many records went.
 func (db *DB) DeleteRepliesBy(actor string) (n int, err error) {
 	err = db.bolt.Update(func(tx *bolt.Tx) error {
 		n = 0
@@ -288,6 +293,25 @@ func (db *DB) DeleteRepliesBy(actor string) (n int, err error) {
 		}
 		for _, id := range ids {
 			if err := dropReplyTx(tx, id, true); err != nil {
+				return err
+			}
+			n++
+		}
+		var keys [][]byte
+		c = bucket(tx, bucketReactionsByActor).Cursor()
+		for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
+			keys = append(keys, clone(v))
+		}
+		for _, key := range keys {
+			var rec reactionRecord
+			found, err := getJSON(bucket(tx, bucketReactions), key, &rec)
+			if err != nil {
+				return err
+			}
+			if !found || rec.Actor != actor {
+				continue // a stale index entry: the reaction went another way
+			}
+			if err := dropReactionTx(tx, key, rec); err != nil {
 				return err
 			}
 			n++
@@ -424,6 +448,9 @@ func (db *DB) AddReaction(kind content.ReactionKind, objectID, actor, emoji, act
 		if err := byAct.Put([]byte(activityID), key); err != nil {
 			return fmt.Errorf("index reaction %s: %w", activityID, err)
 		}
+		if err := bucket(tx, bucketReactionsByActor).Put(reactionActorKey(rec), key); err != nil {
+			return fmt.Errorf("index reaction %s: %w", activityID, err)
+		}
 		if err := addCounter(tx, keyReactionsN, 1); err != nil {
 			return err
 		}
@@ -462,18 +489,66 @@ func (db *DB) RemoveReaction(activityID, actor string) (removed bool, err error)
 			return nil
 		}
 		removed = true
-		if err := reactions.Delete(key); err != nil {
-			return fmt.Errorf("remove reaction %s: %w", activityID, err)
-		}
-		if err := addCounter(tx, keyReactionsN, -1); err != nil {
-			return err
-		}
-		return addCountsTx(tx, rec.Object, countReaction(rec.Kind, -1))
+		return dropReactionTx(tx, key, rec)
 	})
 	if err != nil {
 		return false, fmt.Errorf("undo reaction %s: %w", activityID, err)
 	}
 	return removed, nil
+}
+
+// reactionActorKey is the key of a reaction in bucketReactionsByActor:
+// actor NUL kind NUL object, so one actor's reactions are one prefix.
+func reactionActorKey(rec reactionRecord) []byte {
+	return sepKey(rec.Actor, string(rec.Kind), rec.Object)
+}
+
+// dropReactionTx removes the reaction stored under key (rec is its record)
+// and its indexes, and takes it out of its post's counts.
+func dropReactionTx(tx *bolt.Tx, key []byte, rec reactionRecord) error {
+	for _, del := range []struct {
+		b   string
+		key []byte
+	}{
+		{bucketReactions, key},
+		{bucketReactionsByActvty, []byte(rec.Activity)},
+		{bucketReactionsByActor, reactionActorKey(rec)},
+	} {
+		if err := bucket(tx, del.b).Delete(del.key); err != nil {
+			return fmt.Errorf("remove reaction %s: %w", rec.Activity, err)
+		}
+	}
+	if err := addCounter(tx, keyReactionsN, -1); err != nil {
+		return err
+	}
+	return addCountsTx(tx, rec.Object, countReaction(rec.Kind, -1))
+}
+
+// indexReactionsByActorTx creates bucketReactionsByActor and, when it did
+// not exist (a file written before the index), fills it from the
+// reactions already counted, in the transaction that creates it.
+func indexReactionsByActorTx(tx *bolt.Tx) error {
+	if tx.Bucket([]byte(bucketReactionsByActor)) != nil {
+		return nil
+	}
+	idx, err := tx.CreateBucket([]byte(bucketReactionsByActor))
+	if err != nil {
+		return fmt.Errorf("create bucket %s: %w", bucketReactionsByActor, err)
+	}
+	reactions := tx.Bucket([]byte(bucketReactions))
+	if reactions == nil {
+		return nil
+	}
+	return reactions.ForEach(func(k, v []byte) error {
+		var rec reactionRecord
+		if err := json.Unmarshal(v, &rec); err != nil {
+			return fmt.Errorf("index reaction %q: %w", k, err)
+		}
+		if err := idx.Put(reactionActorKey(rec), clone(k)); err != nil {
+			return fmt.Errorf("index reaction %q: %w", k, err)
+		}
+		return nil
+	})
 }
 
 // Counts returns the reactions and replies counted on one of our objects.
@@ -488,13 +563,21 @@ func (db *DB) Counts(objectID string) (c content.Counts, err error) {
 	return c, nil
 }
 
-// HasRepliesBy reports whether any reply of actor is kept (so the Delete
-// of their account concerns us even if they follow no bot).
+// HasRepliesBy reports whether any reply or reaction of actor is kept (so
+// the Delete of their account concerns us even if they follow no bot).
 func (db *DB) HasRepliesBy(actor string) (found bool, err error) {
 	err = db.bolt.View(func(tx *bolt.Tx) error {
 		prefix := append([]byte(actor), 0)
-		k, _ := bucket(tx, bucketRepliesByActor).Cursor().Seek(prefix)
-		found = k != nil && bytes.HasPrefix(k, prefix)
+		for _, name := range []string{bucketRepliesByActor, bucketReactionsByActor} {
+			b := bucket(tx, name)
+			if b == nil {
+				continue // a read-only open of a file written before the index
+			}
+			if k, _ := b.Cursor().Seek(prefix); k != nil && bytes.HasPrefix(k, prefix) {
+				found = true
+				return nil
+			}
+		}
 		return nil
 	})
 	if err != nil {

@@ -492,6 +492,10 @@ func reconcile(tx *bolt.Tx) error {
 			return err
 		}
 	}
+	// Open rebuilds the reactions' actor index from the salvaged reactions.
+	if err := tx.DeleteBucket([]byte(bucketReactionsByActor)); err != nil && !errors.Is(err, berrors.ErrBucketNotFound) {
+		return err
+	}
 	if err := tx.DeleteBucket([]byte(bucketDueIndex)); err != nil {
 		return err
 	}

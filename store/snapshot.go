@@ -38,14 +38,17 @@ func (db *DB) WithSnapshot(fn func(Snapshot) error) error {
 	return db.bolt.View(func(tx *bolt.Tx) error { return fn(Snapshot{tx: tx}) })
 }
 
-// CheckFile opens the database file at path read-only, runs bbolt's
-// consistency check over every page and returns the file's schema
-// version. It refuses a file from a newer crieur (ErrSchemaTooNew); an
-// older schema is fine, the daemon migrates it at start. It is how
-// `crieur restore` checks a database before putting it in place.
+// CheckFile checks the database file at path page by page, opens it
+// read-only and returns its schema version. It refuses a file from a newer
+// crieur (ErrSchemaTooNew); an older schema is fine, the daemon migrates
+// it at start. It is how `crieur restore` checks a database before putting
+// it in place, so a damaged file must give ErrDamaged, never crash the
+// process: the page check reads the file itself (checkPages) instead of
+// running bbolt's tx.Check, whose checker goroutine dies on a fault.
 func CheckFile(path string) (int, error) {
-	// openChecked refuses a damaged file without letting bbolt panic; the
-	// consistency check below also looks at the free list and page links.
+	if err := checkPages(path); err != nil {
+		return 0, err
+	}
 	bdb, err := openChecked(path, &bolt.Options{ReadOnly: true, Timeout: DefaultTimeout})
 	if err != nil {
 		return 0, err
@@ -54,15 +57,6 @@ func CheckFile(path string) (int, error) {
 	schema := 0
 	err = guard(func() error {
 		return bdb.View(func(tx *bolt.Tx) error {
-			var first error
-			for err := range tx.Check() { // drained: the checker blocks on an unread error
-				if first == nil {
-					first = err
-				}
-			}
-			if first != nil {
-				return fmt.Errorf("%w: %s: %v", ErrDamaged, path, first)
-			}
 			schema = schemaOf(tx)
 			if schema > SchemaVersion {
 				return fmt.Errorf("%w: %s has version %d, this crieur knows %d", ErrSchemaTooNew, path, schema, SchemaVersion)

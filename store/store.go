@@ -262,6 +262,9 @@ func (db *DB) migrate() error {
 		if v > SchemaVersion {
 			return fmt.Errorf("%w: file has version %d, this crieur knows %d", ErrSchemaTooNew, v, SchemaVersion)
 		}
+		if err := indexReactionsByActorTx(tx); err != nil {
+			return err
+		}
 		for _, name := range topBuckets() {
 			if _, err := tx.CreateBucketIfNotExists([]byte(name)); err != nil {
 				return fmt.Errorf("create bucket %s: %w", name, err)

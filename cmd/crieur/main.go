@@ -136,24 +136,11 @@ func (fs *flagSet) parse(args []string) error {
 }
 
 func serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	var cfg app.Config
-	var logFormat, logLevel, trustedProxy string
-	var example bool
-	fs := newFlagSet("serve", "Runs the bot: answers WebFinger and ActivityPub, accepts followers, and\npublishes the content folder's posts on schedule.", stderr)
-	fs.string(&cfg.BaseURL, "base-url", "CRIEUR_BASE_URL", "http://localhost:8080", "public URL of the bot's site, e.g. https://tips.zoomacom.org; every id and the handle's host derive from it, so never change it once people follow the bot")
-	fs.string(&cfg.Listen, "listen", "CRIEUR_LISTEN", "localhost:8080", "address to listen on (put a TLS reverse proxy in front in production)")
-	fs.string(&cfg.DataDir, "data", "CRIEUR_DATA", "crieur-data", "directory for the database (crieur.db) and the signing keys (keys/): back it up")
-	fs.string(&cfg.ContentDir, "content", "CRIEUR_CONTENT", "", "content folder (bot.yaml, tips/, events/, media/); empty uses the built-in Zoomacom example")
-	fs.bool(&example, "example", "CRIEUR_EXAMPLE", false, exampleFlagHelp)
-	fs.bool(&cfg.AllowPrivateAddresses, "allow-private-addresses", "CRIEUR_ALLOW_PRIVATE_ADDRESSES", false, "let outbound requests reach loopback and private networks (tests and local development only)")
-	fs.string(&trustedProxy, "trusted-proxy", "CRIEUR_TRUSTED_PROXY", "", "comma-separated CIDRs of your reverse proxies (e.g. 127.0.0.1/32,::1/128): their X-Forwarded-For names the client for the inbox rate limits; set it when crieur is behind a proxy, or every sender shares one budget")
-	fs.string(&logFormat, "log-format", "CRIEUR_LOG_FORMAT", "text", "log format: text or json")
-	fs.string(&logLevel, "log-level", "CRIEUR_LOG_LEVEL", "info", "log level: debug, info, warn or error")
-	hostingFlags(fs, &cfg)
-	if err := fs.parse(args); err != nil {
+	opts, err := parseServeFlags(args, stderr)
+	if err != nil {
 		return flagExit(err, stderr)
 	}
-	hostingDefaults(fs, &cfg)
+	cfg, logFormat, logLevel, trustedProxy, example := opts.cfg, opts.logFormat, opts.logLevel, opts.trustedProxy, opts.example
 	proxies, err := ratelimit.ParsePrefixes(trustedProxy)
 	if err != nil {
 		fmt.Fprintln(stderr, "crieur serve: --trusted-proxy:", err)
@@ -178,7 +165,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	if err := a.Run(ctx); err != nil {
-		fmt.Fprintln(stderr, "crieur serve:", err)
+		fmt.Fprintln(stderr, serveError(staffPrinter(botLanguage(contentFS(cfg.ContentDir))), err))
 		return 1
 	}
 	return 0

@@ -11,7 +11,8 @@ import (
 	"github.com/zoomacom/crieur/store"
 )
 
-// serveError is what staff read when `crieur serve` cannot start: for the
+// serveError is what staff read when `crieur serve` cannot start, or
+// stops after start-up: for the
 // failures they can fix, a line in their language saying what is wrong and
 // what to do, followed by the underlying detail (paths, values), which
 // stays as the code wrote it. Logs keep the English error.
@@ -32,6 +33,10 @@ func serveError(pr *i18n.Printer, err error) string {
 			lines[i] = p.Location() + ": " + pr.Translate(p)
 		}
 		return pr.Sprintf("crieur serve: the content folder cannot be used; fix it, then run crieur check --content:\n%s", strings.Join(lines, "\n"))
+	case errors.Is(err, app.ErrListen):
+		return pr.Sprintf("crieur serve: cannot listen on the address given: another program (or another crieur) uses that port, or the address is not this machine's; stop it or change --listen.\n(%v)", err)
+	case errors.Is(err, app.ErrStoppedServing):
+		return pr.Sprintf("crieur serve: the bot stopped: it could no longer accept connections on its address; start it again (a service manager such as systemd restarts it by itself).\n(%v)", err)
 	case errors.Is(err, app.ErrTLSConfig):
 		return pr.Sprintf("crieur serve: the built-in HTTPS settings do not fit together (--tls-domain, --base-url).\n(%v)", err)
 	case errors.Is(err, federation.ErrBadBaseURL):

@@ -1,6 +1,9 @@
 package main
 
 import (
+	"errors"
+	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -15,6 +18,11 @@ import (
 // do, and keeps the detail (the path, the value given); exit 1.
 func TestServeStartupErrors(t *testing.T) {
 	t.Setenv("CRIEUR_CONTENT", "")
+	taken, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer taken.Close()
 	tests := []struct {
 		name   string
 		setup  func(t *testing.T, data string) []string // extra serve flags
@@ -54,6 +62,9 @@ func TestServeStartupErrors(t *testing.T) {
 			t.Cleanup(func() { db.Close() })
 			return nil
 		}, "la base de données est utilisée par un autre crieur", "the database is in use by another crieur", "another crieur is using"},
+		{"address in use", func(t *testing.T, data string) []string {
+			return []string{"--listen", taken.Addr().String(), "--content", copyExample(t)}
+		}, "impossible d’écouter à l’adresse indiquée\u00a0: un autre programme (ou un autre crieur) utilise ce port", "cannot listen on the address given: another program (or another crieur) uses that port", taken.Addr().String() + ": bind: address already in use"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -67,5 +78,21 @@ func TestServeStartupErrors(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestServeStoppedError: the bot stopping after start-up because its
+// listener failed is told in the staff's language, with the detail.
+func TestServeStoppedError(t *testing.T) {
+	err := fmt.Errorf("%w on 127.0.0.1:8080: %w", app.ErrStoppedServing, errors.New("accept tcp 127.0.0.1:8080: use of closed network connection"))
+	for _, lc := range []struct{ lang, want string }{
+		{"fr_FR.UTF-8", "crieur serve\u00a0: le bot s’est arrêté\u00a0: il ne pouvait plus accepter de connexions à son adresse\u202f; relancez-le"},
+		{"en_US.UTF-8", "crieur serve: the bot stopped: it could no longer accept connections on its address; start it again"},
+	} {
+		setStaffLocale(t, lc.lang)
+		got := serveError(staffPrinter("fr"), err)
+		if !strings.HasPrefix(got, lc.want) || !strings.HasSuffix(got, "\n("+err.Error()+")") {
+			t.Errorf("LANG=%s: %q, want it to start with %q and end with the detail", lc.lang, got, lc.want)
+		}
 	}
 }

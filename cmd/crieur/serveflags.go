@@ -2,10 +2,43 @@ package main
 
 import (
 	"flag"
+	"io"
 	"os"
 
 	"github.com/zoomacom/crieur/internal/app"
 )
+
+// serveOptions is what serve's flags set: the app's configuration and the
+// settings serve applies itself.
+type serveOptions struct {
+	cfg                               app.Config
+	logFormat, logLevel, trustedProxy string
+	example                           bool
+}
+
+// parseServeFlags defines serve's flags, reads them from args and the
+// CRIEUR_* variables (flags win), and applies the defaults that depend on
+// other flags. It is serve's one flag set, so its tests test what staff run.
+func parseServeFlags(args []string, stderr io.Writer) (*serveOptions, error) {
+	o := &serveOptions{}
+	cfg := &o.cfg
+	fs := newFlagSet("serve", "Runs the bot: answers WebFinger and ActivityPub, accepts followers, and\npublishes the content folder's posts on schedule.", stderr)
+	fs.string(&cfg.BaseURL, "base-url", "CRIEUR_BASE_URL", "http://localhost:8080", "public URL of the bot's site, e.g. https://tips.zoomacom.org; every id and the handle's host derive from it, so never change it once people follow the bot")
+	fs.string(&cfg.Listen, "listen", "CRIEUR_LISTEN", "localhost:8080", "address to listen on (put a TLS reverse proxy in front in production)")
+	fs.string(&cfg.DataDir, "data", "CRIEUR_DATA", "crieur-data", "directory for the database (crieur.db) and the signing keys (keys/): back it up")
+	fs.string(&cfg.ContentDir, "content", "CRIEUR_CONTENT", "", "content folder (bot.yaml, tips/, events/, media/); empty uses the built-in Zoomacom example")
+	fs.bool(&o.example, "example", "CRIEUR_EXAMPLE", false, exampleFlagHelp)
+	fs.bool(&cfg.AllowPrivateAddresses, "allow-private-addresses", "CRIEUR_ALLOW_PRIVATE_ADDRESSES", false, "let outbound requests reach loopback and private networks (tests and local development only)")
+	fs.string(&o.trustedProxy, "trusted-proxy", "CRIEUR_TRUSTED_PROXY", "", "comma-separated CIDRs of your reverse proxies (e.g. 127.0.0.1/32,::1/128): their X-Forwarded-For names the client for the inbox rate limits; set it when crieur is behind a proxy, or every sender shares one budget")
+	fs.string(&o.logFormat, "log-format", "CRIEUR_LOG_FORMAT", "text", "log format: text or json")
+	fs.string(&o.logLevel, "log-level", "CRIEUR_LOG_LEVEL", "info", "log level: debug, info, warn or error")
+	hostingFlags(fs, cfg)
+	if err := fs.parse(args); err != nil {
+		return nil, err
+	}
+	hostingDefaults(fs, cfg)
+	return o, nil
+}
 
 // hostingFlags registers the serve flags about where and how the bot is
 // hosted: the account domain of its handle.

@@ -168,7 +168,7 @@ func New(cfg Config) (*App, error) {
 	if cfg.BaseURL == "" && !cfg.Offline {
 		l, err := net.Listen("tcp", cfg.Listen)
 		if err != nil {
-			return nil, fmt.Errorf("listen on %s: %w", cfg.Listen, err)
+			return nil, fmt.Errorf("%w on %s: %w", ErrListen, cfg.Listen, err)
 		}
 		listener, cfg.BaseURL = l, "http://"+l.Addr().String()
 	}
@@ -232,7 +232,7 @@ func New(cfg Config) (*App, error) {
 		if a.listener, err = net.Listen("tcp", cfg.Listen); err != nil {
 			a.tls.close()
 			a.db.Close()
-			return nil, fmt.Errorf("listen on %s: %w", cfg.Listen, err)
+			return nil, fmt.Errorf("%w on %s: %w", ErrListen, cfg.Listen, err)
 		}
 	}
 	a.admin, err = a.listenAdmin()
@@ -488,6 +488,8 @@ func (a *App) Run(ctx context.Context) error {
 	case err = <-serveErr:
 		if errors.Is(err, http.ErrServerClosed) {
 			err = nil
+		} else if err != nil {
+			err = fmt.Errorf("%w on %s: %w", ErrStoppedServing, a.listener.Addr(), err)
 		}
 	}
 	a.log.Info("shutting down")

@@ -18,7 +18,7 @@ import (
 
 // publishedTip starts the app on the example content, has a peer follow
 // it and publishes a Framadate tip; it returns the instance, the follower
-// and the tip's id.
+// the tip's id and the content folder (to add posts).
 func publishedTip(t *testing.T) (*instance, *testpeer.Peer, string, string) {
 	t.Helper()
 	data, dir := t.TempDir(), exampleContent(t)
@@ -30,7 +30,7 @@ func publishedTip(t *testing.T) (*instance, *testpeer.Peer, string, string) {
 	camille.WaitFor(t, "Accept", waitLong)
 	writeFile(t, dir, "tips/99-framadate.md", tipText)
 	create := waitReceived(t, camille, "Create", contentHas("Framadate"))
-	return in, camille, decodeNote(t, create.Object).ID, data
+	return in, camille, decodeNote(t, create.Object).ID, dir
 }
 
 func post(t *testing.T, p *testpeer.Peer, a testpeer.Activity) {
@@ -245,16 +245,32 @@ func TestConversationsReceived(t *testing.T) {
 	checkNoteReactions(t, dominique, tip, 1, 0, nil)
 
 	// alix follows no bot; the Delete of her account still removes her
-	// replies (the followers-only one and the direct mention).
+	// replies (the followers-only one and the direct mention), her like
+	// and her boost. sacha only boosted: his account's Delete takes it.
+	alixBoost := alix.Activity("Announce", tip)
+	alixBoost["to"] = []string{testpeer.Public}
+	post(t, alix, alixBoost)
+	sacha := in.peer(t, "sacha")
+	sachaBoost := sacha.Activity("Announce", tip)
+	sachaBoost["to"] = []string{testpeer.Public}
+	post(t, sacha, sachaBoost)
+	if c := tipCounts(t, in, tip); c.Likes != 1 || c.Boosts != 2 || c.Replies != 1 {
+		t.Fatalf("counts before the account deletions %+v, want alix's like, 2 boosts, her followers-only reply", c)
+	}
 	post(t, alix, alix.DeleteSelf())
 	for _, id := range []string{fo["id"].(string), dm["id"].(string)} {
 		if _, ok := storedReply(t, in, id); ok {
 			t.Errorf("reply %s kept after its author's account was deleted", id)
 		}
 	}
-	if c := tipCounts(t, in, tip); c.Replies != 0 {
-		t.Errorf("counts after the author's account deletion %+v", c)
+	if c := tipCounts(t, in, tip); c.Replies != 0 || c.Likes != 0 || c.Boosts != 1 {
+		t.Errorf("counts after alix's account deletion %+v, want sacha's boost only", c)
 	}
+	post(t, sacha, sacha.DeleteSelf())
+	if c := tipCounts(t, in, tip); c != (content.Counts{}) {
+		t.Errorf("counts after sacha's account deletion %+v, want none", c)
+	}
+	checkNoteReactions(t, dominique, tip, 0, 0, nil)
 }
 
 // answerlessPost is the pinned introduction's Note: nobody reacts to it in
@@ -361,7 +377,7 @@ func answers(t *testing.T, in *instance) []store.Publication {
 // question; bots, #nobot accounts, plain replies, unknown tools, a second
 // question in the hour and a second answer in a thread get nothing.
 func TestAnswersFromTipLibrary(t *testing.T) {
-	in, camille, tip, _ := publishedTip(t)
+	in, camille, tip, contentDir := publishedTip(t)
 	dominique := in.peer(t, "dominique")
 	alix := in.peer(t, "alix")
 	robot := in.peer(t, "robot", testpeer.ActorType("Service"))
@@ -399,6 +415,11 @@ func TestAnswersFromTipLibrary(t *testing.T) {
 			t.Errorf("answer lacks %q:\n%s", want, ans.Content)
 		}
 	}
+	// The example's own Framadate tip (tips/01) matched first; it is not
+	// published yet, so there is no page to link.
+	if strings.Contains(ans.Content, "L'astuce complète") {
+		t.Errorf("answer links the page of a tip never published:\n%s", ans.Content)
+	}
 	checkHTML(t, ans.Content)
 	// An ordinary post: the followers get it, GET serves it, the outbox
 	// lists it.
@@ -420,6 +441,25 @@ func TestAnswersFromTipLibrary(t *testing.T) {
 	}
 	if !slices.Equal(ans.To, []string{alix.ActorID()}) || len(ans.Cc) != 0 || ans.InReplyTo != dq["id"] {
 		t.Errorf("answer to a direct question: to %v cc %v inReplyTo %s; want to the asker only", ans.To, ans.Cc, ans.InReplyTo)
+	}
+
+	// A published tip: the answer ends with the link to its page, which
+	// readers can open.
+	writeFile(t, contentDir, "tips/98-kanban.md", "---\nreplaces: [Trello]\nlink: https://kanboard.org\npublish_at: 2020-01-01T10:00:00+01:00\n---\nKanboard range les tâches en colonnes, sans compte chez un tiers.\n")
+	kanban := decodeNote(t, waitReceived(t, camille, "Create", contentHas("Kanboard")).Object).ID
+	lou := in.peer(t, "lou")
+	lq := lou.Note("<p>@zoomacom-tips et pour remplacer Trello ?</p>", []string{testpeer.Public}, []string{actorURL}, []string{actorURL})
+	post(t, lou, lou.Create(lq))
+	got = waitReceived(t, lou, "Create", func(r testpeer.Received) bool { return strings.Contains(string(r.Object), lq["id"].(string)) })
+	if err := json.Unmarshal(got.Object, &ans); err != nil {
+		t.Fatal(err)
+	}
+	tipLink := `<a href="` + kanban + `" rel="nofollow noopener noreferrer" target="_blank">` + kanban + `</a>`
+	if !strings.HasSuffix(ans.Content, "<p>L'astuce complète\u00a0: "+tipLink+"</p>") {
+		t.Errorf("answer does not end with the link to the tip's page %s:\n%s", kanban, ans.Content)
+	}
+	if page := lou.Get(t, kanban, "text/html"); page.Status != 200 || !strings.Contains(string(page.Body), "Kanboard range les tâches") {
+		t.Errorf("the tip's page %s: %d, want 200 showing the tip", kanban, page.Status)
 	}
 
 	before := len(answers(t, in))

@@ -1,11 +1,15 @@
 package app_test
 
 import (
+	"bytes"
 	"context"
 	"flag"
 	"fmt"
+	"image"
+	"image/png"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -29,11 +33,14 @@ const browserTimeout = 3 * time.Minute
 // outside the window, text drawn
 // over other text, images or stylesheets that did not load, and a phone layout that
 // ignored the viewport (a 980 px page shrunk to fit). Boxes come from the
-// browser's own layout (Range.getClientRects), line by line.
-const layoutCheck = `(() => {
+// browser's own layout (Range.getClientRects), line by line. It is a
+// function of the window's width in CSS pixels: a phone that ignores the
+// viewport widens window.innerWidth along with the layout, so only the
+// width asked for shows the page was shrunk.
+const layoutCheck = `((want) => {
   const problems = [];
   const vw = document.documentElement.clientWidth;
-  if (vw !== window.innerWidth) problems.push("layout width " + vw + " px in a " + window.innerWidth + " px window (viewport ignored, or a vertical scroll bar that takes room)");
+  if (vw !== want) problems.push("layout width " + vw + " px in a " + want + " px window (viewport ignored, or a vertical scroll bar that takes room)");
   const h1 = [...document.querySelectorAll("h1")].filter(h => h.getClientRects().length > 0);
   if (h1.length !== 1) problems.push("the page has " + h1.length + " visible h1 headings, want one");
   const sw = Math.max(document.documentElement.scrollWidth, document.body.scrollWidth);
@@ -74,7 +81,7 @@ const layoutCheck = `(() => {
     if (b.left < -0.5 || b.right > vw + 0.5) problems.push("image outside the window: " + img.currentSrc + " spans " + Math.round(b.left) + " to " + Math.round(b.right) + " px");
   }
   return problems;
-})()`
+})`
 
 // viewport is a window size the pages must work at.
 type viewport struct {
@@ -149,7 +156,7 @@ func layout(ctx context.Context, url string, vp viewport) ([]string, []byte, err
 	if err := chromedp.Do(tab, chromedp.Evaluate[chromedp.Void](`document.fonts.ready`, chromedp.EvalAwaitPromise)); err != nil {
 		return nil, nil, fmt.Errorf("wait for fonts on %s: %w", url, err)
 	}
-	problems, err := chromedp.Run(tab, chromedp.Evaluate[[]string](layoutCheck))
+	problems, err := chromedp.Run(tab, chromedp.Evaluate[[]string](fmt.Sprintf("%s(%d)", layoutCheck, vp.width)))
 	if err != nil {
 		return nil, nil, fmt.Errorf("check layout of %s: %w", url, err)
 	}
@@ -201,34 +208,67 @@ func TestLayout(t *testing.T) {
 	}
 }
 
-// TestLayoutCheckFinds runs the checker on a page broken on purpose, so a
-// TestLayout that passes means the pages are sound, not that the checker
-// sees nothing.
+// TestLayoutCheckFinds runs the checker on pages broken on purpose, each
+// defect at least once, so a TestLayout that passes means the pages are
+// sound, not that the checker sees nothing.
 func TestLayoutCheckFinds(t *testing.T) {
-	broken := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path != "/" {
-			http.NotFound(w, r)
-			return
-		}
-		w.Header().Set("Content-Type", "text/html; charset=utf-8")
-		fmt.Fprint(w, `<!doctype html><html lang="fr"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>cassé</title>
+	const head = `<!doctype html><html lang="fr"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>cassé</title>`
+	pages := []struct {
+		name, html string
+		want       []string
+	}{
+		{"many defects", head + `
 <style>.a{position:absolute;top:100px;left:10px}</style><link rel="stylesheet" href="/missing.css"></head><body>
-<pre>`+strings.Repeat("unmotsansespaceoùcouper", 20)+`</pre>
+<pre>` + strings.Repeat("unmotsansespaceoùcouper", 20) + `</pre>
 <p class="a">Premier texte posé ici</p><p class="a">Second texte posé dessus</p>
 <img src="/missing.png" alt="absente" width="20" height="20">
-</body></html>`)
+</body></html>`, []string{"0 visible h1 headings", "horizontal scroll", "text outside the window", `overlapping text: "Premier texte posé ici" and "Second texte posé dessus"`, "image not loaded", "stylesheet not loaded: /missing.css"}},
+		// No viewport meta: a phone lays the page out 980 px wide and
+		// shrinks it, so everything is tiny.
+		{"viewport ignored", `<!doctype html><html lang="fr"><head><meta charset="utf-8"><title>sans viewport</title></head><body>
+<h1>Titre</h1><p>Un texte court.</p></body></html>`, []string{"layout width 980 px in a 390 px window (viewport ignored"}},
+		// A loaded image pushed past the right edge; the body clips it, so
+		// only the image check can see it.
+		{"image outside the window", head + `</head><body style="overflow-x:hidden">
+<h1>Titre</h1><img src="/pixel.png" alt="point" width="100" height="20" style="position:relative;left:350px"></body></html>`, []string{"image outside the window: /pixel.png spans 358 to 458 px"}},
+	}
+	var pixel bytes.Buffer
+	if err := png.Encode(&pixel, image.NewGray(image.Rect(0, 0, 1, 1))); err != nil {
+		t.Fatal(err)
+	}
+	broken := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/pixel.png" {
+			w.Header().Set("Content-Type", "image/png")
+			w.Write(pixel.Bytes())
+			return
+		}
+		for _, p := range pages {
+			if r.URL.Path == "/"+p.name {
+				w.Header().Set("Content-Type", "text/html; charset=utf-8")
+				fmt.Fprint(w, p.html)
+				return
+			}
+		}
+		http.NotFound(w, r)
 	}))
 	defer broken.Close()
 	ctx := newBrowser(t, "")
-	problems, _, err := layout(ctx, broken.URL, viewports[0])
-	if err != nil {
-		t.Fatal(err)
-	}
-	all := strings.Join(problems, "\n")
-	for _, want := range []string{"0 visible h1 headings", "horizontal scroll", "text outside the window", `overlapping text: "Premier texte posé ici" and "Second texte posé dessus"`, "image not loaded", "stylesheet not loaded: " + broken.URL + "/missing.css"} {
-		if !strings.Contains(all, want) {
-			t.Errorf("the checker missed %q; it found:\n%s", want, all)
-		}
+	for _, p := range pages {
+		t.Run(p.name, func(t *testing.T) {
+			problems, _, err := layout(ctx, broken.URL+"/"+url.PathEscape(p.name), viewports[0])
+			if err != nil {
+				t.Fatal(err)
+			}
+			all := strings.ReplaceAll(strings.Join(problems, "\n"), broken.URL, "")
+			for _, want := range p.want {
+				if !strings.Contains(all, want) {
+					t.Errorf("the checker missed %q; it found:\n%s", want, all)
+				}
+			}
+			if p.name == "viewport ignored" && len(problems) != 1 {
+				t.Errorf("the checker found %d problems, want only %q:\n%s", len(problems), p.want, all)
+			}
+		})
 	}
 }
 

@@ -13,6 +13,8 @@ import (
 	"github.com/zoomacom/crieur/federation"
 	"github.com/zoomacom/crieur/internal/server"
 	"github.com/zoomacom/crieur/outbox"
+	"github.com/zoomacom/crieur/internal/i18n"
+	"github.com/zoomacom/crieur/store"
 )
 
 // DefaultStaffBatch is how long replies gather before staff are told: at
@@ -180,14 +182,21 @@ func (a *App) notifyStaff(ctx context.Context, name string, start time.Time, win
 func (a *App) staffHTML(b *server.Bot, staff []federation.Mention, items []content.Reply) string {
 	// The message is in the bot's language, as its posts are.
 	pr := a.printers.For(b.Profile().Language)
-	french := pr.French()
 	posts, _ := a.postsByObject(b.Username)
+	return staffNoticeHTML(pr, a.urls.Handle(b.Username), staff, items, posts)
+}
+
+// staffNoticeHTML writes the staff notice for the bot whose handle is
+// given, in pr's language; posts names the bot's objects that replies
+// answer (by their post id, as staff know them).
+func staffNoticeHTML(pr *i18n.Printer, handle string, staff []federation.Mention, items []content.Reply, posts map[string]store.Publication) string {
+	french := pr.French()
 	var s strings.Builder
 	s.WriteString("<p>")
 	for _, m := range staff {
 		s.WriteString(mentionHTML(m.Href, m.Name) + " ")
 	}
-	s.WriteString(pr.Plural(len(items), "%d new reply or mention for @%s:", "%d new replies or mentions for @%s:", html.EscapeString(a.urls.Handle(b.Username))))
+	s.WriteString(pr.Plural(len(items), "%d new reply or mention for @%s:", "%d new replies or mentions for @%s:", html.EscapeString(handle)))
 	s.WriteString("</p>")
 	for i, r := range items {
 		if i == MaxStaffItems {

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"compress/gzip"
 	"crypto/sha256"
+	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -237,6 +238,11 @@ func TestRestoreRefuses(t *testing.T) {
 			es[find(es, backup.DBFile)].data = bytes.Repeat([]byte("not a database "), 1000)
 			return resum(t, es)
 		}), backup.ErrBadArchive},
+		{"database free list claiming billions of pages", tamper(func(es []entry) []entry {
+			i := find(es, backup.DBFile)
+			es[i].data = hugeFreelist(t, es[i].data)
+			return resum(t, es)
+		}), backup.ErrBadArchive},
 		{"no key", tamper(func(es []entry) []entry {
 			i := find(es, keyName)
 			return resum(t, append(es[:i:i], es[i+1:]...))
@@ -278,6 +284,29 @@ func TestRestoreRefuses(t *testing.T) {
 			t.Fatalf("Restore into an empty directory: %v", err)
 		}
 	})
+}
+
+// hugeFreelist returns a copy of the bbolt file db whose free list claims
+// 2^40 page ids: bbolt's own check, which restore used to run, died of it
+// (out of memory) and took the process with it.
+func hugeFreelist(t *testing.T, db []byte) []byte {
+	t.Helper()
+	db = bytes.Clone(db)
+	le := binary.NativeEndian
+	// Meta pages 0 and 1: after the 16-byte page header, the page size at
+	// +8, the free list's page at +32 and the transaction id at +48.
+	pageSize := int(le.Uint32(db[16+8:]))
+	meta := db[16:]
+	if other := db[pageSize+16:]; le.Uint64(other[48:]) > le.Uint64(meta[48:]) {
+		meta = other
+	}
+	freelist := db[int(le.Uint64(meta[32:]))*pageSize:]
+	if le.Uint16(freelist[8:]) != 0x10 {
+		t.Fatalf("page %d is not the free list", le.Uint64(meta[32:]))
+	}
+	le.PutUint16(freelist[10:], 0xFFFF)
+	le.PutUint64(freelist[16:], 1<<40)
+	return db
 }
 
 // TestWriteRefusesWithoutKey: a backup without the signing key would be

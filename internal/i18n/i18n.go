@@ -47,6 +47,7 @@ func frenchEntries() [][]Entry {
 		frStaffNotice(),
 		frTidy(),
 		frScale(),
+		frServeRun(),
 	}
 }
 

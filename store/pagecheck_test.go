@@ -1,0 +1,158 @@
+package store
+
+import (
+	"encoding/binary"
+	"errors"
+	"os"
+	"strings"
+	"testing"
+)
+
+// pagedFile is a database file in memory with what a test needs to damage
+// one page precisely.
+type pagedFile struct {
+	data     []byte
+	pageSize int
+	meta     boltMeta
+}
+
+func readPaged(t *testing.T, path string) pagedFile {
+	t.Helper()
+	f, err := os.Open(path)
+	mustNoErr(t, err)
+	m, ok := currentMeta(f)
+	f.Close()
+	if !ok {
+		t.Fatal("no valid meta page in a healthy file")
+	}
+	data, err := os.ReadFile(path)
+	mustNoErr(t, err)
+	return pagedFile{data: data, pageSize: int(m.pageSize), meta: m}
+}
+
+func (p pagedFile) page(id uint64) []byte { return p.data[int(id)*p.pageSize:] }
+
+func (p pagedFile) flags(id uint64) uint16 { return binary.NativeEndian.Uint16(p.page(id)[8:]) }
+
+// first returns the first page in use with the given type.
+func (p pagedFile) first(t *testing.T, flags uint16) uint64 {
+	t.Helper()
+	for id := uint64(2); id < p.meta.pgid; id++ {
+		if p.flags(id) == flags && binary.NativeEndian.Uint64(p.page(id)) == id && id != p.meta.freelist {
+			return id
+		}
+	}
+	t.Fatalf("no page of type %#x in the file", flags)
+	return 0
+}
+
+func (p pagedFile) write(t *testing.T, path string) {
+	t.Helper()
+	mustNoErr(t, os.WriteFile(path, p.data, 0o600))
+}
+
+// TestCheckFileRefusesDamage: whatever the damage, CheckFile (what
+// `crieur restore` runs on the archive's database) returns ErrDamaged
+// naming the file and the way out, and the process lives on. bbolt's own
+// check, run before, crashed the whole process on a branch page pointing
+// outside the file and looped on a page cycle.
+func TestCheckFileRefusesDamage(t *testing.T) {
+	le := binary.NativeEndian
+	cases := []struct {
+		name string
+		hurt func(t *testing.T, p pagedFile)
+		want string
+	}{
+		{"branch page pointing outside the file", func(t *testing.T, p pagedFile) {
+			le.PutUint64(p.page(p.first(t, branchPageFlag))[pageHeaderSize+8:], 1<<40)
+		}, "outside the file"},
+		{"branch page pointing just past the last page", func(t *testing.T, p pagedFile) {
+			le.PutUint64(p.page(p.first(t, branchPageFlag))[pageHeaderSize+8:], p.meta.pgid)
+		}, "outside the file"},
+		{"branch page pointing to itself", func(t *testing.T, p pagedFile) {
+			id := p.first(t, branchPageFlag)
+			le.PutUint64(p.page(id)[pageHeaderSize+8:], id)
+		}, "referenced twice"},
+		{"page header type flipped", func(t *testing.T, p pagedFile) {
+			le.PutUint16(p.page(p.first(t, leafPageFlag))[8:], 0x40)
+		}, "not a branch or leaf page"},
+		{"page header id flipped", func(t *testing.T, p pagedFile) {
+			pg := p.page(p.first(t, leafPageFlag))
+			le.PutUint64(pg, le.Uint64(pg)^0xFF00)
+		}, "says it is page"},
+		{"page header overflow past the end", func(t *testing.T, p pagedFile) {
+			le.PutUint32(p.page(p.first(t, leafPageFlag))[12:], 1<<30)
+		}, "past the end of the file"},
+		{"leaf element larger than its page", func(t *testing.T, p pagedFile) {
+			le.PutUint32(p.page(p.first(t, leafPageFlag))[pageHeaderSize+12:], 1<<31)
+		}, "outside its page"},
+		{"leaf keys out of order", func(t *testing.T, p pagedFile) {
+			pg := p.page(p.first(t, leafPageFlag))
+			if le.Uint16(pg[10:]) < 2 {
+				t.Fatal("first leaf page has fewer than two keys")
+			}
+			le.PutUint32(pg[pageHeaderSize+elementSize+8:], 0) // second key empty
+		}, "out of order"},
+		{"free list claiming billions of ids", func(t *testing.T, p pagedFile) {
+			pg := p.page(p.meta.freelist)
+			le.PutUint16(pg[10:], 0xFFFF)
+			le.PutUint64(pg[pageHeaderSize:], 1<<40)
+		}, "more than it holds"},
+		{"free list naming a page in use", func(t *testing.T, p pagedFile) {
+			pg := p.page(p.meta.freelist)
+			le.PutUint16(pg[10:], 1)
+			le.PutUint64(pg[pageHeaderSize:], p.meta.root)
+		}, "in use and listed as free"},
+		{"page neither in use nor free", func(t *testing.T, p pagedFile) {
+			le.PutUint16(p.page(p.meta.freelist)[10:], 0)
+		}, "neither in use nor free"},
+	}
+	fresh := populated(t)
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			path := fresh(t)
+			p := readPaged(t, path)
+			if c.name == "page neither in use nor free" && le.Uint16(p.page(p.meta.freelist)[10:]) == 0 {
+				t.Fatal("the populated file has no free page to forget")
+			}
+			c.hurt(t, p)
+			p.write(t, path)
+			_, err := CheckFile(path)
+			if !errors.Is(err, ErrDamaged) {
+				t.Fatalf("CheckFile = %v, want ErrDamaged", err)
+			}
+			msg := err.Error()
+			if !strings.Contains(msg, c.want) || !strings.Contains(msg, path) || !strings.Contains(msg, "crieur repair") {
+				t.Fatalf("CheckFile: %v; want ErrDamaged saying %q, naming the file and crieur repair", err, c.want)
+			}
+		})
+	}
+	t.Run("healthy copy accepted", func(t *testing.T) {
+		if schema, err := CheckFile(fresh(t)); err != nil || schema != SchemaVersion {
+			t.Fatalf("CheckFile(healthy) = %d, %v; want %d, nil", schema, err, SchemaVersion)
+		}
+	})
+}
+
+// TestCheckFileTruncated: a file cut short, by half or by its last page,
+// is refused before bbolt maps it (a read past the end would be SIGBUS).
+func TestCheckFileTruncated(t *testing.T) {
+	fresh := populated(t)
+	for _, cut := range []struct {
+		name string
+		size func(n, page int64) int64
+	}{
+		{"by half", func(n, _ int64) int64 { return n / 2 }},
+		{"by its last page", func(n, page int64) int64 { return n - page }},
+		{"to one page", func(_, page int64) int64 { return page }},
+	} {
+		t.Run(cut.name, func(t *testing.T) {
+			path := fresh(t)
+			p := readPaged(t, path)
+			mustNoErr(t, os.Truncate(path, cut.size(int64(p.meta.pgid)*int64(p.pageSize), int64(p.pageSize))))
+			if _, err := CheckFile(path); !errors.Is(err, ErrDamaged) {
+				t.Fatalf("CheckFile = %v, want ErrDamaged", err)
+			}
+		})
+	}
+}
