@@ -11,9 +11,9 @@ import (
 
 	"github.com/zoomacom/crieur/content"
 	"github.com/zoomacom/crieur/federation"
+	"github.com/zoomacom/crieur/internal/i18n"
 	"github.com/zoomacom/crieur/internal/server"
 	"github.com/zoomacom/crieur/outbox"
-	"github.com/zoomacom/crieur/internal/i18n"
 	"github.com/zoomacom/crieur/store"
 )
 

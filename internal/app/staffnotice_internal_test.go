@@ -56,7 +56,7 @@ func TestStaffNoticeHTML(t *testing.T) {
 		}, []string{"nouvelle", "«", "… and"}},
 		{"English, two: plural, a mention without handle, escaped", en, []content.Reply{replyTo, mention}, []string{
 			"2 new replies or mentions for @" + handle + ":</p>",
-			"<p>https://masto.example/users/camille, mention (direct)<br>“une question &lt;b&gt;privée&lt;/b&gt;”<br>",
+			"<p>https://masto.example/users/camille, mention (direct message)<br>“une question &lt;b&gt;privée&lt;/b&gt;”<br>",
 		}, []string{"<b>"}},
 		{"French, two", fr, []content.Reply{replyTo, mention}, []string{
 			"2 nouvelles réponses ou mentions pour @" + handle + "\u00a0:</p>",
