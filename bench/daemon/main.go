@@ -88,6 +88,7 @@ func main() {
 	flag.BoolVar(&o.oneAddress, "one-address", true, "also run with every server on one address, one port each")
 	flag.IntVar(&o.backlog, "backlog", 30, "with -faults, also restart crieur on a queue holding this many overdue retries per failing or silent server (0: skip that scenario)")
 	flag.BoolVar(&o.distinct, "distinct", true, "run with every server on its own loopback address")
+	flag.BoolVar(&o.pin, "pin", false, "run crieur alone on CPU 0 and the farm on the other CPUs (taskset), as remote servers run on other machines; the floor, the signing and the naive sender then get CPU 0 alone too")
 	flag.IntVar(&o.naiveWorkers, "naive-workers", 8, "goroutines of the naive sender")
 	flag.DurationVar(&o.postTimeout, "post-timeout", 90*time.Second, "give up on a post after this long")
 	flag.StringVar(&o.cpuProfile, "cpuprofile", "", "write CPU profiles of crieur (crieur-N.prof, via "+cpuProfileEnv+") and of the farm (farm-N.prof) for scenario N into this directory")
@@ -113,6 +114,7 @@ type options struct {
 	servers, posts       int
 	faults, oneAddress   bool
 	distinct             bool
+	pin                  bool
 	naiveWorkers         int
 	backlog              int
 	postTimeout          time.Duration
@@ -243,6 +245,15 @@ func run(o options, out io.Writer) error {
 	if err != nil {
 		return err
 	}
+	if o.pin {
+		if runtime.NumCPU() < 2 {
+			return errors.New("-pin needs at least 2 CPUs")
+		}
+		if err := benchproc.PinSelf(otherCPUs); err != nil {
+			return err
+		}
+		fmt.Fprintf(out, "pinned: crieur on CPU 0 alone, the farm on CPUs %s; floor, signing and naive sender on CPU 0 (1 core)\n", otherCPUs)
+	}
 	fmt.Fprintf(out, "crieur daemon bench, %s, GOMAXPROCS=%d, %d servers, %d posts per scenario; crieur and the farm are separate processes\n",
 		time.Now().Format("2006-01-02"), runtime.GOMAXPROCS(0), o.servers, o.posts)
 	fmt.Fprintln(out, "cpu crieur, cpu farm: processor time (user+system, /proc/PID/stat) each process used from the post's first delivery")
@@ -312,6 +323,9 @@ func runScenario(o options, sc scenario, index int, crieur, dir string, out io.W
 		env = []string{cpuProfileEnv + "=" + filepath.Join(o.cpuProfile, fmt.Sprintf("crieur-%d.prof", index))}
 	}
 	farmCmd := exec.Command(self, args...)
+	if o.pin {
+		farmCmd = exec.Command("taskset", append([]string{"-c", otherCPUs, self}, args...)...)
+	}
 	farmIn, err := farmCmd.StdinPipe()
 	if err != nil {
 		return err
@@ -373,7 +387,11 @@ func runScenario(o options, sc scenario, index int, crieur, dir string, out io.W
 	}
 
 	// crieur serve.
-	daemon, err := benchproc.ServeEnv(env, crieur, filepath.Join(dir, "crieur.log"), actor,
+	var launcher []string
+	if o.pin {
+		launcher = []string{"taskset", "-c", "0"}
+	}
+	daemon, err := benchproc.ServeVia(launcher, env, crieur, filepath.Join(dir, "crieur.log"), actor,
 		"--listen", "127.0.0.1:"+strconv.Itoa(port), "--base-url", base,
 		"--data", dataDir, "--content", contentDir, "--allow-private-addresses", "--log-level", "warn")
 	if err != nil {
@@ -392,7 +410,7 @@ func runScenario(o options, sc scenario, index int, crieur, dir string, out io.W
 		// Each post's own floor: measured just before it and just after,
 		// the lesser kept, so a machine whose speed drifts compares
 		// each post with the minutes it ran in.
-		floor, sigCPU, err = signingFloor(signer, len(healthy))
+		floor, sigCPU, err = signingFloor(o, signer, len(healthy))
 		if err != nil {
 			return err
 		}
@@ -414,28 +432,33 @@ func runScenario(o options, sc scenario, index int, crieur, dir string, out io.W
 		}
 		used := readCPU(daemon.Pid(), farmCmd.Process.Pid).minus(before)
 		seen[sp.Activity] = true
-		if again, cpu, err := signingFloor(signer, len(healthy)); err == nil && again < floor {
+		if again, cpu, err := signingFloor(o, signer, len(healthy)); err == nil && again < floor {
 			floor, sigCPU = again, cpu
 		}
 		took := sp.Last.Sub(sp.First)
 		fmt.Fprintf(out, "%-46s %4d %12s %12s %10s %6.2f× %10.2f× %8.2f× %5.2f× %7s\n", trim(sc.name, 46), n,
 			sp.First.Sub(drop).Round(time.Millisecond), took.Round(time.Millisecond), floor.Round(time.Millisecond), float64(took)/float64(floor),
-			used.ratio(used.crieur, sigCPU), used.ratio(used.farm, sigCPU), used.wallRatio(took), queueDepth(base))
+			used.ratio(used.crieur, sigCPU), used.ratio(used.farm, sigCPU), used.wallRatio(took, senderCores(o)), queueDepth(base))
 	}
 	before := readCPU(os.Getpid(), farmCmd.Process.Pid)
-	naive, err := naiveSend(signer, actor, healthy, o.naiveWorkers)
+	var naive time.Duration
+	err = onCrieurCPU(o, func() error {
+		var err error
+		naive, err = naiveSend(signer, actor, healthy, o.naiveWorkers)
+		return err
+	})
 	if err != nil {
 		return fmt.Errorf("naive sender: %w", err)
 	}
 	used := readCPU(os.Getpid(), farmCmd.Process.Pid).minus(before)
-	if again, cpu, err := signingFloor(signer, len(healthy)); err == nil && again < floor {
+	if again, cpu, err := signingFloor(o, signer, len(healthy)); err == nil && again < floor {
 		floor, sigCPU = again, cpu // the naive sender's floor: around it, like the posts'
 	}
 	// The naive sender's "cpu crieur" column is this process's: the
 	// sender runs here.
 	fmt.Fprintf(out, "%-46s %4s %12s %12s %10s %6.2f× %10.2f× %8.2f× %5.2f×\n", "  naive sender, "+strconv.Itoa(o.naiveWorkers)+" goroutines", "-", "-",
 		naive.Round(time.Millisecond), floor.Round(time.Millisecond), float64(naive)/float64(floor),
-		used.ratio(used.crieur, sigCPU), used.ratio(used.farm, sigCPU), used.wallRatio(naive))
+		used.ratio(used.crieur, sigCPU), used.ratio(used.farm, sigCPU), used.wallRatio(naive, senderCores(o)))
 	fmt.Fprintf(out, "  (%d healthy of %d servers; crieur up in %s, peak RSS %s)\n", len(healthy), len(hosts),
 		startup.Round(time.Millisecond), benchproc.MiB(benchproc.ReadMemory(daemon.Pid()).Peak))
 	return nil
@@ -550,7 +573,43 @@ func waitPost(control string, seen map[string]bool, n int, within time.Duration,
 // signingFloor is how long n signed deliveries take to build on every
 // core: n sequential signatures ÷ GOMAXPROCS; cpu is the processor time
 // they took (this process's, which does nothing else meanwhile).
-func signingFloor(s *signature.Signer, n int) (floor, cpu time.Duration, err error) {
+func signingFloor(o options, s *signature.Signer, n int) (floor, cpu time.Duration, err error) {
+	err = onCrieurCPU(o, func() error {
+		floor, cpu, err = signingFloorHere(s, n, senderCores(o))
+		return err
+	})
+	return floor, cpu, err
+}
+
+// otherCPUs are the CPUs the farm and this process use with -pin.
+const otherCPUs = "1-63"
+
+// senderCores is how many cores the sender (crieur, the naive sender,
+// the floor's signer) has.
+func senderCores(o options) int {
+	if o.pin {
+		return 1
+	}
+	return runtime.GOMAXPROCS(0)
+}
+
+// onCrieurCPU runs f on crieur's CPU when pinned (the floor and the naive
+// sender then get what crieur gets), then moves back.
+func onCrieurCPU(o options, f func() error) error {
+	if !o.pin {
+		return f()
+	}
+	if err := benchproc.PinSelf("0"); err != nil {
+		return err
+	}
+	err := f()
+	if perr := benchproc.PinSelf(otherCPUs); err == nil {
+		err = perr
+	}
+	return err
+}
+
+func signingFloorHere(s *signature.Signer, n, cores int) (floor, cpu time.Duration, err error) {
 	body := activity("http://127.0.0.1/floor", "http://127.0.0.1/floor/activity")
 	cpu0 := selfCPU()
 	start := time.Now()
@@ -564,7 +623,7 @@ func signingFloor(s *signature.Signer, n int) (floor, cpu time.Duration, err err
 			return 0, 0, err
 		}
 	}
-	return time.Since(start) / time.Duration(runtime.GOMAXPROCS(0)), selfCPU() - cpu0, nil
+	return time.Since(start) / time.Duration(cores), selfCPU() - cpu0, nil
 }
 
 // selfCPU is the processor time this process used so far, to the
@@ -620,11 +679,14 @@ func (cpuReading) ratio(d, base time.Duration) float64 {
 // allows on GOMAXPROCS cores: near 1, the post was bound by the CPU the
 // sender and the servers used; above, it waited for something else (or
 // for other work on the machine). NaN when unknown.
-func (r cpuReading) wallRatio(took time.Duration) float64 {
+func (r cpuReading) wallRatio(took time.Duration, cores int) float64 {
 	if r.crieur < 0 || r.farm < 0 || r.crieur+r.farm <= 0 {
 		return math.NaN()
 	}
-	return float64(took) / (float64(r.crieur+r.farm) / float64(runtime.GOMAXPROCS(0)))
+	if cores == 1 { // pinned: each process on CPUs of its own
+		return float64(took) / float64(max(r.crieur, r.farm))
+	}
+	return float64(took) / (float64(r.crieur+r.farm) / float64(cores))
 }
 
 // queueDepth reads crieur_queue_depth from crieur's /metrics: the

@@ -35,6 +35,16 @@ func Build(dir string) (string, error) {
 	return bin, nil
 }
 
+// PinSelf moves every thread of this process onto cpus (taskset's list
+// syntax, e.g. "0" or "1-3"); threads started later inherit it.
+func PinSelf(cpus string) error {
+	out, err := exec.Command("taskset", "-a", "-p", "-c", cpus, strconv.Itoa(os.Getpid())).CombinedOutput()
+	if err != nil {
+		return fmt.Errorf("taskset -c %s: %w: %s", cpus, err, out)
+	}
+	return nil
+}
+
 // FreePort returns a TCP port free on 127.0.0.1 at the time of the call.
 func FreePort() (int, error) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
@@ -67,12 +77,20 @@ func Serve(bin, logFile, actor string, args ...string) (*Daemon, error) {
 // ServeEnv is Serve with env ("KEY=value") added to the environment the
 // child inherits, e.g. to ask it for a CPU profile.
 func ServeEnv(env []string, bin, logFile, actor string, args ...string) (*Daemon, error) {
+	return ServeVia(nil, env, bin, logFile, actor, args...)
+}
+
+// ServeVia is ServeEnv run through a launcher command that execs its
+// arguments, e.g. {"taskset", "-c", "0"} to run crieur on CPU 0 alone;
+// the child's pid is then crieur's.
+func ServeVia(launcher, env []string, bin, logFile, actor string, args ...string) (*Daemon, error) {
 	log, err := os.Create(logFile)
 	if err != nil {
 		return nil, fmt.Errorf("daemon log: %w", err)
 	}
 	defer log.Close() // the child holds its own descriptor
-	cmd := exec.Command(bin, append([]string{"serve"}, args...)...)
+	argv := append(append(append([]string{}, launcher...), bin, "serve"), args...)
+	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Stdout, cmd.Stderr = log, log
 	if len(env) > 0 {
 		cmd.Env = append(os.Environ(), env...)
