@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 
 	"github.com/zoomacom/crieur/content"
 	"github.com/zoomacom/crieur/federation"
@@ -43,6 +44,10 @@ func openData(cfg Config) (*store.DB, error) {
 			log = slog.Default()
 		}
 		log.Info("database compacted", "file", path, "bytes_before", before.Size(), "bytes_after", after.Size())
+		// The copy went through the heap (tens of MiB for a large
+		// file); the lazy collector of serve would keep it resident
+		// long into the idle daemon's life.
+		debug.FreeOSMemory()
 	}
 	return db, err
 }

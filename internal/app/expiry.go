@@ -1,6 +1,9 @@
 package app
 
-import "time"
+import (
+	"runtime/debug"
+	"time"
+)
 
 // RemoteKeyRetention is how long a follower's key stays cached after its
 // fetch. The fetcher trusts a cached key for a day (federation.Fetcher's
@@ -34,4 +37,16 @@ func (a *App) afterSweeps() {
 	if err := a.db.ReleaseMemory(); err != nil {
 		a.log.Error("release database pages", "err", err)
 	}
+	if n >= bigPrune {
+		// Deleting that many records built copies of most of the
+		// keys' pages on the heap; under serve's lazy collector
+		// (GOGC 400) they would stay resident for minutes in a daemon
+		// that is otherwise idle. Give them back now.
+		debug.FreeOSMemory()
+	}
 }
+
+// bigPrune is how many keys a sweep must forget before its garbage is
+// worth returning to the system at once: the first sweep of a large bot
+// after an upgrade, not the hourly trickle.
+const bigPrune = 1000
