@@ -73,11 +73,10 @@ import (
 	"github.com/zoomacom/crieur/store"
 )
 
-const bot = "zoomacom-tips"
-
-// dbFile is app.DBFile: the bench drives crieur from outside and does
-// not link the app.
-const dbFile = "crieur.db"
+const (
+	bot    = benchproc.Bot
+	dbFile = benchproc.DBFile
+)
 
 func main() {
 	var o options
@@ -276,17 +275,6 @@ func run(o options, out io.Writer) error {
 	return nil
 }
 
-const botYAML = `username: zoomacom-tips
-name: "Banc d'essai"
-summary: "Compte de banc d'essai de crieur."
-language: fr
-timezone: UTC
-schedule:
-  tips: ["mon 03:00"]
-followers:
-  approval: auto
-`
-
 type farmHost struct{ url, role string }
 
 func runScenario(o options, sc scenario, index int, crieur, dir string, out io.Writer) error {
@@ -294,7 +282,7 @@ func runScenario(o options, sc scenario, index int, crieur, dir string, out io.W
 	if err := os.MkdirAll(filepath.Join(contentDir, "tips"), 0o755); err != nil {
 		return err
 	}
-	if err := os.WriteFile(filepath.Join(contentDir, "bot.yaml"), []byte(botYAML), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(contentDir, "bot.yaml"), []byte(benchproc.BotYAML), 0o644); err != nil {
 		return err
 	}
 	key, err := federation.LoadOrCreateKey(dataDir, bot, time.Now())
@@ -327,22 +315,14 @@ func runScenario(o options, sc scenario, index int, crieur, dir string, out io.W
 	if o.pin {
 		farmCmd = exec.Command("taskset", append([]string{"-c", otherCPUs, self}, args...)...)
 	}
-	farmIn, err := farmCmd.StdinPipe()
+	farm, err := benchproc.StartChild(farmCmd)
 	if err != nil {
-		return err
+		return fmt.Errorf("farm: %w", err)
 	}
-	farmOut, err := farmCmd.StdoutPipe()
-	if err != nil {
-		return err
-	}
-	farmCmd.Stderr = os.Stderr
-	if err := farmCmd.Start(); err != nil {
-		return fmt.Errorf("start farm: %w", err)
-	}
-	defer func() { farmIn.Close(); _ = farmCmd.Wait() }()
+	defer farm.Close()
 	var hosts []farmHost
 	var control string
-	sc2 := bufio.NewScanner(farmOut)
+	sc2 := farm.Lines
 	for control == "" && sc2.Scan() {
 		f := strings.Fields(sc2.Text())
 		switch {
@@ -431,11 +411,11 @@ func runScenario(o options, sc scenario, index int, crieur, dir string, out io.W
 			return err
 		}
 		var before cpuReading
-		sp, err := waitPost(control, seen, len(healthy), o.postTimeout, func() { before = readCPU(daemon.Pid(), farmCmd.Process.Pid) })
+		sp, err := waitPost(control, seen, len(healthy), o.postTimeout, func() { before = readCPU(daemon.Pid(), farm.Pid()) })
 		if err != nil {
 			return fmt.Errorf("post %d: %w (log in %s)", n, err, daemon.Log)
 		}
-		used := readCPU(daemon.Pid(), farmCmd.Process.Pid).minus(before)
+		used := readCPU(daemon.Pid(), farm.Pid()).minus(before)
 		seen[sp.Activity] = true
 		if again, cpu, err := signingFloor(o, signer, len(healthy)); err == nil && again < floor {
 			floor, sigCPU = again, cpu
@@ -449,7 +429,7 @@ func runScenario(o options, sc scenario, index int, crieur, dir string, out io.W
 			float64(took)/float64(par),
 			used.ratio(used.crieur, sigCPU), used.ratio(used.farm, sigCPU), used.wallRatio(took, senderCores(o)), queueDepth(base))
 	}
-	before := readCPU(os.Getpid(), farmCmd.Process.Pid)
+	before := readCPU(os.Getpid(), farm.Pid())
 	var naive time.Duration
 	err = onCrieurCPU(o, func() error {
 		var err error
@@ -459,7 +439,7 @@ func runScenario(o options, sc scenario, index int, crieur, dir string, out io.W
 	if err != nil {
 		return fmt.Errorf("naive sender: %w", err)
 	}
-	used := readCPU(os.Getpid(), farmCmd.Process.Pid).minus(before)
+	used := readCPU(os.Getpid(), farm.Pid()).minus(before)
 	if again, cpu, err := signingFloor(o, signer, len(healthy)); err == nil && again < floor {
 		floor, sigCPU = again, cpu // the naive sender's floor: around it, like the posts'
 	}

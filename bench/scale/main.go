@@ -55,22 +55,10 @@ import (
 	"github.com/zoomacom/crieur/store"
 )
 
-const bot = "zoomacom-tips"
-
-// dbFile is app.DBFile: the bench drives crieur from outside and does not
-// link the app.
-const dbFile = "crieur.db"
-
-const botYAML = `username: zoomacom-tips
-name: "Banc d'essai"
-summary: "Compte de banc d'essai de crieur."
-language: fr
-timezone: UTC
-schedule:
-  tips: ["mon 03:00"]
-followers:
-  approval: auto
-`
+const (
+	bot    = benchproc.Bot
+	dbFile = benchproc.DBFile
+)
 
 type options struct {
 	followers, servers, pages int
@@ -187,7 +175,7 @@ func prepare(o options, dataDir, contentDir string) error {
 	if err := os.MkdirAll(filepath.Join(contentDir, "tips"), 0o755); err != nil {
 		return err
 	}
-	if err := os.WriteFile(filepath.Join(contentDir, "bot.yaml"), []byte(botYAML), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(contentDir, "bot.yaml"), []byte(benchproc.BotYAML), 0o644); err != nil {
 		return err
 	}
 	now := time.Now()

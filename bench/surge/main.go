@@ -50,22 +50,10 @@ import (
 	"github.com/zoomacom/crieur/internal/benchproc"
 )
 
-const bot = "zoomacom-tips"
-
-// dbFile is app.DBFile: the bench drives crieur from outside and does
-// not link the app.
-const dbFile = "crieur.db"
-
-const botYAML = `username: zoomacom-tips
-name: "Banc d'essai"
-summary: "Compte de banc d'essai de crieur."
-language: fr
-timezone: UTC
-schedule:
-  tips: ["mon 03:00"]
-followers:
-  approval: auto
-`
+const (
+	bot    = benchproc.Bot
+	dbFile = benchproc.DBFile
+)
 
 type options struct {
 	farm                     bool
@@ -142,7 +130,7 @@ func run(o options, out io.Writer) error {
 	if err := os.MkdirAll(filepath.Join(contentDir, "tips"), 0o755); err != nil {
 		return err
 	}
-	if err := os.WriteFile(filepath.Join(contentDir, "bot.yaml"), []byte(botYAML), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(contentDir, "bot.yaml"), []byte(benchproc.BotYAML), 0o644); err != nil {
 		return err
 	}
 	if _, err := federation.LoadOrCreateKey(dataDir, bot, time.Now()); err != nil {
@@ -164,21 +152,12 @@ func run(o options, out io.Writer) error {
 	farmCmd := exec.Command(self, "-farm", "-servers", strconv.Itoa(o.servers), "-per-server", strconv.Itoa(o.perServer),
 		"-keys", strconv.Itoa(o.keys), "-concurrency", strconv.Itoa(o.concurrency), "-timeout", o.timeout.String(),
 		"-data", dataDir, "-key-id", actor+"#main-key", "-inbox", actor+"/inbox")
-	farmIn, err := farmCmd.StdinPipe()
+	farm, err := benchproc.StartChild(farmCmd)
 	if err != nil {
-		return err
+		return fmt.Errorf("farm: %w", err)
 	}
-	farmOut, err := farmCmd.StdoutPipe()
-	if err != nil {
-		return err
-	}
-	farmCmd.Stderr = os.Stderr
-	if err := farmCmd.Start(); err != nil {
-		return fmt.Errorf("start farm: %w", err)
-	}
-	defer func() { farmIn.Close(); _ = farmCmd.Wait() }()
-	lines := bufio.NewScanner(farmOut)
-	lines.Buffer(make([]byte, 64<<10), 1<<20)
+	defer farm.Close()
+	lines := farm.Lines
 	if !lines.Scan() || lines.Text() != "ready" {
 		return fmt.Errorf("farm did not get ready (%q, %v)", lines.Text(), lines.Err())
 	}
@@ -200,7 +179,7 @@ func run(o options, out io.Writer) error {
 		return err
 	}
 	rss0 := benchproc.ReadMemory(daemon.Pid())
-	if _, err := io.WriteString(farmIn, "go\n"); err != nil {
+	if _, err := io.WriteString(farm.In, "go\n"); err != nil {
 		return fmt.Errorf("start the surge: %w", err)
 	}
 	if !lines.Scan() {

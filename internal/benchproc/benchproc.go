@@ -6,7 +6,9 @@
 package benchproc
 
 import (
+	"bufio"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -17,6 +19,68 @@ import (
 	"syscall"
 	"time"
 )
+
+// Bot is the username of the benches' bot.
+const Bot = "zoomacom-tips"
+
+// DBFile is app.DBFile: the benches drive crieur from outside and do not
+// link the app.
+const DBFile = "crieur.db"
+
+// BotYAML is the benches' bot.yaml: automatic approval (a follow is
+// accepted at once) and a weekly tip slot that never comes during a run,
+// so only the posts a bench drops are published.
+const BotYAML = `username: zoomacom-tips
+name: "Banc d'essai"
+summary: "Compte de banc d'essai de crieur."
+language: fr
+timezone: UTC
+schedule:
+  tips: ["mon 03:00"]
+followers:
+  approval: auto
+`
+
+// Child is a helper process a bench started (usually itself re-executed
+// as a farm of fake servers): it reads its stdin until the bench closes
+// it, and reports on its stdout.
+type Child struct {
+	// Cmd is the running child.
+	Cmd *exec.Cmd
+	// In is the child's stdin; closing it tells the child to end.
+	In io.WriteCloser
+	// Lines reads the child's stdout line by line (lines up to 1 MiB).
+	Lines *bufio.Scanner
+}
+
+// StartChild starts cmd with its stdin and stdout piped to the bench and
+// its stderr on the bench's. Close must be called on the result.
+func StartChild(cmd *exec.Cmd) (*Child, error) {
+	in, err := cmd.StdinPipe()
+	if err != nil {
+		return nil, fmt.Errorf("child stdin: %w", err)
+	}
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, fmt.Errorf("child stdout: %w", err)
+	}
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("start %s: %w", filepath.Base(cmd.Path), err)
+	}
+	lines := bufio.NewScanner(out)
+	lines.Buffer(make([]byte, 64<<10), 1<<20)
+	return &Child{Cmd: cmd, In: in, Lines: lines}, nil
+}
+
+// Pid is the child's process id.
+func (c *Child) Pid() int { return c.Cmd.Process.Pid }
+
+// Close closes the child's stdin, which ends it, and waits for it.
+func (c *Child) Close() {
+	c.In.Close()
+	_ = c.Cmd.Wait()
+}
 
 // Build builds cmd/crieur of the module the go command runs in into dir
 // and returns the binary's path.
