@@ -119,14 +119,9 @@ func countAcceptedFollowers(tx *bolt.Tx) error {
 		n := 0
 		if idx, b := botBucket(tx, bot, botFollowersByTime), botBucket(tx, bot, botFollowers); idx != nil && b != nil {
 			err := idx.ForEach(func(k, v []byte) error {
-				st, ok := markedState(v)
-				if !ok {
-					var f content.Follower
-					found, err := getJSON(b, k[8:], &f)
-					if err != nil || !found {
-						return err
-					}
-					st = followerState(f)
+				st, found, err := indexedState(b, k, v)
+				if err != nil || !found {
+					return err
 				}
 				if st == content.FollowerAccepted {
 					n++
@@ -410,17 +405,12 @@ func listFromOldest(idx, b *bolt.Bucket, total, offset, limit int) ([]content.Fo
 	keys := make([][]byte, 0, need)
 	c := idx.Cursor()
 	for k, v := c.First(); k != nil && len(keys) < need; k, v = c.Next() {
-		st, ok := markedState(v)
-		if !ok {
-			var f content.Follower
-			found, err := getJSON(b, k[8:], &f)
-			if err != nil {
-				return nil, err
-			}
-			if !found {
-				continue
-			}
-			st = followerState(f)
+		st, found, err := indexedState(b, k, v)
+		if err != nil {
+			return nil, err
+		}
+		if !found {
+			continue
 		}
 		if st != content.FollowerAccepted {
 			continue
@@ -485,14 +475,9 @@ func (db *DB) CountFollowers(bot string, state content.FollowerState) (n int, er
 			return nil
 		}
 		return idx.ForEach(func(k, v []byte) error {
-			st, ok := markedState(v)
-			if !ok {
-				var f content.Follower
-				found, err := getJSON(b, k[8:], &f)
-				if err != nil || !found {
-					return err
-				}
-				st = followerState(f)
+			st, found, err := indexedState(b, k, v)
+			if err != nil || !found {
+				return err
 			}
 			if state == "" || st == state {
 				n++
@@ -560,6 +545,21 @@ func markFollowerStates(tx *bolt.Tx) error {
 		}
 	}
 	return nil
+}
+
+// indexedState is the state of the follower whose followers_by_time
+// entry is (k, v): from the entry's mark, or, for an entry written before
+// schema 5 marked them, from the follower's record in b; found is false
+// when that record is gone.
+func indexedState(b *bolt.Bucket, k, v []byte) (st content.FollowerState, found bool, err error) {
+	if st, ok := markedState(v); ok {
+		return st, true, nil
+	}
+	var f content.Follower
+	if found, err = getJSON(b, k[8:], &f); err != nil || !found {
+		return "", found, err
+	}
+	return followerState(f), true, nil
 }
 
 func followerState(f content.Follower) content.FollowerState {
