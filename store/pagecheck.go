@@ -8,34 +8,27 @@ import (
 	"os"
 )
 
-// checkPages is the consistency check CheckFile runs before bbolt maps the
-// file: it reads the file's pages itself, with bounds-checked reads rather
-// than bbolt's memory map, and finds what bbolt's tx.Check finds (pages
-// outside the file or referenced twice, pages of the wrong type, keys out
-// of order, pages neither reachable nor free, a free list that lists a
-// page in use). bbolt's own check runs in a goroutine of its own, where a
-// fault on a damaged page kills the process and a page cycle recurses
-// until the stack overflows; this walk returns an error instead, and once
-// it has accepted the file bbolt can read it without either.
-func checkPages(path string) error {
-	if err := preflight(path); err != nil {
+// checkPages is the consistency check Open (and so CheckFile, what
+// `crieur restore` runs on the archive's database) runs on the open file
+// f, named path in messages, once bbolt has opened and locked it and
+// before bbolt reads any key: it reads the file's pages itself, with
+// bounds-checked reads rather than bbolt's memory map, and finds what
+// bbolt's tx.Check finds (pages outside the file or referenced twice, so
+// any page cycle, pages of the wrong type, keys out of order, pages
+// neither reachable nor free, a free list that lists a page in use). It
+// reads each page once: its cost is reading the file. bbolt's own check
+// runs in a goroutine of its own, where a fault on a damaged page kills
+// the process and a page cycle recurses until the stack overflows, and
+// bbolt's cursors loop for ever on a cycle; this walk returns an error
+// instead, and once it has accepted the file bbolt can read it without
+// either.
+func checkPages(path string, f *os.File) error {
+	m, size, err := preflight(path, f)
+	if err != nil {
 		return err
 	}
-	f, err := os.Open(path)
-	if err != nil {
-		return fmt.Errorf("check database %s: %w", path, err)
-	}
-	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return fmt.Errorf("check database %s: %w", path, err)
-	}
-	if st.Size() == 0 {
-		return damaged(path, "empty file")
-	}
-	m, ok := currentMeta(f)
-	if !ok {
-		return damaged(path, "no valid header")
+	if size == 0 {
+		return nil // a new database: bbolt initialises it
 	}
 	w := &pageWalker{f: f, pageSize: int64(m.pageSize), hwm: m.pgid, seen: make([]byte, m.pgid)}
 	if err := w.check(m); err != nil {
@@ -119,10 +112,13 @@ func (w *pageWalker) page(id uint64, state byte) ([]byte, error) {
 	if id < 2 || id >= w.hwm {
 		return nil, fmt.Errorf("page %d is outside the file's %d pages", id, w.hwm)
 	}
-	var hdr [pageHeaderSize]byte
-	if _, err := w.f.ReadAt(hdr[:], int64(id)*w.pageSize); err != nil {
+	// One read for the page itself (preflight has checked the file holds
+	// every page below the high-water mark), another for its overflow.
+	buf := make([]byte, w.pageSize)
+	if _, err := w.f.ReadAt(buf, int64(id)*w.pageSize); err != nil {
 		return nil, fmt.Errorf("read page %d: %w", id, err)
 	}
+	hdr := buf[:pageHeaderSize]
 	le := binary.NativeEndian
 	if got := le.Uint64(hdr[0:]); got != id {
 		return nil, fmt.Errorf("page %d says it is page %d", id, got)
@@ -140,8 +136,11 @@ func (w *pageWalker) page(id uint64, state byte) ([]byte, error) {
 		}
 		w.seen[i] = state
 	}
-	buf := make([]byte, int64(overflow+1)*w.pageSize)
-	if _, err := w.f.ReadAt(buf, int64(id)*w.pageSize); err != nil {
+	if overflow == 0 {
+		return buf, nil
+	}
+	buf = append(buf, make([]byte, int64(overflow)*w.pageSize)...)
+	if _, err := w.f.ReadAt(buf[w.pageSize:], int64(id+1)*w.pageSize); err != nil {
 		return nil, fmt.Errorf("read page %d: %w", id, err)
 	}
 	return buf, nil
