@@ -16,8 +16,10 @@ import (
 //
 // The walk follows the pages as bbolt would, not as a healthy file has
 // them: it does not insist on a page's own id or on elements fitting in
-// their page (bbolt does not check either), and stops only where bbolt
-// would fault or panic, which guard turns into an error.
+// their page, and stops only where bbolt would fault. Where bbolt checks
+// more (it panics on a page whose id is wrong, which guard turns into an
+// error) the walk may find a loop bbolt would not reach: the bucket is
+// then left out, as a bucket that panics would be cut short.
 func loopingTrees(f *os.File) map[uint64]bool {
 	m, ok := currentMeta(f)
 	if !ok {
