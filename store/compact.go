@@ -71,9 +71,11 @@ func compact(src *bolt.DB, path string, opt *bolt.Options) (*bolt.DB, error) {
 	// slowly, so it rarely collects) would keep them resident for hours.
 	debug.FreeOSMemory()
 	// The old file is unlinked but still locked by src: open the new one
-	// before letting go of it, so no other crieur slips in between.
+	// before letting go of it, so no other crieur slips in between. A
+	// crieur that was waiting for the old file's lock gets it now, finds
+	// that path names another file and opens that one (openLocked).
 	syncErr := syncDir(path)
-	bdb, err := bolt.Open(path, 0o600, opt)
+	bdb, _, err := openLocked(path, opt, nil)
 	_ = src.Close()
 	if err != nil {
 		return nil, fmt.Errorf("compact %s: open the compacted file: %w", path, err)

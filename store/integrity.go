@@ -6,10 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
+	"io"
 	"os"
-	"runtime"
 	"runtime/debug"
-	"sync"
 
 	"github.com/zoomacom/crieur/content"
 
@@ -64,57 +63,34 @@ func readMeta(f *os.File, off int64) (boltMeta, bool) {
 	return boltMeta{pageSize: le.Uint32(m[8:]), root: le.Uint64(m[16:]), freelist: le.Uint64(m[32:]), pgid: le.Uint64(m[40:]), txn: le.Uint64(m[48:])}, true
 }
 
-// preflight checks what bbolt trusts when it maps a file: a valid meta
-// page, and every page below the high-water mark inside the file. A file
-// truncated mid-way would otherwise crash the process with SIGBUS on the
-// first read of a missing page, before any Go code could refuse it.
-func preflight(path string) error {
-	f, err := os.Open(path)
-	if errors.Is(err, os.ErrNotExist) {
-		return nil // created by Open
-	}
-	if err != nil {
-		return fmt.Errorf("open database %s: %w", path, err)
-	}
-	defer f.Close()
+// preflight checks what bbolt trusts when it maps a file, on the open
+// file f (named path in messages): a valid meta page, and every page below
+// the high-water mark inside the file. A file truncated mid-way would
+// otherwise crash the process with SIGBUS on the first read of a missing
+// page, before any Go code could refuse it. It returns the meta page
+// bbolt uses and the file's size, with a zero meta for an empty file.
+func preflight(path string, f *os.File) (boltMeta, int64, error) {
 	st, err := f.Stat()
 	if err != nil {
-		return fmt.Errorf("open database %s: %w", path, err)
+		return boltMeta{}, 0, fmt.Errorf("open database %s: %w", path, err)
 	}
 	if st.Size() == 0 {
-		return nil // bbolt initialises empty files
+		return boltMeta{}, 0, nil // bbolt initialises empty files
 	}
-	m0, ok0 := readMeta(f, 0)
-	off := int64(os.Getpagesize())
-	if ok0 {
-		off = int64(m0.pageSize)
-	}
-	m1, ok1 := readMeta(f, off)
-	var m boltMeta
-	switch {
-	case ok0 && ok1:
-		// bbolt uses the most recent transaction's meta.
-		m = m0
-		if m1.txn > m0.txn {
-			m = m1
-		}
-	case ok0:
-		m = m0
-	case ok1:
-		m = m1
-	default:
-		return damaged(path, "no valid header (not a crieur database, or its first pages are overwritten)")
+	m, ok := currentMeta(f)
+	if !ok {
+		return boltMeta{}, st.Size(), damaged(path, "no valid header (not a crieur database, or its first pages are overwritten)")
 	}
 	if m.pageSize < 1024 || m.pageSize > 1<<20 || m.pageSize&(m.pageSize-1) != 0 {
-		return damaged(path, fmt.Sprintf("impossible page size %d", m.pageSize))
+		return m, st.Size(), damaged(path, fmt.Sprintf("impossible page size %d", m.pageSize))
 	}
 	if need := int64(m.pgid) * int64(m.pageSize); m.pgid > uint64(st.Size()) || need > st.Size() {
-		return damaged(path, fmt.Sprintf("file is %d bytes but its pages need %d: it was truncated", st.Size(), need))
+		return m, st.Size(), damaged(path, fmt.Sprintf("file is %d bytes but its pages need %d: it was truncated", st.Size(), need))
 	}
 	if m.root >= m.pgid || (m.freelist != noFreelist && m.freelist >= m.pgid) {
-		return damaged(path, "header points outside the file")
+		return m, st.Size(), damaged(path, "header points outside the file")
 	}
-	return nil
+	return m, st.Size(), nil
 }
 
 // guard runs fn, turning a bbolt panic or a memory fault on the mapped file
@@ -132,144 +108,114 @@ func guard(fn func() error) (err error) {
 
 var errPanicked = errors.New("bbolt panicked")
 
-// openChecked opens the file with bbolt and reads every key of every
-// bucket once, so a damaged page is found now, with a clear message,
-// rather than as a panic in the middle of serving. Reading everything
-// costs about as much as copying the file from the page cache; see
-// BenchmarkOpenCheck. The buckets are read in parallel, one goroutine per
-// processor. A read-write open then releases the pages the check mapped
-// (release): they would count in the daemon's resident memory for as
-// long as it runs (the whole file, half a GiB with 100,000 followers
-// before expiry and compaction).
+// openChecked opens the file with bbolt (openLocked) after checking every
+// page of it under its lock, before bbolt reads any (checkPages), so a
+// damaged page is found now, with a clear message, rather than as a panic
+// in the middle of serving or a crash in bbolt's open (a free list
+// claiming billions of pages has it allocate them), and a page cycle,
+// which would have bbolt's cursors loop for ever, is refused. The walk
+// reads the file with bounds-checked reads of its own, not through
+// bbolt's mapping: once it has accepted the file, bbolt can read every
+// key without a fault or a loop, so reading them all again through bbolt
+// would find nothing more. See BenchmarkOpenCheck for its cost.
 func openChecked(path string, opt *bolt.Options) (*bolt.DB, error) {
-	if err := preflight(path); err != nil {
-		return nil, err
-	}
-	var bdb *bolt.DB
-	err := guard(func() error {
-		var err error
-		bdb, err = bolt.Open(path, 0o600, opt)
-		return err
-	})
+	bdb, _, err := openLocked(path, opt, checkPages)
 	switch {
+	case errors.Is(err, ErrDamaged):
+		return nil, err
 	case errors.Is(err, errPanicked), errors.Is(err, berrors.ErrInvalid), errors.Is(err, berrors.ErrChecksum), errors.Is(err, berrors.ErrVersionMismatch):
-		// A panic inside bbolt.Open may leave its file and lock held:
-		// the process is refusing to start anyway.
 		return nil, damaged(path, err.Error())
 	case err != nil:
-		return nil, err
-	}
-	if err := checkAll(bdb); err != nil {
-		_ = bdb.Close()
-		return nil, damaged(path, err.Error())
-	}
-	if opt.ReadOnly {
-		return bdb, nil // short-lived: staff commands, checks, backups
-	}
-	if err := release(bdb); err != nil {
-		_ = bdb.Close()
 		return nil, err
 	}
 	return bdb, nil
 }
 
-// checkAll reads every key of every bucket of bdb, the buckets shared
-// among one goroutine per processor (each reads in its own transaction,
-// under its own guard: a fault becomes a panic only on the goroutine
-// that set it up).
-func checkAll(bdb *bolt.DB) error {
-	// The work: each top-level bucket, except that each bot's buckets
-	// (followers, their indexes, statistics: most of the file) are
-	// tasks of their own.
-	var tasks [][][]byte
-	err := guard(func() error {
-		return bdb.View(func(tx *bolt.Tx) error {
-			return tx.ForEach(func(name []byte, b *bolt.Bucket) error {
-				if string(name) != bucketBots {
-					tasks = append(tasks, [][]byte{clone(name)})
-					return nil
-				}
-				return b.ForEach(func(bot, v []byte) error {
-					if v != nil {
-						return nil
-					}
-					child := b.Bucket(bot)
-					if child == nil {
-						return nil
-					}
-					return child.ForEach(func(k, v []byte) error {
-						if v == nil {
-							tasks = append(tasks, [][]byte{clone(name), clone(bot), clone(k)})
-						}
-						return nil
-					})
-				})
-			})
+// maxReopens bounds how many times openLocked follows a file replaced
+// while it waited for the lock: each replacement is another process's
+// whole compaction or repair, so more than a few means something is
+// wrong.
+const maxReopens = 5
+
+// errReplaced stops a bbolt open whose file is no longer the one at its
+// path; openLocked then opens the path again.
+var errReplaced = errors.New("file replaced while waiting for its lock")
+
+// openLocked opens path with bbolt and returns the database and the file
+// bbolt uses, locked, and still the file path names. A process that
+// waited for the lock while another compacted or repaired the database
+// (both write a new file and rename it over path, holding the old file's
+// lock until then) would otherwise get the lock of the old, unlinked
+// file, where its writes are lost. So openLocked hands bbolt a file it
+// has opened and locked itself (lockFile; bbolt's own lock on it then
+// succeeds at once), checks that path still names it, else opens path
+// again, and runs check (when not nil) on it, all before bbolt reads a
+// byte. The file cannot be replaced after that: every replacement holds
+// the lock of the file it replaces.
+func openLocked(path string, opt *bolt.Options, check func(path string, f *os.File) error) (*bolt.DB, *os.File, error) {
+	for attempt := 0; ; attempt++ {
+		var f *os.File
+		o := *opt
+		o.OpenFile = func(name string, flag int, mode os.FileMode) (*os.File, error) {
+			file, err := os.OpenFile(name, flag, mode)
+			if err != nil {
+				return nil, err
+			}
+			if err := lockedAndInPlace(path, file, opt, check); err != nil {
+				_ = file.Close()
+				return nil, err
+			}
+			f = file
+			return file, nil
+		}
+		var bdb *bolt.DB
+		err := guard(func() error {
+			var err error
+			bdb, err = bolt.Open(path, 0o600, &o)
+			return err
 		})
-	})
-	if err != nil {
+		switch {
+		case errors.Is(err, errReplaced) && attempt < maxReopens:
+			continue
+		case errors.Is(err, errReplaced):
+			return nil, nil, fmt.Errorf("%w: %s was replaced %d times while crieur waited for it; another crieur keeps compacting or repairing it", ErrLocked, path, maxReopens+1)
+		case err != nil && f != nil:
+			// bbolt closes the file on its errors but not when it
+			// panics: without this the lock would stay held.
+			_ = f.Close()
+		}
+		return bdb, f, err
+	}
+}
+
+// lockedAndInPlace locks file as bbolt will, then checks that path still
+// names it (errReplaced otherwise) and runs check on it.
+func lockedAndInPlace(path string, file *os.File, opt *bolt.Options, check func(string, *os.File) error) error {
+	if err := lockFile(file, !opt.ReadOnly, opt.Timeout); err != nil {
 		return err
 	}
-	work := make(chan [][]byte)
-	errs := make(chan error, len(tasks))
-	var wg sync.WaitGroup
-	for range min(runtime.GOMAXPROCS(0), len(tasks)) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for path := range work {
-				errs <- guard(func() error {
-					return bdb.View(func(tx *bolt.Tx) error {
-						b := tx.Bucket(path[0])
-						for _, name := range path[1:] {
-							if b == nil {
-								break
-							}
-							b = b.Bucket(name)
-						}
-						if b == nil {
-							return nil
-						}
-						return readAll(b, len(path)-1)
-					})
-				})
-			}
-		}()
+	st, err := file.Stat()
+	if err != nil {
+		return fmt.Errorf("open database %s: %w", path, err)
 	}
-	for _, t := range tasks {
-		work <- t
+	if !stillNames(path, st) {
+		return errReplaced
 	}
-	close(work)
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		if err != nil {
-			return err
-		}
+	if check == nil {
+		return nil
 	}
-	return nil
+	return check(path, file)
+}
+
+// stillNames reports whether path names the file whose stat is st.
+func stillNames(path string, st os.FileInfo) bool {
+	cur, err := os.Stat(path)
+	return err == nil && os.SameFile(cur, st)
 }
 
 // maxDepth bounds bucket nesting (crieur nests two levels) so a damaged
 // page cannot recurse without end.
 const maxDepth = 8
-
-func readAll(b *bolt.Bucket, depth int) error {
-	if depth > maxDepth {
-		return errors.New("buckets nested too deep")
-	}
-	c := b.Cursor()
-	for k, v := c.First(); k != nil; k, v = c.Next() {
-		if v == nil {
-			if child := b.Bucket(k); child != nil {
-				if err := readAll(child, depth+1); err != nil {
-					return err
-				}
-			}
-		}
-	}
-	return nil
-}
 
 // RepairReport says what Repair salvaged.
 type RepairReport struct {
@@ -290,19 +236,26 @@ type RepairReport struct {
 // has every bucket and the current schema.
 func Repair(path, stamp string) (RepairReport, error) {
 	rep := RepairReport{Kept: map[string]int{}}
-	var src *bolt.DB
-	err := guard(func() error {
-		var err error
-		src, err = bolt.Open(path, 0o600, &bolt.Options{ReadOnly: true, Timeout: DefaultTimeout})
-		return err
-	})
-	if errors.Is(err, berrors.ErrTimeout) {
+	src, srcFile, err := openLocked(path, &bolt.Options{ReadOnly: true, Timeout: DefaultTimeout}, nil)
+	switch {
+	case errors.Is(err, berrors.ErrTimeout):
 		return rep, fmt.Errorf("%w: another crieur is using %s; stop it first", ErrLocked, path)
-	}
-	if err != nil {
+	case errors.Is(err, ErrLocked):
+		return rep, err
+	case err != nil:
 		return rep, fmt.Errorf("repair %s: nothing readable (%v); restore a backup", path, err)
 	}
 	defer src.Close()
+	srcStat, err := srcFile.Stat()
+	if err != nil {
+		return rep, fmt.Errorf("repair %s: %w", path, err)
+	}
+	// Buckets whose pages loop cannot be read through bbolt (it would
+	// loop for ever): they are left out, and named in Lost.
+	looping := loopingTrees(srcFile)
+	if m, ok := currentMeta(srcFile); !ok || looping[m.root] {
+		return rep, fmt.Errorf("repair %s: nothing readable (the list of buckets is damaged); restore a backup", path)
+	}
 
 	tmp := path + ".repair-" + stamp
 	dst, err := bolt.Open(tmp, 0o600, &bolt.Options{Timeout: DefaultTimeout})
@@ -328,7 +281,7 @@ func Repair(path, stamp string) (RepairReport, error) {
 		rep.Lost = append(rep.Lost, "(list of buckets, partly)")
 	}
 	for _, name := range names {
-		s := salvager{src: src, dst: dst, rep: &rep, top: string(name)}
+		s := salvager{src: src, dst: dst, rep: &rep, top: string(name), looping: looping}
 		s.bucket([][]byte{name})
 		if err := s.flush(); err != nil {
 			return rep, fmt.Errorf("repair %s: write %s: %w", path, tmp, err)
@@ -342,10 +295,18 @@ func Repair(path, stamp string) (RepairReport, error) {
 	}
 	copied = true
 	rep.DamagedCopy = path + ".damaged-" + stamp
-	// Close the damaged file before moving it: its lock goes with it.
-	_ = src.Close()
-	if err := os.Rename(path, rep.DamagedCopy); err != nil {
-		return rep, fmt.Errorf("repair %s: move the damaged file aside: %w", path, err)
+	// The damaged file's lock is kept until the new file is in place, and
+	// path never goes missing (the damaged file gets its second name
+	// first, then the new file is renamed over path): a crieur waiting
+	// for the lock then gets the damaged file's, sees that path names
+	// another file and opens that one (openLocked); it can never find
+	// path absent and create an empty database there.
+	if !stillNames(path, srcStat) {
+		_ = os.Remove(tmp)
+		return rep, fmt.Errorf("repair %s: the file was replaced while it was being repaired (by another crieur repair?); nothing changed", path)
+	}
+	if err := keepAside(path, rep.DamagedCopy); err != nil {
+		return rep, fmt.Errorf("repair %s: keep the damaged file aside: %w", path, err)
 	}
 	if err := os.Rename(tmp, path); err != nil {
 		return rep, fmt.Errorf("repair %s: put the new file in place (it is %s): %w", path, tmp, err)
@@ -353,11 +314,40 @@ func Repair(path, stamp string) (RepairReport, error) {
 	if err := syncDir(path); err != nil {
 		return rep, err
 	}
+	_ = src.Close()
 	db, err := Open(path, Options{})
 	if err != nil {
 		return rep, fmt.Errorf("repair %s: the new file does not open: %w", path, err)
 	}
 	return rep, db.Close()
+}
+
+// keepAside gives the file at path the second name aside: a hard link,
+// or, where the file system has none, a synced copy.
+func keepAside(path, aside string) error {
+	if err := os.Link(path, aside); err == nil {
+		return nil
+	}
+	in, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	out, err := os.OpenFile(aside, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return err
+	}
+	_, err = io.Copy(out, in)
+	if err == nil {
+		err = out.Sync()
+	}
+	if cerr := out.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		_ = os.Remove(aside)
+	}
+	return err
 }
 
 func syncDir(path string) error {
@@ -385,6 +375,7 @@ type salvager struct {
 	dst     *bolt.DB
 	rep     *RepairReport
 	top     string
+	looping map[uint64]bool // see loopingTrees
 	pending []kv
 }
 
@@ -412,6 +403,9 @@ func (s *salvager) bucket(path [][]byte) {
 			}
 			if b == nil {
 				return errors.New("bucket unreadable")
+			}
+			if s.looping[uint64(b.Root())] {
+				return errors.New("bucket pages loop")
 			}
 			s.pending = append(s.pending, kv{bucket: path})
 			c := b.Cursor()

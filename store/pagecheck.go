@@ -8,34 +8,27 @@ import (
 	"os"
 )
 
-// checkPages is the consistency check CheckFile runs before bbolt maps the
-// file: it reads the file's pages itself, with bounds-checked reads rather
-// than bbolt's memory map, and finds what bbolt's tx.Check finds (pages
-// outside the file or referenced twice, pages of the wrong type, keys out
-// of order, pages neither reachable nor free, a free list that lists a
-// page in use). bbolt's own check runs in a goroutine of its own, where a
+// checkPages is the consistency check Open (and so CheckFile, what
+// `crieur restore` runs on the archive's database) runs on the open file
+// f, named path in messages, once openLocked holds its lock and before
+// bbolt reads any of it: it reads the file's pages itself, with
+// bounds-checked reads rather than bbolt's memory map, and finds what
+// bbolt's tx.Check finds (pages outside the file or referenced twice, so
+// any page cycle, pages of the wrong type, keys out of order, pages
+// neither reachable nor free, a free list that lists a page in use). It
+// reads each page once, through a read-ahead window: its cost is reading
+// the file. bbolt's own check runs in a goroutine of its own, where a
 // fault on a damaged page kills the process and a page cycle recurses
-// until the stack overflows; this walk returns an error instead, and once
-// it has accepted the file bbolt can read it without either.
-func checkPages(path string) error {
-	if err := preflight(path); err != nil {
+// until the stack overflows, and bbolt's cursors loop for ever on a
+// cycle; this walk returns an error instead, and once it has accepted the
+// file bbolt can read it without either.
+func checkPages(path string, f *os.File) error {
+	m, size, err := preflight(path, f)
+	if err != nil {
 		return err
 	}
-	f, err := os.Open(path)
-	if err != nil {
-		return fmt.Errorf("check database %s: %w", path, err)
-	}
-	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return fmt.Errorf("check database %s: %w", path, err)
-	}
-	if st.Size() == 0 {
-		return damaged(path, "empty file")
-	}
-	m, ok := currentMeta(f)
-	if !ok {
-		return damaged(path, "no valid header")
+	if size == 0 {
+		return nil // a new database: bbolt initialises it
 	}
 	w := &pageWalker{f: f, pageSize: int64(m.pageSize), hwm: m.pgid, seen: make([]byte, m.pgid)}
 	if err := w.check(m); err != nil {
@@ -90,6 +83,8 @@ type pageWalker struct {
 	pageSize int64
 	hwm      uint64
 	seen     []byte
+	win      []byte // read-ahead window, at byte offset winAt
+	winAt    int64
 }
 
 func (w *pageWalker) check(m boltMeta) error {
@@ -119,10 +114,13 @@ func (w *pageWalker) page(id uint64, state byte) ([]byte, error) {
 	if id < 2 || id >= w.hwm {
 		return nil, fmt.Errorf("page %d is outside the file's %d pages", id, w.hwm)
 	}
-	var hdr [pageHeaderSize]byte
-	if _, err := w.f.ReadAt(hdr[:], int64(id)*w.pageSize); err != nil {
+	// One read for the page itself (preflight has checked the file holds
+	// every page below the high-water mark), another for its overflow.
+	buf, err := w.read(int64(id)*w.pageSize, w.pageSize)
+	if err != nil {
 		return nil, fmt.Errorf("read page %d: %w", id, err)
 	}
+	hdr := buf[:pageHeaderSize]
 	le := binary.NativeEndian
 	if got := le.Uint64(hdr[0:]); got != id {
 		return nil, fmt.Errorf("page %d says it is page %d", id, got)
@@ -140,10 +138,37 @@ func (w *pageWalker) page(id uint64, state byte) ([]byte, error) {
 		}
 		w.seen[i] = state
 	}
-	buf := make([]byte, int64(overflow+1)*w.pageSize)
-	if _, err := w.f.ReadAt(buf, int64(id)*w.pageSize); err != nil {
+	if overflow == 0 {
+		return buf, nil
+	}
+	if buf, err = w.read(int64(id)*w.pageSize, int64(overflow+1)*w.pageSize); err != nil {
 		return nil, fmt.Errorf("read page %d: %w", id, err)
 	}
+	return buf, nil
+}
+
+// readAhead is how much of the file pageWalker.read reads at once: bbolt
+// writes a tree's pages mostly in order, so one read serves many pages
+// instead of a system call each.
+const readAhead = 256 << 10
+
+// read returns a copy of n bytes of the file at off, served from the
+// read-ahead window when it holds them.
+func (w *pageWalker) read(off, n int64) ([]byte, error) {
+	if off < w.winAt || off+n > w.winAt+int64(len(w.win)) {
+		end := min(max(off+readAhead, off+n), int64(w.hwm)*w.pageSize)
+		if cap(w.win) < int(end-off) {
+			w.win = make([]byte, end-off)
+		}
+		w.win = w.win[:end-off]
+		if _, err := w.f.ReadAt(w.win, off); err != nil {
+			w.win = w.win[:0]
+			return nil, err
+		}
+		w.winAt = off
+	}
+	buf := make([]byte, n)
+	copy(buf, w.win[off-w.winAt:])
 	return buf, nil
 }
 

@@ -46,6 +46,78 @@ func (p pagedFile) first(t *testing.T, flags uint16) uint64 {
 	return 0
 }
 
+// reachable returns the pages in use: those reached from the root bucket
+// through branch pages and buckets with pages of their own. (Pages on the
+// free list still hold what they held: damaging one would go unseen.)
+func (p pagedFile) reachable() map[uint64]bool {
+	le := binary.NativeEndian
+	seen := map[uint64]bool{}
+	var visit func(id uint64)
+	visit = func(id uint64) {
+		if id < 2 || id >= p.meta.pgid || seen[id] {
+			return
+		}
+		seen[id] = true
+		pg := p.page(id)
+		for i := range int(le.Uint16(pg[10:])) {
+			e := pageHeaderSize + i*elementSize
+			switch p.flags(id) {
+			case branchPageFlag:
+				visit(le.Uint64(pg[e+8:]))
+			case leafPageFlag:
+				if le.Uint32(pg[e:])&bucketLeafFlag != 0 {
+					visit(le.Uint64(pg[e+int(le.Uint32(pg[e+4:]))+int(le.Uint32(pg[e+8:])):]))
+				}
+			}
+		}
+	}
+	visit(p.meta.root)
+	return seen
+}
+
+// branchPair returns a branch page in use whose first child is a branch
+// page too.
+func (p pagedFile) branchPair(t *testing.T) (parent, child uint64) {
+	t.Helper()
+	used := p.reachable()
+	for id := uint64(2); id < p.meta.pgid; id++ {
+		if !used[id] || p.flags(id) != branchPageFlag {
+			continue
+		}
+		if c := binary.NativeEndian.Uint64(p.page(id)[pageHeaderSize+8:]); used[c] && p.flags(c) == branchPageFlag {
+			return id, c
+		}
+	}
+	t.Fatal("no branch page with a branch child in the file")
+	return 0, 0
+}
+
+// bucketElement finds a leaf page in use holding a bucket with pages of
+// its own (not inline) and returns the page and the offset of that
+// bucket's root page id in it.
+func (p pagedFile) bucketElement(t *testing.T) (id uint64, at int) {
+	t.Helper()
+	le := binary.NativeEndian
+	used := p.reachable()
+	for id := uint64(2); id < p.meta.pgid; id++ {
+		if !used[id] || p.flags(id) != leafPageFlag {
+			continue
+		}
+		pg := p.page(id)
+		for i := range int(le.Uint16(pg[10:])) {
+			e := pageHeaderSize + i*elementSize
+			if le.Uint32(pg[e:])&bucketLeafFlag == 0 {
+				continue
+			}
+			if v := e + int(le.Uint32(pg[e+4:])) + int(le.Uint32(pg[e+8:])); le.Uint64(pg[v:]) != 0 {
+				return id, v
+			}
+		}
+	}
+	t.Fatal("no bucket with pages of its own in the file")
+	return 0, 0
+}
+
 func (p pagedFile) write(t *testing.T, path string) {
 	t.Helper()
 	mustNoErr(t, os.WriteFile(path, p.data, 0o600))
@@ -57,12 +129,42 @@ func (p pagedFile) write(t *testing.T, path string) {
 // check, run before, crashed the whole process on a branch page pointing
 // outside the file and looped on a page cycle.
 func TestCheckFileRefusesDamage(t *testing.T) {
+	fresh := populated(t)
+	for _, c := range pageDamages() {
+		t.Run(c.name, func(t *testing.T) {
+			path := fresh(t)
+			p := readPaged(t, path)
+			c.hurt(t, p)
+			p.write(t, path)
+			_, err := CheckFile(path)
+			if !errors.Is(err, ErrDamaged) {
+				t.Fatalf("CheckFile = %v, want ErrDamaged", err)
+			}
+			msg := err.Error()
+			if !strings.Contains(msg, c.want) || !strings.Contains(msg, path) || !strings.Contains(msg, "crieur repair") {
+				t.Fatalf("CheckFile: %v; want ErrDamaged saying %q, naming the file and crieur repair", err, c.want)
+			}
+		})
+	}
+	t.Run("healthy copy accepted", func(t *testing.T) {
+		if schema, err := CheckFile(fresh(t)); err != nil || schema != SchemaVersion {
+			t.Fatalf("CheckFile(healthy) = %d, %v; want %d, nil", schema, err, SchemaVersion)
+		}
+	})
+}
+
+// pageDamage damages one page of a database file precisely; want is what
+// CheckFile's error says about it.
+type pageDamage struct {
+	name string
+	hurt func(t *testing.T, p pagedFile)
+	want string
+}
+
+// pageDamages are the damaged files CheckFile and Open must refuse.
+func pageDamages() []pageDamage {
 	le := binary.NativeEndian
-	cases := []struct {
-		name string
-		hurt func(t *testing.T, p pagedFile)
-		want string
-	}{
+	return []pageDamage{
 		{"branch page pointing outside the file", func(t *testing.T, p pagedFile) {
 			le.PutUint64(p.page(p.first(t, branchPageFlag))[pageHeaderSize+8:], 1<<40)
 		}, "outside the file"},
@@ -103,35 +205,22 @@ func TestCheckFileRefusesDamage(t *testing.T) {
 			le.PutUint16(pg[10:], 1)
 			le.PutUint64(pg[pageHeaderSize:], p.meta.root)
 		}, "in use and listed as free"},
+		{"two branch pages pointing to each other", func(t *testing.T, p pagedFile) {
+			parent, child := p.branchPair(t)
+			le.PutUint64(p.page(child)[pageHeaderSize+8:], parent)
+		}, "referenced twice"},
+		{"bucket whose root is the page holding it", func(t *testing.T, p pagedFile) {
+			id, at := p.bucketElement(t)
+			le.PutUint64(p.page(id)[at:], id)
+		}, "referenced twice"},
 		{"page neither in use nor free", func(t *testing.T, p pagedFile) {
-			le.PutUint16(p.page(p.meta.freelist)[10:], 0)
-		}, "neither in use nor free"},
-	}
-	fresh := populated(t)
-	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			path := fresh(t)
-			p := readPaged(t, path)
-			if c.name == "page neither in use nor free" && le.Uint16(p.page(p.meta.freelist)[10:]) == 0 {
+			pg := p.page(p.meta.freelist)
+			if le.Uint16(pg[10:]) == 0 {
 				t.Fatal("the populated file has no free page to forget")
 			}
-			c.hurt(t, p)
-			p.write(t, path)
-			_, err := CheckFile(path)
-			if !errors.Is(err, ErrDamaged) {
-				t.Fatalf("CheckFile = %v, want ErrDamaged", err)
-			}
-			msg := err.Error()
-			if !strings.Contains(msg, c.want) || !strings.Contains(msg, path) || !strings.Contains(msg, "crieur repair") {
-				t.Fatalf("CheckFile: %v; want ErrDamaged saying %q, naming the file and crieur repair", err, c.want)
-			}
-		})
+			le.PutUint16(pg[10:], 0)
+		}, "neither in use nor free"},
 	}
-	t.Run("healthy copy accepted", func(t *testing.T) {
-		if schema, err := CheckFile(fresh(t)); err != nil || schema != SchemaVersion {
-			t.Fatalf("CheckFile(healthy) = %d, %v; want %d, nil", schema, err, SchemaVersion)
-		}
-	})
 }
 
 // TestCheckFileTruncated: a file cut short, by half or by its last page,

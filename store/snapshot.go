@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 
 	bolt "go.etcd.io/bbolt"
 	berrors "go.etcd.io/bbolt/errors"
@@ -43,11 +44,12 @@ func (db *DB) WithSnapshot(fn func(Snapshot) error) error {
 // crieur (ErrSchemaTooNew); an older schema is fine, the daemon migrates
 // it at start. It is how `crieur restore` checks a database before putting
 // it in place, so a damaged file must give ErrDamaged, never crash the
-// process: the page check reads the file itself (checkPages) instead of
-// running bbolt's tx.Check, whose checker goroutine dies on a fault.
+// process: the page check Open runs (checkPages) reads the file itself
+// instead of running bbolt's tx.Check, whose checker goroutine dies on a
+// fault.
 func CheckFile(path string) (int, error) {
-	if err := checkPages(path); err != nil {
-		return 0, err
+	if st, err := os.Stat(path); err == nil && st.Size() == 0 {
+		return 0, damaged(path, "empty file") // Open would make it a new database
 	}
 	bdb, err := openChecked(path, &bolt.Options{ReadOnly: true, Timeout: DefaultTimeout})
 	if err != nil {

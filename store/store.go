@@ -173,7 +173,9 @@ func bucket(tx *bolt.Tx, name string) *bolt.Bucket { return tx.Bucket([]byte(nam
 // When another process holds the file, Open fails after opt.Timeout with an
 // error wrapping ErrLocked. A damaged file is refused with an error
 // wrapping ErrDamaged that names the file and the way to recover; Open
-// never panics on it.
+// never panics or loops on it. A file replaced while Open waited for its
+// lock (another crieur compacted or repaired it) is left for the one in
+// its place.
 func Open(path string, opt Options) (*DB, error) {
 	if opt.Timeout <= 0 {
 		opt.Timeout = DefaultTimeout
