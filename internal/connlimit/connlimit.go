@@ -7,8 +7,8 @@
 // any handler can refuse it. The inbox's body gate bounds the requests
 // reading a body, not the connections waiting for a slot or being told
 // to come back: in a follow surge of 1,000 servers sending four Follows
-// each, 4,000 connections at once took crieur's memory past its soft
-// limit. A Listener refuses what passes its limits as it accepts it, with
+// each, 4,000 connections reached net/http at once, with nothing bounding
+// their number. A Listener refuses what passes its limits as it accepts it, with
 // a fixed answer written straight on the connection: no request is
 // parsed, no net/http goroutine or buffer is spent, and the refused
 // connections being answered at once are bounded too.
