@@ -115,9 +115,7 @@ func ReplyHTML(raw string) (safeHTML, text string) {
 	if len(raw) > 256<<10 {
 		raw = raw[:256<<10]
 	}
-	p := sanitizer()
-	p.RequireNoFollowOnLinks(true)
-	safeHTML = strings.TrimSpace(p.Sanitize(raw))
+	safeHTML = strings.TrimSpace(replyPolicy().Sanitize(raw))
 	text = HTMLText(safeHTML)
 	if n := utf8.RuneCountInString(text); n > MaxReplyRunes || len(safeHTML) > MaxReplyHTML {
 		text = Shorten(text, MaxReplyRunes)

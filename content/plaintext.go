@@ -57,24 +57,26 @@ func htmlText(fragment string, opt textOptions) string {
 		}
 		b.WriteString(s)
 	}
+	// The tokenizer's own accessors, not Token: Token copies every tag's
+	// name and attributes into strings, and only two attributes are read.
 	z := html.NewTokenizer(strings.NewReader(fragment))
 	for {
 		tt := z.Next()
 		if tt == html.ErrorToken {
 			break
 		}
-		tok := z.Token()
 		switch tt {
 		case html.TextToken:
 			switch {
 			case hidden > 0:
 			case pre > 0:
-				write(tok.Data)
+				write(string(z.Text()))
 			default:
-				write(collapseSpaces(tok.Data))
+				write(collapseSpaces(string(z.Text())))
 			}
 		case html.StartTagToken, html.SelfClosingTagToken:
-			switch tok.Data {
+			name, hasAttr := z.TagName()
+			switch string(name) {
 			case "br":
 				write("\n")
 			case "pre":
@@ -87,9 +89,10 @@ func htmlText(fragment string, opt textOptions) string {
 				lists = append(lists, 0)
 			case "ol":
 				start := 1
-				for _, a := range tok.Attr {
-					if a.Key == "start" {
-						fmt.Sscan(a.Val, &start)
+				for more := hasAttr; more; {
+					var k, v []byte
+					if k, v, more = z.TagAttr(); string(k) == "start" {
+						fmt.Sscan(string(v), &start)
 					}
 				}
 				lists = append(lists, start)
@@ -102,16 +105,13 @@ func htmlText(fragment string, opt textOptions) string {
 					b.WriteString("- ")
 				}
 			case "a":
-				href, inLink = "", true
-				for _, a := range tok.Attr {
-					if a.Key == "href" {
-						href = a.Val
-					}
-				}
+				href = attr(z, hasAttr, "href")
+				inLink = true
 				linkText.Reset()
 			}
 		case html.EndTagToken:
-			switch tok.Data {
+			name, _ := z.TagName()
+			switch tag := string(name); tag {
 			case "pre":
 				pre--
 				b.WriteString("\n\n")
@@ -132,7 +132,7 @@ func htmlText(fragment string, opt textOptions) string {
 					b.WriteString(" (" + target + ")")
 				}
 			default:
-				if blockTags[tok.Data] {
+				if blockTags[tag] {
 					b.WriteString("\n\n")
 				}
 			}
@@ -142,6 +142,20 @@ func htmlText(fragment string, opt textOptions) string {
 		b.WriteString(linkText.String())
 	}
 	return tidyText(b.String(), opt.paragraphs)
+}
+
+// attr is the value of the current tag's last attribute named key, as
+// Token would have kept it, "" without one; more is TagName's report of
+// attributes.
+func attr(z *html.Tokenizer, more bool, key string) string {
+	val := ""
+	for more {
+		var k, v []byte
+		if k, v, more = z.TagAttr(); string(k) == key {
+			val = string(v)
+		}
+	}
+	return val
 }
 
 // collapseSpaces makes runs of breaking white space (source line breaks

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"sync"
 
 	ap "github.com/go-ap/activitypub"
 )
@@ -44,6 +45,17 @@ func ldContext() []any {
 	}
 }
 
+// ldContextJSON is ldContext encoded, once per process: every document
+// we send carries it, and encoding its maps anew each time (keys sorted)
+// cost more than the rest of a small activity.
+var ldContextJSON = sync.OnceValues(func() (json.RawMessage, error) {
+	b, err := encodeJSON(ldContext())
+	if err != nil {
+		return nil, fmt.Errorf("encode @context: %w", err)
+	}
+	return b, nil
+})
+
 // Document is a JSON object on its way to the wire. It starts from a go-ap
 // item (the vocabulary) and carries the extension terms go-ap does not
 // model; Marshal adds the @context.
@@ -65,11 +77,16 @@ func FromItem(item ap.Item) (Document, error) {
 // Marshal encodes d with our @context, keys sorted and HTML not escaped, so
 // the same document always gives the same bytes.
 func (d Document) Marshal() ([]byte, error) {
+	ctx, err := ldContextJSON()
+	if err != nil {
+		return nil, err
+	}
 	out := make(map[string]any, len(d)+1)
 	for k, v := range d {
 		out[k] = v
 	}
-	out["@context"] = ldContext()
+	// Raw bytes encode as they are: the same as encoding ldContext here.
+	out["@context"] = ctx
 	return encodeJSON(out)
 }
 

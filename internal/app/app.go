@@ -33,6 +33,7 @@ import (
 	"github.com/zoomacom/crieur/federation/signature"
 	"github.com/zoomacom/crieur/inbox"
 	"github.com/zoomacom/crieur/internal/buildinfo"
+	"github.com/zoomacom/crieur/internal/connlimit"
 	"github.com/zoomacom/crieur/internal/server"
 	"github.com/zoomacom/crieur/outbox"
 	"github.com/zoomacom/crieur/store"
@@ -98,6 +99,9 @@ type Config struct {
 	// InboxLimits tunes the inbox rate limits; the zero value is
 	// inbox.DefaultLimits().
 	InboxLimits inbox.Limits
+	// Connections bounds the connections served at once (see
+	// connlimit.go); the zero value is connlimit.DefaultLimits().
+	Connections connlimit.Limits
 	// BuiltinTLS, when its TLSDomain is set, serves HTTPS itself with
 	// certificates obtained over ACME (see tls.go).
 	BuiltinTLS
@@ -474,10 +478,11 @@ func (a *App) Run(ctx context.Context) error {
 	}
 	serveErr := make(chan error, 1)
 	stopTLS := func(context.Context) {}
+	listener := a.limitConnections(httpSrv)
 	if a.tls != nil {
-		stopTLS, serveErr = a.tls.serve(httpSrv, a.listener, a.log)
+		stopTLS, serveErr = a.tls.serve(httpSrv, listener, a.log)
 	} else {
-		go func() { serveErr <- httpSrv.Serve(a.listener) }()
+		go func() { serveErr <- httpSrv.Serve(listener) }()
 	}
 	adminSrv := &http.Server{Handler: a.adminHandler(), ReadHeaderTimeout: 10 * time.Second}
 	go func() { _ = adminSrv.Serve(a.admin) }()
