@@ -65,9 +65,9 @@ type ActivityStats struct {
 	// InOutbox is true while the activity is listed in the bot's outbox;
 	// its body is kept as long as it is.
 	InOutbox bool `json:"inOutbox,omitempty"`
-	// Activities, above one, says this line sums that many activities
-	// of one kind (the answers to a day's follows); ActivityID is then
-	// empty. The store never sets it.
+	// Activities, when set, says this line sums that many activities of
+	// one kind: the answers to a day's follows, which the store keeps
+	// summed once delivered (answerstats.go). ActivityID is then empty.
 	Activities int `json:"activities,omitempty"`
 }
 
@@ -387,6 +387,7 @@ type outcomeTx struct {
 	stats      map[statsKey]*ActivityStats
 	order      []statsKey // flush order: first touched first, deterministic
 	queued     int        // change of the queue counter
+	days       answerDays // the day sums finished answers go to
 }
 
 type statsKey struct{ bot, activityID string }
@@ -485,7 +486,8 @@ func (o *outcomeTx) retry(id uint64, next time.Time, lastErr string) error {
 }
 
 // flush writes the statistics and the queue counter the batch changed,
-// and deletes the activity bodies nothing needs any more.
+// adds the answers to follows it finished to their day's sum, and deletes
+// the activity bodies nothing needs any more.
 func (o *outcomeTx) flush() error {
 	for _, k := range o.order {
 		st := o.stats[k]
@@ -493,12 +495,20 @@ func (o *outcomeTx) flush() error {
 		if err != nil {
 			return err
 		}
-		if err := putJSON(statsB, []byte(k.activityID), st); err != nil {
+		if foldable(*st) {
+			err = o.days.fold(statsB, k.bot, *st)
+		} else {
+			err = putJSON(statsB, []byte(k.activityID), st)
+		}
+		if err != nil {
 			return err
 		}
 		if err := gcActivityTx(o.tx, *st); err != nil {
 			return err
 		}
+	}
+	if err := o.days.flush(); err != nil {
+		return err
 	}
 	if o.queued != 0 {
 		return addCounter(o.tx, keyQueueN, o.queued)
@@ -630,7 +640,9 @@ func (db *DB) DeliveryStats(bot string) ([]ActivityStats, error) {
 
 // PruneStats forgets the statistics of bot's finished activities (nothing
 // pending, not in the outbox) created before before, so that years of
-// Accepts do not accumulate. It returns how many it removed.
+// Accepts do not accumulate. A day's sum of answers to follows goes once
+// its newest answer is older than before. It returns how many records it
+// removed.
 func (db *DB) PruneStats(bot string, before time.Time) (int, error) {
 	n := 0
 	err := db.bolt.Update(func(tx *bolt.Tx) error {

@@ -46,7 +46,7 @@ var (
 )
 
 // SchemaVersion is the schema this code reads and writes.
-const SchemaVersion = 6
+const SchemaVersion = 7
 
 // Defaults applied by Open when an Options field is zero.
 const (
@@ -160,6 +160,10 @@ func migration(v int) (func(tx *bolt.Tx) error, bool) {
 		// followers collection need not count 100,000 index entries
 		// for every page it serves.
 		return countAcceptedFollowers, true
+	case 6:
+		// Version 7 keeps the statistics of delivered answers to
+		// follows summed per day, not one record per follower.
+		return foldAnswerStats, true
 	}
 	return nil, false
 }

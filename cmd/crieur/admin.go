@@ -55,34 +55,47 @@ func callDaemon(ctx context.Context, dataDir, method, path string, out any) erro
 // 404 or 405 that is no admin error is a route the daemon lacks,
 // errDaemonTooOld.
 func callDaemonWithin(ctx context.Context, dataDir, method, path string, timeout time.Duration, out any) error {
-	resp, err := askDaemon(ctx, dataDir, method, path, timeout)
+	body, err := readDaemon(ctx, dataDir, method, path, timeout)
 	if err != nil {
 		return err
 	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, maxDaemonAnswer))
-	if err != nil {
+	if err := json.Unmarshal(body, out); err != nil {
 		return fmt.Errorf("read the daemon's answer: %w", err)
+	}
+	return nil
+}
+
+// readDaemon is callDaemonWithin without the decoding: the body of the
+// daemon's 200 OK answer.
+func readDaemon(ctx context.Context, dataDir, method, path string, timeout time.Duration) ([]byte, error) {
+	resp, err := askDaemon(ctx, dataDir, method, path, timeout)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, maxDaemonAnswer+1))
+	if err != nil {
+		return nil, fmt.Errorf("read the daemon's answer: %w", err)
+	}
+	if len(body) > maxDaemonAnswer {
+		return nil, fmt.Errorf("read the daemon's answer: more than %d MiB", maxDaemonAnswer>>20)
 	}
 	if resp.StatusCode != http.StatusOK {
 		var e app.AdminError
 		_ = json.Unmarshal(body, &e)
 		switch {
 		case e.Code == app.CodeNotFollower:
-			return fmt.Errorf("daemon: %s: %w", e.Error, app.ErrNotFollower)
+			return nil, fmt.Errorf("daemon: %s: %w", e.Error, app.ErrNotFollower)
 		case e.Error != "":
-			return fmt.Errorf("daemon: %s", e.Error)
+			return nil, fmt.Errorf("daemon: %s", e.Error)
 		case resp.StatusCode == http.StatusNotFound || resp.StatusCode == http.StatusMethodNotAllowed:
 			// Not an admin handler's answer: the router's, for a route
 			// this daemon does not have.
-			return fmt.Errorf("%s %s: %w", method, path, errDaemonTooOld)
+			return nil, fmt.Errorf("%s %s: %w", method, path, errDaemonTooOld)
 		}
-		return fmt.Errorf("daemon answered %s", resp.Status)
+		return nil, fmt.Errorf("daemon answered %s", resp.Status)
 	}
-	if err := json.Unmarshal(body, out); err != nil {
-		return fmt.Errorf("read the daemon's answer: %w", err)
-	}
-	return nil
+	return body, nil
 }
 
 // withOffline runs fn on an app opened directly on the data directory,
@@ -216,22 +229,11 @@ func followers(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		}
 		return 0
 	}
-	items, err := readState(ctx, sf, "/followers", (*app.App).Followers)
+	list, err := readFollowerList(ctx, sf)
 	if err != nil {
 		return fail(s, stderr, "followers", err)
 	}
-	// Buffered: the tab writer writes each cell on its own, a system
-	// call each, 9 s for 100,000 followers.
-	bw := bufio.NewWriter(stdout)
-	defer bw.Flush()
-	stdout = bw
-	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, pr.Sprintf("ACTOR\tSTATE\tSINCE"))
-	for _, f := range items {
-		fmt.Fprintf(tw, "%s\t%s\t%s\n", f.Actor, stateLabel(pr, f.State), pr.Date(f.FollowedAt, s.loc))
-	}
-	tw.Flush()
-	fmt.Fprintln(stdout, pr.Plural(len(items), "%d follower", "%d followers"))
+	_ = printFollowers(stdout, pr, s.loc, list) // as before: a closed pipe is no failure
 	return 0
 }
 
@@ -262,7 +264,7 @@ func deliveries(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		return fail(s, stderr, "deliveries", err)
 	}
 	pr := s.pr
-	bw := bufio.NewWriter(stdout) // as in followers
+	bw := bufio.NewWriter(stdout) // the tab writer writes each cell on its own
 	defer bw.Flush()
 	tw := tabwriter.NewWriter(bw, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, pr.Sprintf("SENT\tKIND\tPOST\tACKED\tPENDING\tGAVE UP\tLAST ERROR"))

@@ -189,6 +189,7 @@ func (a *App) adminHandler() http.Handler {
 		items, err := a.Followers()
 		reply(w, items, err)
 	})
+	mux.HandleFunc("GET "+FollowerListPath, a.serveFollowerList(reply))
 	mux.HandleFunc("POST /followers/{decision}", func(w http.ResponseWriter, r *http.Request) {
 		d := r.PathValue("decision")
 		if d != "approve" && d != "reject" {

@@ -7,7 +7,9 @@ import "github.com/zoomacom/crieur/store"
 // line per kind and UTC day, where the day saw more than one: with 100,000
 // followers `crieur deliveries` listed as many Accepts, burying the posts.
 // Each sum takes the place of its newest activity and keeps the newest
-// error; posts' activities stay one line each.
+// error; posts' activities stay one line each. The store already keeps the
+// delivered answers summed per day (a line with Activities set): this adds
+// the answers still being delivered to their day's sum.
 func sumFollowAnswers(stats []store.ActivityStats) []store.ActivityStats {
 	type key struct {
 		kind string
@@ -22,7 +24,7 @@ func sumFollowAnswers(stats []store.ActivityStats) []store.ActivityStats {
 	}
 	for _, st := range stats {
 		if k, ok := answer(st); ok {
-			n[k]++
+			n[k] += max(1, st.Activities)
 		}
 	}
 	out := make([]store.ActivityStats, 0, len(stats))

@@ -41,6 +41,26 @@ func TestSumFollowAnswers(t *testing.T) {
 			reject,
 			accept(4, day.Add(-time.Hour), 1, 0, 0, ""),
 		}},
+		{"a day's sum kept by the store stays as it is", []store.ActivityStats{
+			post,
+			{Kind: "Accept", Created: day.Add(10 * time.Hour), Acked: 4, GivenUp: 1, LastError: "410 Gone", Activities: 5},
+			{Kind: "Accept", Created: day.Add(-time.Hour), Acked: 1, Activities: 1},
+		}, []store.ActivityStats{
+			post,
+			{Kind: "Accept", Created: day.Add(10 * time.Hour), Acked: 4, GivenUp: 1, LastError: "410 Gone", Activities: 5},
+			{Kind: "Accept", Created: day.Add(-time.Hour), Acked: 1, Activities: 1},
+		}},
+		{"answers still pending added to their day's sum", []store.ActivityStats{
+			accept(1, day.Add(20*time.Hour), 0, 1, 0, ""),
+			post,
+			{Kind: "Accept", Created: day.Add(10 * time.Hour), Acked: 4, GivenUp: 1, LastError: "410 Gone", Activities: 5},
+			accept(2, day.Add(9*time.Hour), 0, 1, 0, ""),
+			{Kind: "Accept", Created: day.Add(-time.Hour), Acked: 1, Activities: 1},
+		}, []store.ActivityStats{
+			{Kind: "Accept", Created: day.Add(20 * time.Hour), Acked: 4, Pending: 2, GivenUp: 1, LastError: "410 Gone", Activities: 7},
+			post,
+			{Kind: "Accept", Created: day.Add(-time.Hour), Acked: 1, Activities: 1},
+		}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
