@@ -368,21 +368,7 @@ func (db *DB) ListFollowersIn(bot string, state content.FollowerState, offset, l
 // from the time index: for `crieur followers` with 100,000 followers.
 func (db *DB) AllFollowers(bot string) ([]content.Follower, error) {
 	var out []content.Follower
-	err := db.bolt.View(func(tx *bolt.Tx) error {
-		b := botBucket(tx, bot, botFollowers)
-		if b == nil {
-			return nil
-		}
-		return b.ForEach(func(k, v []byte) error {
-			var f content.Follower
-			if err := json.Unmarshal(v, &f); err != nil {
-				return fmt.Errorf("decode follower %s: %w", k, err)
-			}
-			out = append(out, f)
-			return nil
-		})
-	})
-	if err != nil {
+	if err := db.forEachFollower(bot, func(f content.Follower) { out = append(out, f) }); err != nil {
 		return nil, fmt.Errorf("list followers of %s: %w", bot, err)
 	}
 	// The time index's order, walked from its end: time key, then actor
