@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/http"
 	"net/netip"
 	"time"
 
@@ -169,12 +168,12 @@ func NewGuard(l Limits, now func() time.Time) *Guard {
 	}
 }
 
-// client charges the request's client; nil means go on.
-func (g *Guard) client(r *http.Request) *LimitError {
-	if g == nil {
+// client charges the request's client (from source); nil means go on.
+func (g *Guard) client(src *request) *LimitError {
+	if g == nil || src == nil {
 		return nil
 	}
-	if ok, wait := g.clients.Allow(ratelimit.ClientKey(r, g.limits.TrustedProxies)); !ok {
+	if ok, wait := g.clients.Allow(src.key); !ok {
 		return &LimitError{What: "client", RetryAfter: wait}
 	}
 	return nil

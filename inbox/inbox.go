@@ -176,10 +176,11 @@ func (in *Inbox) Receive(ctx context.Context, r *http.Request, bot string) error
 	}
 	// The cheapest refusal first: a flooding client is turned away before
 	// its body is read.
-	if le := in.Guard.client(r); le != nil {
+	src := in.Guard.source(r)
+	if le := in.Guard.client(src); le != nil {
 		return limited(le)
 	}
-	ctx = in.Guard.withSource(ctx, r) // key fetches back to the sender are charged to it
+	ctx = in.Guard.withSource(ctx, src) // key fetches back to the sender are charged to it
 	if err := in.checkAddressedHost(r); err != nil {
 		return refuse(http.StatusUnauthorized, "not addressed to this server", err)
 	}

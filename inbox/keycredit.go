@@ -70,7 +70,7 @@ type requestKey struct{}
 // resolves keys for.
 type request struct {
 	addr netip.Addr // where it came from; invalid when unknown
-	key  string     // addr's rate-limit key (an IPv6 address's /64)
+	key  string     // its rate-limit key (an IPv6 address's /64; RemoteAddr when addr is unknown)
 	// fetched is the key id fetched back from the sender for this
 	// request, if any: when the signature then fails with it, it is not
 	// worth keeping (a third party's key stays cached: refetching it for
@@ -78,16 +78,23 @@ type request struct {
 	fetched string
 }
 
-// withSource tells the key resolver, through ctx, where r came from.
-func (g *Guard) withSource(ctx context.Context, r *http.Request) context.Context {
+// source finds where r came from, once per request: the client rate
+// limit and the key resolver both use it. nil without a Guard.
+func (g *Guard) source(r *http.Request) *request {
 	if g == nil {
+		return nil
+	}
+	addr := ratelimit.ClientAddr(r, g.limits.TrustedProxies)
+	return &request{addr: addr, key: ratelimit.AddrKey(addr, r.RemoteAddr)}
+}
+
+// withSource tells the key resolver, through ctx, where the request came
+// from.
+func (g *Guard) withSource(ctx context.Context, src *request) context.Context {
+	if g == nil || src == nil {
 		return ctx
 	}
-	req := &request{addr: ratelimit.ClientAddr(r, g.limits.TrustedProxies)}
-	if req.addr.IsValid() {
-		req.key = ratelimit.ClientKey(r, g.limits.TrustedProxies)
-	}
-	return context.WithValue(ctx, requestKey{}, req)
+	return context.WithValue(ctx, requestKey{}, src)
 }
 
 // proved records that a request signed by a key of host verified.

@@ -339,7 +339,7 @@ func TestKeyFetchedForAFailedSignatureIsForgotten(t *testing.T) {
 		if err := s.Sign(r, body, time.Now()); err != nil {
 			t.Fatal(err)
 		}
-		ctx := g.withSource(context.Background(), r)
+		ctx := g.withSource(context.Background(), g.source(r))
 		_, err = signature.VerifyOptions{Scheme: "http", AllowHTTPKeyID: true}.Verify(ctx, r, body, time.Now(), resolve)
 		return err
 	}

@@ -16,9 +16,15 @@ import (
 // that is not itself a trusted proxy is the client. Anyone else could write
 // any address in that header and so pick their own bucket.
 func ClientKey(r *http.Request, trusted []netip.Prefix) string {
-	addr := ClientAddr(r, trusted)
+	return AddrKey(ClientAddr(r, trusted), r.RemoteAddr)
+}
+
+// AddrKey is ClientKey for a client address already found with
+// ClientAddr (an IPv6 address by its /64), or remote as it is when addr
+// is not valid: a caller that needs both walks X-Forwarded-For once.
+func AddrKey(addr netip.Addr, remote string) string {
 	if !addr.IsValid() {
-		return r.RemoteAddr
+		return remote
 	}
 	if addr.Is6() {
 		p, _ := addr.Prefix(64)
