@@ -37,7 +37,6 @@ import (
 	"path/filepath"
 	"runtime"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -47,6 +46,7 @@ import (
 	"github.com/zoomacom/crieur/federation/signature"
 	"github.com/zoomacom/crieur/inbox"
 	"github.com/zoomacom/crieur/internal/app"
+	"github.com/zoomacom/crieur/internal/benchproc"
 	"github.com/zoomacom/crieur/internal/gctune"
 	"github.com/zoomacom/crieur/internal/ratelimit"
 )
@@ -190,20 +190,6 @@ func replay(ctx context.Context, c *http.Client, body []byte, h http.Header) (in
 	return status(c, req)
 }
 
-func rssKiB() int64 {
-	b, err := os.ReadFile("/proc/self/status")
-	if err != nil {
-		return -1
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(line, "VmRSS:"); ok {
-			n, _ := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
-			return n
-		}
-	}
-	return -1
-}
-
 func fileSize(path string) int64 {
 	st, err := os.Stat(path)
 	if err != nil {
@@ -302,7 +288,7 @@ func run(rate, cycles int, duration time.Duration, perClient bool, workers int, 
 	}
 	runtime.GC()
 	dbPath := filepath.Join(dataDir, app.DBFile)
-	rssStart, dbStart := rssKiB(), fileSize(dbPath)
+	rssStart, dbStart := benchproc.ReadMemory(os.Getpid()).RSS, fileSize(dbPath)
 	seenStart, _ := a.DB().SeenCount()
 
 	var (
@@ -410,7 +396,7 @@ func run(rate, cycles int, duration time.Duration, perClient bool, workers int, 
 	// Let the queued Accepts go out before the final measurements.
 	time.Sleep(time.Second)
 	runtime.GC()
-	rssEnd, dbEnd := rssKiB(), fileSize(dbPath)
+	rssEnd, dbEnd := benchproc.ReadMemory(os.Getpid()).RSS, fileSize(dbPath)
 	seenEnd, _ := a.DB().SeenCount()
 
 	if len(lat) == 0 {
