@@ -603,12 +603,7 @@ func signingFloorHere(s *signature.Signer, n, cores int) (floor, cpu time.Durati
 	cpu0 := selfCPU()
 	start := time.Now()
 	for i := range n {
-		req, err := http.NewRequest(http.MethodPost, fmt.Sprintf("http://127.0.%d.%d:8080/inbox", 1+i/250, 1+i%250), bytes.NewReader(body))
-		if err != nil {
-			return 0, 0, err
-		}
-		req.Header.Set("Content-Type", federation.ContentType)
-		if err := s.Sign(req, body, time.Now()); err != nil {
+		if err := signFloorRequest(s, body, i); err != nil {
 			return 0, 0, err
 		}
 	}
@@ -627,12 +622,7 @@ func signingParallel(s *signature.Signer, n, cores int) (time.Duration, error) {
 	for w := range cores {
 		wg.Go(func() {
 			for i := w; i < n; i += cores {
-				req, err := http.NewRequest(http.MethodPost, fmt.Sprintf("http://127.0.%d.%d:8080/inbox", 1+i/250, 1+i%250), bytes.NewReader(body))
-				if err == nil {
-					req.Header.Set("Content-Type", federation.ContentType)
-					err = s.Sign(req, body, time.Now())
-				}
-				if err != nil {
+				if err := signFloorRequest(s, body, i); err != nil {
 					errs[w] = err
 					return
 				}
@@ -641,6 +631,17 @@ func signingParallel(s *signature.Signer, n, cores int) (time.Duration, error) {
 	}
 	wg.Wait()
 	return time.Since(start), errors.Join(errs...)
+}
+
+// signFloorRequest signs the floor's i-th delivery of body, as the
+// deliverer signs one: a POST to the i-th server's inbox.
+func signFloorRequest(s *signature.Signer, body []byte, i int) error {
+	req, err := http.NewRequest(http.MethodPost, fmt.Sprintf("http://127.0.%d.%d:8080/inbox", 1+i/250, 1+i%250), bytes.NewReader(body))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", federation.ContentType)
+	return s.Sign(req, body, time.Now())
 }
 
 // parallelFloor measures signingParallel where the floor is measured.
